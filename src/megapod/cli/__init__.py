@@ -1,0 +1,1 @@
+"""The ``megapod`` command line: thin faces over the library."""

@@ -1,0 +1,55 @@
+"""The ``megapod`` command: parse, call the library, render.
+
+Each command group lives in its own module with a ``register(app)`` function; this module
+only assembles them and maps errors to exit codes: 0 ok, 2 bad input (one readable line on
+stderr, no traceback), 1 internal error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import typer
+
+from megapod.errors import MegapodError
+
+#: Modules that add commands to the app, each with ``register(app: typer.Typer) -> None``.
+COMMAND_MODULES: tuple[str, ...] = ("megapod.cli.spec_commands",)
+
+app = typer.Typer(
+    name="megapod",
+    help="Design, simulate and operate modular AI data centers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for _module in COMMAND_MODULES:
+    importlib.import_module(_module).register(app)
+
+
+def run() -> None:
+    """Entry point: run the app, turning errors into one line and an exit code."""
+    try:
+        app(standalone_mode=False)
+    except MegapodError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # the one place that catches everything: report, exit 1
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(2 if isinstance(exc, click.exceptions.UsageError) else exc.exit_code)
+        if os.environ.get("MEGAPOD_DEBUG"):
+            raise
+        typer.echo(f"internal error ({type(exc).__name__}): {exc}", err=True)
+        typer.echo("set MEGAPOD_DEBUG=1 for the traceback", err=True)
+        sys.exit(1)

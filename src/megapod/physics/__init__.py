@@ -1,0 +1,1 @@
+"""Physics layer of megapod."""

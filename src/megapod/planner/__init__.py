@@ -1,0 +1,1 @@
+"""Planner layer of megapod."""

@@ -1,0 +1,1 @@
+"""Sim layer of megapod."""

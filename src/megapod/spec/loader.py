@@ -1,0 +1,146 @@
+"""Read spec documents (YAML or TOML) into validated models, with errors that teach.
+
+Everything that can go wrong with a file — unreadable, binary, empty, malformed, unknown keys,
+wrong units, values out of range, physically impossible designs — becomes a :class:`SpecError`
+that names the field path, the value and the limit.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from megapod.errors import SpecError
+
+M = TypeVar("M", bound=BaseModel)
+
+#: Larger spec files are refused before parsing: a site spec is a few kilobytes.
+MAX_FILE_BYTES = 4_000_000
+
+
+def read_document(path: str | Path) -> dict[str, Any]:
+    """Parse a YAML (``.yaml``/``.yml``) or TOML (``.toml``) file into a mapping."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise SpecError(str(path), f"cannot read the file: {exc.strerror}") from None
+    if p.is_dir():
+        raise SpecError(str(path), "is a directory, not a spec file")
+    if size > MAX_FILE_BYTES:
+        raise SpecError(str(path), f"{size:,} bytes is larger than the {MAX_FILE_BYTES:,} allowed")
+    data = p.read_bytes()
+    return parse_document(data, fmt="toml" if p.suffix.lower() == ".toml" else "yaml", name=str(p))
+
+
+def parse_document(data: bytes, fmt: str = "yaml", name: str = "<document>") -> dict[str, Any]:
+    """Parse bytes of YAML or TOML into a mapping, refusing binary and empty input."""
+    if b"\x00" in data:
+        raise SpecError(name, "looks like a binary file (it contains NUL bytes), not YAML/TOML")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(name, f"is not UTF-8 text (bad byte at offset {exc.start})") from None
+    if not text.strip():
+        raise SpecError(name, "is empty")
+    doc: Any
+    if fmt == "toml":
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise SpecError(name, f"malformed TOML: {exc}") from None
+    else:
+        try:
+            doc = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or type(exc).__name__
+            raise SpecError(name, f"malformed YAML{where}: {problem}") from None
+        except RecursionError:
+            raise SpecError(name, "malformed YAML: nested too deeply") from None
+    if not isinstance(doc, dict):
+        raise SpecError(name, f"the top level must be a mapping of keys, not {_kind(doc)}")
+    return doc
+
+
+def validate(model: type[M], doc: dict[str, Any], name: str = "") -> M:
+    """Validate ``doc`` as ``model``, turning the first problem into a :class:`SpecError`."""
+    try:
+        return model.model_validate(doc)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        first = errors[0]
+        path = _path(first["loc"])
+        more = f" (and {len(errors) - 1} more problem{'s' * (len(errors) > 2)})" if len(errors) > 1 else ""
+        where = f"{name}: {path}" if name and path else (path or name)
+        raise SpecError(where, _message(model, first) + more) from None
+    except RecursionError:
+        raise SpecError(name, "the document is nested too deeply") from None
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif "[" in part or "-" in part and part[0].isupper():  # pydantic union tags
+            continue
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def _message(model: type[BaseModel], error: Any) -> str:
+    kind = error["type"]
+    value = error.get("input")
+    if kind == "extra_forbidden":
+        key = str(error["loc"][-1])
+        fields = _fields_at(model, error["loc"][:-1])
+        close = difflib.get_close_matches(key, fields, n=1, cutoff=0.5)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(fields)}"
+        return f"unknown key {key!r}{hint}"
+    if kind == "missing":
+        return "required, but missing"
+    msg = str(error["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        msg = msg.removeprefix(prefix)
+    if kind.startswith(("greater", "less", "too_", "int_", "float_", "literal", "bool")):
+        return f"{_show(value)}: {msg[0].lower()}{msg[1:]}"
+    return msg
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or current is None:
+            continue
+        field = current.model_fields.get(part) if hasattr(current, "model_fields") else None
+        current = _model_in(field.annotation) if field is not None else None
+    return sorted(current.model_fields) if current is not None else []
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _kind(doc: Any) -> str:
+    if doc is None:
+        return "nothing (the document is empty or only comments)"
+    return f"a {type(doc).__name__}"
