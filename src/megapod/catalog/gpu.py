@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from megapod.catalog.entry import CatalogEntry
 from megapod.quantities import BandwidthBytesPerS, Flops, MemoryBytes, PowerW
 
-Dtype = Literal["fp64", "tf32", "bf16", "fp16", "fp8", "fp4", "int8"]
+DTYPES: Final = ("fp64", "tf32", "bf16", "fp16", "fp8", "fp4", "int8")
 
 
 class GpuEntry(CatalogEntry):
@@ -22,7 +22,7 @@ class GpuEntry(CatalogEntry):
 
     vendor: str
     generation: str = Field(description="architecture, e.g. ampere, hopper, blackwell, cdna3")
-    peak_flops: dict[Dtype, Flops]
+    peak_flops: dict[str, Flops]
     hbm_bytes: MemoryBytes = Field(gt=0)
     hbm_bw_bytes_per_s: BandwidthBytesPerS = Field(gt=0)
     tdp_w: PowerW = Field(gt=0)
@@ -30,9 +30,17 @@ class GpuEntry(CatalogEntry):
     scale_up_bw_bytes_per_s: BandwidthBytesPerS
     max_scale_up_domain: int = Field(ge=1, description="largest scale-up domain offered, GPUs")
 
+    @field_validator("peak_flops")
+    @classmethod
+    def _known_dtypes(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(DTYPES))
+        if unknown:
+            raise ValueError(f"unknown data type(s) {unknown}; use {', '.join(DTYPES)}")
+        return value
+
     def peak(self, dtype: str) -> float:
         """Dense peak FLOP/s for ``dtype``; fp16 falls back to bf16 and vice versa."""
-        table: dict[str, float] = dict(self.peak_flops)
+        table = self.peak_flops
         if dtype in table:
             return table[dtype]
         alias = {"fp16": "bf16", "bf16": "fp16"}.get(dtype)

@@ -33,23 +33,23 @@ for _module in COMMAND_MODULES:
 def run() -> None:
     """Entry point: run the app, turning errors into one line and an exit code."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except MegapodError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except typer.TyperException as exc:  # usage errors: unknown option, missing argument
+        typer.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(2 if exc.exit_code == 2 else 1)
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except Exception as exc:  # the one place that catches everything: report, exit 1
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(2 if isinstance(exc, click.exceptions.UsageError) else exc.exit_code)
         if os.environ.get("MEGAPOD_DEBUG"):
             raise
         typer.echo(f"internal error ({type(exc).__name__}): {exc}", err=True)
         typer.echo("set MEGAPOD_DEBUG=1 for the traceback", err=True)
         sys.exit(1)
+    if isinstance(code, int) and code:
+        sys.exit(code)

@@ -75,6 +75,8 @@ def validate(model: type[M], doc: dict[str, Any], name: str = "") -> M:
         return model.model_validate(doc)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
+        # an unknown key is often a typo that also explains a "missing" error: report it first
+        errors.sort(key=lambda e: e["type"] != "extra_forbidden")
         first = errors[0]
         path = _path(first["loc"])
         more = f" (and {len(errors) - 1} more problem{'s' * (len(errors) > 2)})" if len(errors) > 1 else ""
@@ -89,7 +91,7 @@ def _path(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif "[" in part or "-" in part and part[0].isupper():  # pydantic union tags
+        elif "[" in part or ("-" in part and part[0].isupper()):  # pydantic union tags
             continue
         else:
             out += f".{part}" if out else part
