@@ -23,6 +23,8 @@ from megapod.catalog.cooling import CoolingPlantEntry
 from megapod.catalog.entry import CatalogEntry
 from megapod.catalog.fabric import ScaleUpEntry, SwitchEntry
 from megapod.catalog.gpu import GpuEntry
+from megapod.catalog.model import ModelEntry
+from megapod.catalog.perf_calibration import PerfCalibrationEntry
 from megapod.catalog.power import BatteryEntry, EfficiencyCurveEntry, GeneratorEntry
 from megapod.catalog.system import SystemEntry
 from megapod.catalog.vehicle import VehicleComputeEntry
@@ -58,6 +60,8 @@ register_kind("efficiency", "efficiency.yaml", EfficiencyCurveEntry)
 register_kind("generator", "generators.yaml", GeneratorEntry)
 register_kind("cooling", "cooling.yaml", CoolingPlantEntry)
 register_kind("vehicle", "vehicles.yaml", VehicleComputeEntry)
+register_kind("model", "models.yaml", ModelEntry)
+register_kind("perf-calibration", "perf_calibration.yaml", PerfCalibrationEntry)
 
 
 def raw(kind: str) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,154 @@
+"""The hardware a model runs on: one GPU type, its scale-up domain and scale-out fabric."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from megapod import catalog
+from megapod.catalog.gpu import GpuEntry
+from megapod.catalog.perf_calibration import PerfCalibrationEntry
+from megapod.errors import CatalogError, SpecError
+from megapod.units import BITS_PER_BYTE
+
+if TYPE_CHECKING:
+    from megapod.spec import Pod
+    from megapod.spec.training_case import CaseHardware
+
+
+def calibration_for(gpu: GpuEntry) -> PerfCalibrationEntry:
+    """The performance-model constants of ``gpu``'s generation (``perf_calibration.yaml``)."""
+    entry = catalog.get("perf-calibration", gpu.generation)
+    if not isinstance(entry, PerfCalibrationEntry):  # pragma: no cover - kind ties the model
+        raise CatalogError(f"perf-calibration {gpu.generation!r} is not a calibration entry")
+    return entry
+
+
+def default_system_domain(gpu: GpuEntry) -> int:
+    """Scale-up domain of the first catalog system that carries ``gpu`` [GPUs]."""
+    for name in catalog.names("system"):
+        system = catalog.system(name)
+        if system.gpu == gpu.name:
+            return system.scale_up_domain
+    return min(gpu.max_scale_up_domain, 8)
+
+
+def default_scale_out_rate_bps(gpu: GpuEntry) -> float:
+    """Per-GPU scale-out rate of the first catalog system that carries ``gpu`` [bit/s].
+
+    ``nic_rate_bps * nics / gpus`` of that system (e.g. 200 Gb/s for DGX A100, 400 Gb/s for
+    DGX H100). Raises :class:`CatalogError` when no system carries the GPU.
+    """
+    for name in catalog.names("system"):
+        system = catalog.system(name)
+        if system.gpu == gpu.name and system.nics:
+            return system.nic_rate_bps * system.nics / system.gpus
+    raise CatalogError(f"no catalog system carries gpu {gpu.name!r}; give the scale-out rate")
+
+
+@dataclass(frozen=True, slots=True)
+class Hardware:
+    """One GPU type in a two-level fabric, as plain floats.
+
+    Attributes:
+        gpu: the GPU catalog entry.
+        scale_up_domain: GPUs joined by the scale-up (NVLink-class) fabric.
+        scale_up_bw_bytes_per_s: per-GPU scale-up bandwidth, one direction [byte/s].
+        scale_out_rate_bps: per-GPU injection rate into the scale-out fabric [bit/s].
+        scale_up_latency_s, scale_out_latency_s: per-step collective latency (alpha) [s].
+        scale_out_oversubscription: down:up ratio of the scale-out leaves (1 = non-blocking);
+            traffic leaving a scale-up domain gets ``1 / oversubscription`` of the rate.
+        calibration: the generation's achievable fractions (``perf_calibration.yaml``).
+    """
+
+    gpu: GpuEntry
+    scale_up_domain: int
+    scale_up_bw_bytes_per_s: float
+    scale_out_rate_bps: float
+    scale_up_latency_s: float
+    scale_out_latency_s: float
+    calibration: PerfCalibrationEntry
+    scale_out_oversubscription: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.scale_up_domain < 1:
+            raise SpecError("hardware.scale_up_domain", f"{self.scale_up_domain}: must be ≥ 1")
+        if self.scale_up_bw_bytes_per_s <= 0 or self.scale_out_rate_bps <= 0:
+            raise SpecError("hardware", "scale-up and scale-out bandwidths must be > 0")
+        if self.scale_out_oversubscription < 1:
+            raise SpecError("hardware.scale_out_oversubscription", "must be ≥ 1")
+
+    @property
+    def scale_out_bw_bytes_per_s(self) -> float:
+        """Per-GPU scale-out bandwidth, one direction [byte/s]."""
+        return self.scale_out_rate_bps / BITS_PER_BYTE
+
+    @classmethod
+    def from_gpu(
+        cls,
+        gpu: str | GpuEntry,
+        scale_up_domain: int | None = None,
+        scale_out_rate_bps: float | None = None,
+        scale_out_oversubscription: float = 1.0,
+    ) -> Hardware:
+        """Hardware from a GPU name: domain and scale-out default to the catalog's systems.
+
+        ``scale_up_domain`` defaults to the GPU's ``max_scale_up_domain`` capped at 8 for
+        8-GPU baseboards; ``scale_out_rate_bps`` to :func:`default_scale_out_rate_bps`.
+        """
+        entry = catalog.gpu(gpu) if isinstance(gpu, str) else gpu
+        cal = calibration_for(entry)
+        domain = scale_up_domain if scale_up_domain is not None else entry.max_scale_up_domain
+        rate = (scale_out_rate_bps if scale_out_rate_bps is not None
+                else default_scale_out_rate_bps(entry))
+        return cls(
+            gpu=entry,
+            scale_up_domain=int(domain),
+            scale_up_bw_bytes_per_s=entry.scale_up_bw_bytes_per_s,
+            scale_out_rate_bps=float(rate),
+            scale_up_latency_s=cal.scale_up_latency_s,
+            scale_out_latency_s=cal.scale_out_latency_s,
+            calibration=cal,
+            scale_out_oversubscription=scale_out_oversubscription,
+        )
+
+    @classmethod
+    def from_case(cls, hardware: CaseHardware) -> Hardware:
+        """Hardware of a validation case (``validation/SCHEMA.md``).
+
+        A null ``gpus_per_node`` takes the scale-up domain of the catalog system that carries
+        the GPU (8 for DGX A100/H100); a null ``scale_out_gbps_per_gpu`` takes that system's
+        NIC rate per GPU (200 Gb/s for DGX A100, 400 Gb/s for DGX H100).
+        """
+        gpu = catalog.gpu(hardware.gpu)
+        domain = hardware.gpus_per_node or default_system_domain(gpu)
+        gbps = hardware.scale_out_gbps_per_gpu
+        return cls.from_gpu(gpu, domain, gbps * 1e9 if gbps is not None else None)
+
+    @classmethod
+    def from_pod(cls, pod: Pod) -> Hardware:
+        """Hardware of a spec pod: its first rack's server GPU, scale-up and scale-out.
+
+        The scale-out rate per GPU is ``nic_rate_bps * nics / gpus`` of the server system;
+        latencies add the fabric's own switch latency to the generation's software latency.
+        """
+        server = pod.racks[0].server
+        system = server.system
+        cal = calibration_for(server.gpu)
+        scale_out = pod.fabric.scale_out
+        rate = system.nic_rate_bps * system.nics / system.gpus
+        if rate <= 0:
+            raise SpecError(f"pods[{pod.name}].racks[0].server", "the server has no scale-out NIC")
+        hops = 2 * scale_out.tiers - 1 if scale_out is not None else 1
+        switch_latency = scale_out.switch.latency_s * hops if scale_out is not None else 0.0
+        return cls(
+            gpu=server.gpu,
+            scale_up_domain=system.scale_up_domain,
+            scale_up_bw_bytes_per_s=pod.fabric.scale_up.bw_bytes_per_s,
+            scale_out_rate_bps=rate,
+            scale_up_latency_s=cal.scale_up_latency_s + pod.fabric.scale_up.latency_s,
+            scale_out_latency_s=cal.scale_out_latency_s + switch_latency,
+            calibration=cal,
+            scale_out_oversubscription=(scale_out.oversubscription if scale_out is not None
+                                        else 1.0),
+        )

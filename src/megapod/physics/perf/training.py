@@ -1,0 +1,405 @@
+"""Time of one training step of a transformer under a parallel layout, with its breakdown.
+
+For one micro-batch on one GPU, a layer costs its GEMMs (forward; backward as data-gradient
+plus weight-gradient GEMMs of the same size), attention, memory-bound kernels, and the
+collectives of tensor, expert and context parallelism. The slowest pipeline stage holds
+``ceil(L/pp)`` layers plus the output layer and loss. With ``m`` micro-batches, ``p`` stages
+and ``v`` virtual stages per GPU the step is
+
+    t_step = m·t_mb + (p-1)/v · t_mb + t_dp,exposed + t_optimizer
+
+so the pipeline bubble is a fraction (p-1)/(m·v + p - 1) of the pipelined part (Narayanan
+et al. 2021, Section 2.2). Data-parallel gradient reduction overlaps the backward pass of the
+last micro-batch (all but its last bucket); the parameter all-gather of a sharded optimizer
+overlaps the next forward pass the same way. Recomputation adds a forward pass of the layers
+(full) or of the attention core (selective) inside the backward.
+
+References:
+    Narayanan et al., SC'21 (PTD-P schedule, bubble, p2p with scatter/gather).
+    Korthikanti et al., MLSys 2023 (sequence parallelism: all-gather + reduce-scatter
+    replacing each all-reduce; selective recomputation).
+    Rajbhandari et al., SC'20 (ZeRO communication volumes: stage 1-2 = all-reduce volume,
+    stage 3 = 1.5x).
+    Liu, Zaharia, Abbeel, "Ring Attention with Blockwise Transformers", 2023 (context
+    parallelism: K/V passed around a ring, overlapped with attention).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from megapod.errors import InfeasibleError
+from megapod.physics.perf.collectives import (
+    Level,
+    all_to_all_s,
+    group_levels,
+    hierarchical_all_gather_s,
+    hierarchical_all_reduce_s,
+    hierarchical_reduce_scatter_s,
+    p2p_s,
+)
+from megapod.physics.perf.flops import flops_per_token
+from megapod.physics.perf.hardware import Hardware
+from megapod.physics.perf.kernels import (
+    GemmRate,
+    flash_attention_time_s,
+    gemm_time_s,
+    memory_bound_time_s,
+)
+from megapod.physics.perf.layout import Layout, check_layout
+from megapod.physics.perf.memory import MemoryBreakdown, memory_per_gpu, params_per_gpu
+from megapod.physics.perf.model import TransformerModel
+from megapod.units import GIB
+
+#: Bytes of the 16-bit activations exchanged by TP, PP, CP and EP collectives.
+ACT_BYTES = 2.0
+#: HBM bytes per weight of one mixed-precision Adam update: read 32-bit master weight,
+#: momentum, variance and gradient (16), write the first three (12) and the 16-bit copy (2).
+ADAM_BYTES_PER_PARAM = 30.0
+#: GPU utilization (0..1, share of the compute units kept busy) of the phases of a step, for
+#: power models: GEMM-bound compute, NCCL kernels (a few SMs), idle waits, memory-bound update.
+UTILIZATION = {"forward": 1.0, "backward": 1.0, "exposed_comm": 0.15, "pipeline_bubble": 0.0,
+               "optimizer": 0.3}
+
+
+class Phase(NamedTuple):
+    """One phase of a step: its name, duration [s] and GPU utilization [0..1]."""
+
+    name: str
+    duration_s: float
+    gpu_utilization: float
+
+
+@dataclass(frozen=True, slots=True)
+class StepBreakdown:
+    """Predicted time of one training step and what it is made of.
+
+    ``compute_s + exposed_comm_s + bubble_s + optimizer_s == step_time_s``. FLOP rates follow
+    ``flop_convention`` for ``tflops_per_gpu``; ``mfu`` always uses model FLOP over the dense
+    peak of the layout's data type.
+    """
+
+    layout: Layout
+    step_time_s: float
+    compute_s: float
+    exposed_comm_s: float
+    bubble_s: float
+    optimizer_s: float
+    tflops_per_gpu: float
+    model_tflops_per_gpu: float
+    hardware_tflops_per_gpu: float
+    mfu: float
+    tokens_per_s_per_gpu: float
+    memory: MemoryBreakdown
+    phases: tuple[Phase, ...]
+    comm_detail_s: dict[str, float] = field(default_factory=dict)
+    flop_convention: str = "model"
+
+    @property
+    def memory_per_gpu_bytes(self) -> float:
+        """Peak memory of one GPU [byte]."""
+        return self.memory.total_bytes
+
+    @property
+    def memory_per_gpu_gib(self) -> float:
+        """Peak memory of one GPU [GiB]."""
+        return self.memory.total_bytes / GIB
+
+    @property
+    def bubble_fraction(self) -> float:
+        """Share of the step spent in the pipeline bubble [0..1]."""
+        return self.bubble_s / self.step_time_s if self.step_time_s > 0 else 0.0
+
+
+class _Links(NamedTuple):
+    up: tuple[float, float]
+    out: tuple[float, float]
+    domain: int
+
+
+def _links(hw: Hardware) -> _Links:
+    cal = hw.calibration
+    up = (hw.scale_up_bw_bytes_per_s * cal.scale_up_efficiency, hw.scale_up_latency_s)
+    out_bw = hw.scale_out_bw_bytes_per_s * cal.scale_out_efficiency / hw.scale_out_oversubscription
+    return _Links(up, (out_bw, hw.scale_out_latency_s), hw.scale_up_domain)
+
+
+def _levels(links: _Links, size: int, stride: int) -> tuple[Level, ...]:
+    return group_levels(size, stride, links.domain, links.up, links.out)
+
+
+def _a2a_s(size_bytes: float, levels: tuple[Level, ...]) -> float:
+    """All-to-all over one or two levels: the inner and outer shares move concurrently."""
+    if not levels:
+        return 0.0
+    if len(levels) == 1:
+        lv = levels[0]
+        return all_to_all_s(size_bytes, lv.ranks, lv.bw_bytes_per_s, lv.latency_s)
+    inner, outer = levels[0], levels[-1]
+    n = inner.ranks * outer.ranks
+    inside = size_bytes * (inner.ranks - 1) / n / inner.bw_bytes_per_s
+    outside = size_bytes * (n - inner.ranks) / n / outer.bw_bytes_per_s
+    return (n - 1) * outer.latency_s + max(inside, outside)
+
+
+class LayerCost(NamedTuple):
+    """Costs of one layer for one micro-batch on one GPU [s]."""
+
+    gemm_fwd: float
+    gemm_bwd: float
+    attn_fwd: float
+    attn_bwd: float
+    mem_fwd: float
+    mem_bwd: float
+    tp_fwd: float
+    ep_fwd: float
+    cp_fwd: float
+    cp_bwd: float
+
+
+def layer_cost(
+    model: TransformerModel, hw: Hardware, tp: int, cp: int, ep: int, micro_batch: int,
+    dtype: str, sequence_parallel: bool = True, flash_attention: bool = True,
+    gemm: GemmRate | None = None, links: _Links | None = None,
+) -> LayerCost:
+    """Costs of one transformer layer for one micro-batch on one GPU (see module docstring)."""
+    cal = hw.calibration
+    gemm = gemm or GemmRate.for_gpu(hw.gpu, cal, dtype)
+    links = links or _links(hw)
+    h, kv, f, s = model.hidden, model.kv_hidden, model.ffn_hidden, model.seq_len
+    tokens = micro_batch * s / cp
+    hbm = hw.gpu.hbm_bw_bytes_per_s * cal.hbm_efficiency
+    peak16 = hw.gpu.peak("bf16")
+    g = model.mlp_matrices - 1  # 2 for gated (gate + up fused), 1 otherwise
+    shapes = [(tokens, (h + 2 * kv) / tp, h), (tokens, h, h / tp)]
+    mlp_shapes: list[tuple[float, float, float]] = []
+    if model.is_moe:
+        local_experts = model.experts // ep
+        per_expert = tokens * ep * model.top_k / model.experts
+        mlp_shapes = [(per_expert, g * f / tp, h), (per_expert, h, f / tp)] * local_experts
+        shapes.append((tokens, model.experts, h))  # router
+    else:
+        mlp_shapes = [(tokens, g * f / tp, h), (tokens, h, f / tp)]
+    gemm_fwd = 0.0
+    gemm_bwd = 0.0
+    for m_, n_, k_ in shapes + mlp_shapes:
+        gemm_fwd += gemm_time_s(m_, n_, k_, gemm)
+        gemm_bwd += gemm_time_s(m_, k_, n_, gemm) + gemm_time_s(k_, n_, m_, gemm)
+    heads = model.heads / tp
+    d = model.head_dim
+    rows = tokens / tp if sequence_parallel else tokens
+    moe = model.top_k if model.is_moe else 1
+    bytes_fwd = rows * 22.0 * h + tokens * moe * (2 * g + 2) * f / tp * ACT_BYTES
+    kernels_fwd = 10
+    if dtype == "fp8":  # cast each GEMM input to fp8: read 2 bytes, write 1
+        bytes_fwd += tokens * 3.0 * (2 * h + h / tp + moe * f / tp)
+        kernels_fwd += 4
+    if flash_attention:
+        attn_flops = 4.0 * tokens * s * heads * d * 0.5  # causal blocks skipped
+        attn_fwd = flash_attention_time_s(attn_flops, peak16, cal.attention_efficiency)
+        attn_bwd = flash_attention_time_s(attn_flops, peak16, cal.attention_efficiency, True)
+    else:
+        bmm = GemmRate(peak16, gemm.efficiency if dtype != "fp8" else cal.gemm_efficiency.get(
+            "bf16", gemm.efficiency), gemm.k_overhead, gemm.tile_m, gemm.tile_n, gemm.sms,
+            gemm.overhead_s, hbm, 2.0)
+        batch = int(micro_batch * heads)
+        sq = s / cp
+        attn_fwd = gemm_time_s(sq, s, d, bmm, batch) + gemm_time_s(sq, d, s, bmm, batch)
+        attn_bwd = (gemm_time_s(sq, d, s, bmm, batch) + gemm_time_s(d, s, sq, bmm, batch)
+                    + gemm_time_s(sq, s, d, bmm, batch) + gemm_time_s(s, d, sq, bmm, batch))
+        # fused scale-mask-softmax (read 2 + write 2 bytes) and dropout (2 + 2 + 1-byte mask)
+        # on the score matrix: part of the attention core, recomputed by selective recompute
+        scores_bytes = 9.0 * micro_batch * heads * sq * s
+        attn_fwd += memory_bound_time_s(scores_bytes, hbm, 2, cal.kernel_overhead_s)
+        attn_bwd += memory_bound_time_s(2.0 * scores_bytes, hbm, 4, cal.kernel_overhead_s)
+    mem_fwd = memory_bound_time_s(bytes_fwd, hbm, kernels_fwd, cal.kernel_overhead_s)
+    mem_bwd = memory_bound_time_s(2.0 * bytes_fwd, hbm, 2 * kernels_fwd, cal.kernel_overhead_s)
+    act = tokens * h * ACT_BYTES
+    tp_levels = _levels(links, tp, 1)
+    if sequence_parallel:
+        tp_fwd = 2.0 * (hierarchical_all_gather_s(act, tp_levels)
+                        + hierarchical_reduce_scatter_s(act, tp_levels))
+    else:
+        tp_fwd = 2.0 * hierarchical_all_reduce_s(act, tp_levels)
+    ep_fwd = 0.0
+    if model.is_moe and ep > 1:
+        ep_fwd = 2.0 * _a2a_s(rows * model.top_k * h * ACT_BYTES, _levels(links, ep, tp * cp))
+    cp_fwd = cp_bwd = 0.0
+    if cp > 1:
+        cp_levels = _levels(links, cp, tp)
+        bw, lat = (cp_levels[-1].bw_bytes_per_s, cp_levels[-1].latency_s)
+        kv_bytes = 2.0 * tokens * kv / tp * ACT_BYTES
+        ring = (cp - 1) * p2p_s(kv_bytes, bw, lat)
+        cp_fwd = max(0.0, ring - attn_fwd)
+        cp_bwd = max(0.0, 2.0 * ring - attn_bwd)
+    return LayerCost(gemm_fwd, gemm_bwd, attn_fwd, attn_bwd, mem_fwd, mem_bwd, tp_fwd, ep_fwd,
+                     cp_fwd, cp_bwd)
+
+
+def head_cost(
+    model: TransformerModel, hw: Hardware, tp: int, cp: int, micro_batch: int, dtype: str,
+    gemm: GemmRate | None = None, links: _Links | None = None,
+) -> tuple[float, float]:
+    """(compute, communication) of the output layer and loss for one micro-batch [s].
+
+    Logit GEMM forward and backward (kept in 16-bit), the fp32 cross-entropy over the
+    vocabulary shard (about 16 bytes per logit through HBM), the final norm, and the
+    sequence-parallel all-gather / reduce-scatter around it.
+    """
+    cal = hw.calibration
+    gemm16 = gemm if gemm is not None and dtype != "fp8" else GemmRate.for_gpu(hw.gpu, cal, "bf16")
+    links = links or _links(hw)
+    h, v = model.hidden, model.vocab
+    tokens = micro_batch * model.seq_len / cp
+    hbm = hw.gpu.hbm_bw_bytes_per_s * cal.hbm_efficiency
+    compute = (gemm_time_s(tokens, v / tp, h, gemm16) + gemm_time_s(tokens, h, v / tp, gemm16)
+               + gemm_time_s(h, v / tp, tokens, gemm16))
+    compute += memory_bound_time_s(16.0 * tokens * v / tp + 12.0 * tokens * h, hbm, 6,
+                                   cal.kernel_overhead_s)
+    levels = _levels(links, tp, 1)
+    act = tokens * h * ACT_BYTES
+    comm = hierarchical_all_gather_s(act, levels) + hierarchical_reduce_scatter_s(act, levels)
+    return compute, comm
+
+
+def train_step(
+    model: TransformerModel, hw: Hardware, layout: Layout, flop_convention: str = "model",
+    check_memory: bool = True,
+) -> StepBreakdown:
+    """Predict one training step of ``model`` on ``hw`` under ``layout``.
+
+    Raises :class:`InfeasibleError` naming the reason when the layout does not divide the
+    model or the batch, or does not fit the GPU's memory (``check_memory``).
+    """
+    check_layout(model, layout)
+    memory = memory_per_gpu(model, layout, hw.calibration.memory_reserve_bytes)
+    if check_memory and memory.total_bytes > hw.gpu.hbm_bytes:
+        raise InfeasibleError(
+            f"{model.name} with {layout.describe()} needs {memory.total_bytes / GIB:.1f} GiB per "
+            f"GPU (weights {memory.weights_bytes / GIB:.1f}, gradients "
+            f"{memory.grads_bytes / GIB:.1f}, optimizer {memory.optimizer_bytes / GIB:.1f}, "
+            f"activations {memory.activations_bytes / GIB:.1f}) but {hw.gpu.name} has "
+            f"{hw.gpu.hbm_bytes / GIB:.1f} GiB"
+        )
+    links = _links(hw)
+    gemm = GemmRate.for_gpu(hw.gpu, hw.calibration, layout.dtype)
+    lc = layer_cost(model, hw, layout.tp, layout.cp, layout.ep, layout.micro_batch,
+                    layout.dtype, layout.sequence_parallel, layout.flash_attention, gemm, links)
+    head = head_cost(model, hw, layout.tp, layout.cp, layout.micro_batch, layout.dtype, gemm,
+                     links)
+    return _assemble(model, hw, layout, lc, head, memory, links, flop_convention)
+
+
+def _assemble(
+    model: TransformerModel, hw: Hardware, layout: Layout, lc: LayerCost,
+    head: tuple[float, float], memory: MemoryBreakdown, links: _Links, flop_convention: str,
+) -> StepBreakdown:
+    lay = layout
+    lps = math.ceil(model.layers / lay.pp)
+    fwd = lc.gemm_fwd + lc.attn_fwd + lc.mem_fwd
+    bwd = lc.gemm_bwd + lc.attn_bwd + lc.mem_bwd
+    tp_fwd = lc.tp_fwd
+    tp_bwd = lc.tp_fwd
+    if lay.tp_comm_overlap and lay.tp > 1:
+        # a collective split into tp chunks overlaps the GEMMs it feeds; the first chunk and
+        # whatever the GEMMs cannot cover stay exposed
+        tp_fwd = max(lc.tp_fwd / lay.tp, lc.tp_fwd - lc.gemm_fwd)
+        tp_bwd = max(lc.tp_fwd / lay.tp, lc.tp_fwd - lc.gemm_bwd)
+    comm_fwd = tp_fwd + lc.ep_fwd + lc.cp_fwd
+    comm_bwd = tp_bwd + lc.ep_fwd + lc.cp_bwd
+    if lay.recompute == "full":
+        bwd += fwd
+        comm_bwd += comm_fwd
+    elif lay.recompute == "selective":
+        bwd += lc.attn_fwd
+    fwd_mb = lps * fwd + head[0] / 3.0
+    bwd_mb = lps * bwd + head[0] * 2.0 / 3.0
+    comm_mb = lps * (comm_fwd + comm_bwd) + head[1]
+    pp_mb = 0.0
+    if lay.pp > 1:
+        pp_levels = _levels(links, lay.pp, lay.tp * lay.cp * lay.dp)
+        bw, lat = pp_levels[-1].bw_bytes_per_s, pp_levels[-1].latency_s
+        send = lay.micro_batch * model.seq_len / lay.cp * model.hidden * ACT_BYTES / lay.tp
+        pp_mb = 2.0 * lay.interleave * p2p_s(send, bw, lat)
+        if lay.p2p_overlap:  # each send hides under the compute of one virtual stage
+            per_chunk = (lps * (fwd + bwd)) / lay.interleave
+            pp_mb = 2.0 * lay.interleave * max(lat, p2p_s(send, bw, lat) - per_chunk / 2.0)
+    m = lay.micro_batches
+    t_mb = fwd_mb + bwd_mb + comm_mb + pp_mb
+    compute_s = m * (fwd_mb + bwd_mb)
+    bubble_s = (lay.pp - 1) / lay.interleave * t_mb
+    dp_s, dp_exposed = _data_parallel(model, lay, links, lps * bwd, lps * fwd, m * t_mb, lps)
+    dense, experts = params_per_gpu(model, lay)
+    updated = dense + experts
+    if lay.zero_stage >= 1:
+        updated = dense / (lay.dp * lay.cp) + experts / max(1, lay.dp * lay.cp // lay.ep)
+    hbm = hw.gpu.hbm_bw_bytes_per_s * hw.calibration.hbm_efficiency
+    optimizer_s = memory_bound_time_s(ADAM_BYTES_PER_PARAM * updated, hbm, 4,
+                                      hw.calibration.kernel_overhead_s)
+    exposed = m * (comm_mb + pp_mb) + dp_exposed
+    step = compute_s + exposed + bubble_s + optimizer_s
+    tokens = lay.global_batch * model.seq_len
+    gpus = lay.gpus
+    model_tf = flops_per_token(model, lay.recompute, "model") * tokens / step / gpus
+    hard_tf = flops_per_token(model, lay.recompute, "hardware") * tokens / step / gpus
+    reported = model_tf if flop_convention == "model" else hard_tf
+    phases = (
+        Phase("forward", m * fwd_mb, UTILIZATION["forward"]),
+        Phase("backward", m * bwd_mb, UTILIZATION["backward"]),
+        Phase("exposed_comm", exposed, UTILIZATION["exposed_comm"]),
+        Phase("pipeline_bubble", bubble_s, UTILIZATION["pipeline_bubble"]),
+        Phase("optimizer", optimizer_s, UTILIZATION["optimizer"]),
+    )
+    detail = {"tp_s": m * lps * 2 * lc.tp_fwd * (1.5 if lay.recompute == "full" else 1.0),
+              "tp_exposed_s": m * lps * (tp_fwd + tp_bwd) * (1.5 if lay.recompute == "full" else 1.0),
+              "ep_s": m * lps * 2 * lc.ep_fwd, "cp_exposed_s": m * lps * (lc.cp_fwd + lc.cp_bwd),
+              "pp_p2p_s": m * pp_mb, "dp_s": dp_s, "dp_exposed_s": dp_exposed}
+    return StepBreakdown(
+        layout=lay, step_time_s=step, compute_s=compute_s, exposed_comm_s=exposed,
+        bubble_s=bubble_s, optimizer_s=optimizer_s, tflops_per_gpu=reported / 1e12,
+        model_tflops_per_gpu=model_tf / 1e12, hardware_tflops_per_gpu=hard_tf / 1e12,
+        mfu=model_tf / hw.gpu.peak(lay.dtype), tokens_per_s_per_gpu=tokens / step / gpus,
+        memory=memory, phases=phases, comm_detail_s=detail, flop_convention=flop_convention,
+    )
+
+
+def _data_parallel(
+    model: TransformerModel, lay: Layout, links: _Links, bwd_window_s: float,
+    fwd_window_s: float, pipelined_s: float, buckets: int,
+) -> tuple[float, float]:
+    """(total, exposed) time of gradient and parameter synchronisation per step [s].
+
+    Gradients are reduced in 32-bit (16-bit for fp16 runs, as Megatron-LM does), parameters
+    gathered in 16-bit. Overlap: everything but the last of ``buckets`` buckets hides under
+    the window of compute it overlaps.
+    """
+    ranks = lay.dp * lay.cp
+    if ranks <= 1:
+        return 0.0, 0.0
+    dense, experts = params_per_gpu(model, lay)
+    grad_bytes = 2.0 if lay.dtype == "fp16" else 4.0
+    dense_levels = _levels(links, ranks, lay.tp)
+    expert_ranks = max(1, ranks // lay.ep)
+    expert_levels = _levels(links, expert_ranks, lay.tp * lay.ep)
+
+    def sync(kind: str, per_param_bytes: float) -> float:
+        fn = {"ar": hierarchical_all_reduce_s, "rs": hierarchical_reduce_scatter_s,
+              "ag": hierarchical_all_gather_s}[kind]
+        return (fn(dense * per_param_bytes, dense_levels)
+                + fn(experts * per_param_bytes, expert_levels))
+
+    def exposed(t: float, window: float) -> float:
+        return max(0.0, t - window) + t / max(1, buckets)
+
+    if lay.zero_stage == 0:
+        t = sync("ar", grad_bytes)
+        return t, exposed(t, bwd_window_s)
+    if lay.zero_stage in (1, 2):
+        grads = sync("rs", grad_bytes)
+        params = sync("ag", ACT_BYTES)
+        return grads + params, exposed(grads, bwd_window_s) + exposed(params, fwd_window_s)
+    m = lay.micro_batches
+    t = m * (2.0 * sync("ag", ACT_BYTES) + sync("rs", grad_bytes))
+    return t, exposed(t, pipelined_s)
