@@ -16,7 +16,7 @@ import typer
 from megapod.errors import MegapodError
 
 #: Modules that add commands to the app, each with ``register(app: typer.Typer) -> None``.
-COMMAND_MODULES: tuple[str, ...] = ("megapod.cli.spec_commands",)
+COMMAND_MODULES: tuple[str, ...] = ("megapod.cli.spec_commands", "megapod.cli.predict")
 
 app = typer.Typer(
     name="megapod",

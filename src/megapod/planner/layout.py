@@ -22,9 +22,9 @@ from megapod.physics.perf import (
     TransformerModel,
     flops_per_token,
     search_layouts,
-    train_step,
 )
 from megapod.physics.perf.search import search
+from megapod.physics.perf.time_to_train import TrainingRun, time_to_train
 from megapod.spec.training_case import CaseError, TrainingCase
 from megapod.units import TERA
 
@@ -238,6 +238,10 @@ def validate_cases(cases: Sequence[TrainingCase | CaseError]) -> ValidationRepor
     return ValidationReport(tuple(predict_case(c) for c in cases))
 
 
-def train_with(model: TransformerModel, hw: Hardware, layout: Layout) -> StepBreakdown:
-    """One step of ``layout`` (a thin alias of :func:`megapod.physics.perf.train_step`)."""
-    return train_step(model, hw, layout)
+def plan_training_run(
+    model: TransformerModel, hw: Hardware, gpus: int, tokens: float, global_batch: int,
+    dtype: str = "bf16",
+) -> TrainingRun:
+    """Time, GPU-hours and energy to train on ``tokens`` with the fastest valid layout."""
+    best = search_layouts(model, gpus, hw, global_batch, dtype, 1)[0]
+    return time_to_train(model, hw, best.layout, tokens)

@@ -93,12 +93,13 @@ class Hardware:
     ) -> Hardware:
         """Hardware from a GPU name: domain and scale-out default to the catalog's systems.
 
-        ``scale_up_domain`` defaults to the GPU's ``max_scale_up_domain`` capped at 8 for
-        8-GPU baseboards; ``scale_out_rate_bps`` to :func:`default_scale_out_rate_bps`.
+        ``scale_up_domain`` defaults to the domain of the first catalog system carrying the
+        GPU (:func:`default_system_domain`: 8 for HGX/DGX boards, 72 for NVL72 racks);
+        ``scale_out_rate_bps`` to :func:`default_scale_out_rate_bps`.
         """
         entry = catalog.gpu(gpu) if isinstance(gpu, str) else gpu
         cal = calibration_for(entry)
-        domain = scale_up_domain if scale_up_domain is not None else entry.max_scale_up_domain
+        domain = scale_up_domain if scale_up_domain is not None else default_system_domain(entry)
         rate = (scale_out_rate_bps if scale_out_rate_bps is not None
                 else default_scale_out_rate_bps(entry))
         return cls(

@@ -10,8 +10,10 @@ wave still takes a whole wave. The time is bounded below by the roofline's memor
     t = t0 + max( max(1, tiles / sms) · 2·tm·tn·(K + k0) · sms / (eta·P),  bytes / (eta_m·B) )
 
 so efficiency depends on the shape (padding to tiles, thin K, partial waves), not on one
-constant. Flash attention runs at ``attention_efficiency`` of the 16-bit peak; its backward
-pass does 2.5 times the forward FLOP (five matrix products against two, Dao 2023).
+constant. When M is small the tile narrows to a multiple of 16 rows, and when a GEMM has
+fewer tiles than units its reduction is split (split-K) over the idle ones, as cuBLAS does.
+Flash attention runs at ``attention_efficiency`` of the 16-bit peak; its backward pass does
+2.5 times the forward FLOP (five matrix products against two, Dao 2023).
 Element-wise kernels (norms, activations, dropout, residual adds, casts, softmax) are bound by
 memory: ``t = bytes / (eta_m·B) + kernels · t_k``.
 
@@ -32,6 +34,10 @@ from megapod.catalog.gpu import GpuEntry
 from megapod.catalog.perf_calibration import PerfCalibrationEntry
 from megapod.errors import CatalogError
 
+#: Row granularity of the narrow tiles used when M is small (decode, tiny batches).
+SKINNY_TILE = 16
+#: Smallest reduction depth a split-K slice keeps.
+SPLIT_K_MIN = 256
 #: FLOP ratio of the flash-attention backward pass to its forward pass (5 products vs 2).
 FLASH_BACKWARD_RATIO = 2.5
 
@@ -85,9 +91,14 @@ def gemm_time_s(m: float, n: float, k: float, rate: GemmRate, batch: int = 1) ->
     """
     if m <= 0 or n <= 0 or k <= 0:
         return 0.0
-    tiles = batch * math.ceil(m / rate.tile_m) * math.ceil(n / rate.tile_n)
+    tile_m = min(rate.tile_m, SKINNY_TILE * math.ceil(m / SKINNY_TILE))
+    tiles = batch * math.ceil(m / tile_m) * math.ceil(n / rate.tile_n)
+    if tiles < rate.sms:  # split the reduction so that idle units share the work
+        split = max(1, min(rate.sms // tiles, int(k // SPLIT_K_MIN)))
+        tiles *= split
+        k = k / split
     waves = tiles / rate.sms if tiles > rate.sms else 1.0
-    per_wave_flops = 2.0 * rate.tile_m * rate.tile_n * (k + rate.k_overhead) * rate.sms
+    per_wave_flops = 2.0 * tile_m * rate.tile_n * (k + rate.k_overhead) * rate.sms
     compute_s = waves * per_wave_flops / (rate.efficiency * rate.peak_flops)
     memory_s = batch * rate.bytes_per_element * (m * k + k * n + m * n) / rate.hbm_bw_bytes_per_s
     return rate.overhead_s + max(compute_s, memory_s)

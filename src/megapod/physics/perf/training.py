@@ -159,6 +159,29 @@ class LayerCost(NamedTuple):
     cp_bwd: float
 
 
+def layer_gemm_shapes(
+    model: TransformerModel, tp: int, ep: int, tokens: float
+) -> list[tuple[float, float, float]]:
+    """Forward GEMMs ``(M, N, K)`` of one layer on one GPU for ``tokens`` tokens.
+
+    QKV and the MLP's first matrix (gate and up fused when gated) are split by output
+    columns over ``tp``; the attention output and the MLP's last matrix by input rows. With
+    experts, each GPU runs its ``experts / ep`` local experts on the tokens routed to them
+    (``tokens · ep · top_k / experts`` each, balanced routing) plus the router.
+    """
+    h, kv, f = model.hidden, model.kv_hidden, model.ffn_hidden
+    g = model.mlp_matrices - 1
+    shapes = [(tokens, (h + 2 * kv) / tp, float(h)), (tokens, float(h), h / tp)]
+    if model.is_moe:
+        per_expert = tokens * ep * model.top_k / model.experts
+        shapes += [(per_expert, g * f / tp, float(h)), (per_expert, float(h), f / tp)] * (
+            model.experts // ep)
+        shapes.append((tokens, float(model.experts), float(h)))  # router
+    else:
+        shapes += [(tokens, g * f / tp, float(h)), (tokens, float(h), f / tp)]
+    return shapes
+
+
 def layer_cost(
     model: TransformerModel, hw: Hardware, tp: int, cp: int, ep: int, micro_batch: int,
     dtype: str, sequence_parallel: bool = True, flash_attention: bool = True,
@@ -173,18 +196,9 @@ def layer_cost(
     hbm = hw.gpu.hbm_bw_bytes_per_s * cal.hbm_efficiency
     peak16 = hw.gpu.peak("bf16")
     g = model.mlp_matrices - 1  # 2 for gated (gate + up fused), 1 otherwise
-    shapes = [(tokens, (h + 2 * kv) / tp, h), (tokens, h, h / tp)]
-    mlp_shapes: list[tuple[float, float, float]] = []
-    if model.is_moe:
-        local_experts = model.experts // ep
-        per_expert = tokens * ep * model.top_k / model.experts
-        mlp_shapes = [(per_expert, g * f / tp, h), (per_expert, h, f / tp)] * local_experts
-        shapes.append((tokens, model.experts, h))  # router
-    else:
-        mlp_shapes = [(tokens, g * f / tp, h), (tokens, h, f / tp)]
     gemm_fwd = 0.0
     gemm_bwd = 0.0
-    for m_, n_, k_ in shapes + mlp_shapes:
+    for m_, n_, k_ in layer_gemm_shapes(model, tp, ep, tokens):
         gemm_fwd += gemm_time_s(m_, n_, k_, gemm)
         gemm_bwd += gemm_time_s(m_, k_, n_, gemm) + gemm_time_s(k_, n_, m_, gemm)
     heads = model.heads / tp

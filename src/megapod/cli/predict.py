@@ -1,0 +1,214 @@
+"""``megapod predict``: training-step validation, layout search, serving, time to train."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from megapod.errors import SpecError
+from megapod.physics.perf import Hardware, StepBreakdown, model_preset
+from megapod.physics.perf.inference import serve as predict_serving
+from megapod.physics.perf.search import search
+from megapod.planner.layout import plan_training_run, validate_cases
+from megapod.spec.training_case import read_cases
+from megapod.units import GIB
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="print one JSON document for machines")]
+ModelOpt = Annotated[str, typer.Option("--model", help="model preset, e.g. llama3-70b")]
+GpuOpt = Annotated[str, typer.Option("--gpu", help="catalog GPU, e.g. h100-sxm")]
+DomainOpt = Annotated[int | None, typer.Option("--domain", help="scale-up domain [GPUs]")]
+ScaleOutOpt = Annotated[
+    float | None, typer.Option("--scale-out-gbps", help="scale-out rate per GPU [Gb/s]")
+]
+DtypeOpt = Annotated[str, typer.Option("--dtype", help="bf16, fp16 or fp8")]
+
+predict_app = typer.Typer(help="Predict training and serving performance.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``predict`` command group to ``app``."""
+    app.add_typer(predict_app, name="predict")
+
+
+@predict_app.command("train")
+def train(
+    case_file: Annotated[Path, typer.Argument(help="validation cases (validation/SCHEMA.md)")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Predict each published training run of CASE_FILE and compare with what was measured."""
+    report = validate_cases(read_cases(case_file))
+    if as_json:
+        typer.echo(json.dumps([p.as_dict() for p in report.predictions]))
+        return
+    table = Table(title=f"Training-step predictions: {case_file}")
+    for col in ("case", "layout", "TFLOP/s pred", "meas", "err %", "step s pred", "meas",
+                "MFU", "mem GiB"):
+        table.add_column(col, justify="left" if col in ("case", "layout") else "right",
+                         no_wrap=col in ("case", "layout"))
+    for p in report.predictions:
+        if p.result is None:
+            table.add_row(p.id, f"[red]error: {p.error}[/red]", *[""] * 7)
+            continue
+        r = p.result
+        err = p.errors_pct().get("tflops_per_gpu")
+        table.add_row(
+            p.id, r.layout.describe(), f"{r.tflops_per_gpu:.1f}",
+            _num(p.measured.get("tflops_per_gpu"), ".1f"), _num(err, "+.1f"),
+            f"{r.step_time_s:.2f}", _num(p.measured.get("step_time_s"), ".2f"),
+            f"{r.mfu:.3f}", f"{r.memory_per_gpu_gib:.1f}",
+        )
+    console = _console()
+    console.print(table)
+    for figure in ("tflops_per_gpu", "step_time_s", "mfu"):
+        mape = report.mape(figure)
+        if mape is not None:
+            console.print(f"MAPE {figure}: {mape:.1f}% over {report.counted(figure)} cases",
+                          highlight=False)
+
+
+@predict_app.command("layouts")
+def layouts(
+    model: ModelOpt,
+    gpu: GpuOpt,
+    gpus: Annotated[int, typer.Option("--gpus", help="GPUs of the run")],
+    global_batch: Annotated[int, typer.Option("--global-batch", help="sequences per step")],
+    dtype: DtypeOpt = "bf16",
+    top: Annotated[int, typer.Option("--top", help="layouts to show")] = 5,
+    domain: DomainOpt = None,
+    scale_out_gbps: ScaleOutOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Search the parallel layouts of a model on a GPU count and show the fastest."""
+    hw = _hardware(gpu, domain, scale_out_gbps)
+    found = search(model_preset(model), gpus, hw, global_batch, dtype, top)
+    if as_json:
+        typer.echo(json.dumps({"evaluated": found.evaluated, "valid": found.valid,
+                               "layouts": [_step_dict(r) for r in found.best]}))
+        return
+    table = Table(title=f"{model} on {gpus} × {gpu}, batch {global_batch} ({found.valid:,} "
+                        f"valid of {found.evaluated:,} layouts)")
+    for col in ("layout", "step s", "MFU", "TFLOP/s", "tok/s/GPU", "bubble %", "comm %",
+                "mem GiB"):
+        table.add_column(col, justify="left" if col == "layout" else "right",
+                         no_wrap=col == "layout")
+    for r in found.best:
+        table.add_row(r.layout.describe(), f"{r.step_time_s:.2f}", f"{r.mfu:.3f}",
+                      f"{r.tflops_per_gpu:.0f}", f"{r.tokens_per_s_per_gpu:,.0f}",
+                      f"{100 * r.bubble_fraction:.1f}",
+                      f"{100 * r.exposed_comm_s / r.step_time_s:.1f}",
+                      f"{r.memory_per_gpu_gib:.1f}")
+    _console().print(table)
+
+
+@predict_app.command("serve")
+def serve(
+    model: ModelOpt,
+    gpu: GpuOpt,
+    tp: Annotated[int, typer.Option("--tp")] = 1,
+    pp: Annotated[int, typer.Option("--pp")] = 1,
+    batch: Annotated[int, typer.Option("--batch", help="concurrent sequences")] = 1,
+    prompt: Annotated[int, typer.Option("--prompt", help="prompt tokens")] = 1024,
+    output: Annotated[int, typer.Option("--output", help="generated tokens")] = 256,
+    dtype: DtypeOpt = "bf16",
+    domain: DomainOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Predict prefill and decode latency, throughput, KV cache and tokens per joule."""
+    hw = _hardware(gpu, domain, None)
+    r = predict_serving(model_preset(model), hw, tp, pp, batch, prompt, output, dtype)
+    doc = {
+        "model": model, "gpu": gpu, "tp": tp, "pp": pp, "batch": batch, "prompt": prompt,
+        "output": output, "dtype": dtype, "prefill_s": r.prefill_s,
+        "decode_step_s": r.decode_step_s, "request_latency_s": r.request_latency_s,
+        "prefill_tokens_per_s_per_gpu": r.prefill_tokens_per_s_per_gpu,
+        "decode_tokens_per_s": r.decode_tokens_per_s,
+        "decode_tokens_per_s_per_gpu": r.decode_tokens_per_s_per_gpu,
+        "kv_cache_per_gpu_gib": r.kv_cache_per_gpu_bytes / GIB,
+        "memory_per_gpu_gib": r.memory_per_gpu_bytes / GIB, "max_batch": r.max_batch,
+        "gpu_power_w": r.gpu_power_w, "tokens_per_joule": r.tokens_per_joule,
+    }
+    if as_json:
+        typer.echo(json.dumps(doc))
+        return
+    _print_pairs(f"Serving {model} on tp{tp}·pp{pp} {gpu}", doc)
+
+
+@predict_app.command("time-to-train")
+def time_to_train(
+    model: ModelOpt,
+    gpu: GpuOpt,
+    gpus: Annotated[int, typer.Option("--gpus", help="GPUs of the run")],
+    tokens: Annotated[str, typer.Option("--tokens", help="tokens to train, e.g. 15T, 2e12")],
+    global_batch: Annotated[int, typer.Option("--global-batch", help="sequences per step")],
+    dtype: DtypeOpt = "bf16",
+    domain: DomainOpt = None,
+    scale_out_gbps: ScaleOutOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Wall time (before failures), GPU-hours and GPU energy with the fastest layout."""
+    hw = _hardware(gpu, domain, scale_out_gbps)
+    run = plan_training_run(model_preset(model), hw, gpus, _count(tokens), global_batch, dtype)
+    doc = {
+        "model": model, "gpu": gpu, "gpus": gpus, "tokens": run.tokens, "steps": run.steps,
+        "layout": run.step.layout.describe(), "step_time_s": run.step.step_time_s,
+        "mfu": run.step.mfu, "wall_days": run.wall_days, "gpu_hours": run.gpu_hours,
+        "gpu_energy_mwh": run.gpu_energy_wh / 1e6, "mean_gpu_power_w": run.mean_gpu_power_w,
+    }
+    if as_json:
+        typer.echo(json.dumps(doc))
+        return
+    _print_pairs(f"Training {model} on {gpus} × {gpu}", doc)
+
+
+def _console() -> Console:
+    """A console wide enough for the tables when output is not a terminal."""
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
+
+
+def _hardware(gpu: str, domain: int | None, scale_out_gbps: float | None) -> Hardware:
+    return Hardware.from_gpu(gpu, domain, scale_out_gbps * 1e9 if scale_out_gbps else None)
+
+
+_SUFFIX = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
+
+
+def _count(text: str) -> float:
+    match = re.fullmatch(r"\s*([0-9.]+(?:e[0-9]+)?)\s*([kmbgt]?)\s*", text.lower())
+    if not match:
+        raise SpecError("--tokens", f"{text!r}: give a count such as 15T, 300B or 2e12")
+    return float(match.group(1)) * _SUFFIX[match.group(2)]
+
+
+def _num(value: float | None, spec: str) -> str:
+    return "" if value is None else format(value, spec)
+
+
+def _step_dict(r: StepBreakdown) -> dict[str, Any]:
+    lay = r.layout
+    return {
+        "layout": {"tp": lay.tp, "pp": lay.pp, "dp": lay.dp, "cp": lay.cp, "ep": lay.ep,
+                   "micro_batch": lay.micro_batch, "interleave": lay.interleave,
+                   "recompute": lay.recompute, "zero_stage": lay.zero_stage},
+        "step_time_s": r.step_time_s, "compute_s": r.compute_s,
+        "exposed_comm_s": r.exposed_comm_s, "bubble_s": r.bubble_s,
+        "optimizer_s": r.optimizer_s, "tflops_per_gpu": r.tflops_per_gpu, "mfu": r.mfu,
+        "tokens_per_s_per_gpu": r.tokens_per_s_per_gpu,
+        "memory_per_gpu_gib": r.memory_per_gpu_gib,
+    }
+
+
+def _print_pairs(title: str, doc: dict[str, Any]) -> None:
+    table = Table(title=title, show_header=False)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in doc.items():
+        shown = f"{value:,.4g}" if isinstance(value, float) else str(value)
+        table.add_row(key, shown)
+    Console().print(table)
