@@ -15,7 +15,7 @@ from megapod.errors import SpecError
 from megapod.physics.perf import Hardware, StepBreakdown, model_preset
 from megapod.physics.perf.inference import serve as predict_serving
 from megapod.physics.perf.search import search
-from megapod.planner.layout import plan_training_run, validate_cases
+from megapod.planner.layout import ValidationReport, plan_training_run, validate_cases
 from megapod.spec.training_case import read_cases
 from megapod.units import GIB
 
@@ -41,11 +41,24 @@ def train(
     case_file: Annotated[Path, typer.Argument(help="validation cases (validation/SCHEMA.md)")],
     as_json: JsonFlag = False,
 ) -> None:
-    """Predict each published training run of CASE_FILE and compare with what was measured."""
+    """Predict each published training run of CASE_FILE and compare with what was measured.
+
+    Every case is answered; a case that cannot be (a layout that does not divide, does not
+    fit memory …) gets an ``error``, and the command then exits with code 2.
+    """
     report = validate_cases(read_cases(case_file))
     if as_json:
         typer.echo(json.dumps([p.as_dict() for p in report.predictions]))
-        return
+    else:
+        _print_validation(case_file, report)
+    failed = [p for p in report.predictions if p.error is not None]
+    for p in failed:
+        typer.echo(f"error: case {p.id}: {p.error}", err=True)
+    if failed:
+        raise typer.Exit(2)
+
+
+def _print_validation(case_file: Path, report: ValidationReport) -> None:
     table = Table(title=f"Training-step predictions: {case_file}")
     for col in ("case", "layout", "TFLOP/s pred", "meas", "err %", "step s pred", "meas",
                 "MFU", "mem GiB"):

@@ -20,6 +20,7 @@ from megapod.physics.perf import (
     Layout,
     StepBreakdown,
     TransformerModel,
+    check_layout,
     flops_per_token,
     search_layouts,
 )
@@ -170,16 +171,19 @@ def _predict(case: TrainingCase) -> CasePrediction:
             return CasePrediction(case.id, error=(
                 f"layout tp{par.tp}·pp{par.pp}·dp{par.dp}·cp{cp} = {par.tp * par.pp * par.dp * cp}"
                 f" GPUs does not match the case's {par.gpus} GPUs"))
+    if par.tp is not None and par.pp is not None:  # name the reason for a reported layout
+        dp = par.dp or max(1, par.gpus // (par.tp * par.pp * (par.cp or 1)))
+        check_layout(model, Layout(
+            tp=par.tp, pp=par.pp, dp=dp, cp=par.cp or 1, ep=par.ep or 1,
+            micro_batch=par.micro_batch or 1, global_batch=par.global_batch,
+            interleave=par.interleave or 1, recompute=par.recompute or "none",
+            zero_stage=par.zero_stage if par.zero_stage is not None else 1, dtype=par.dtype,
+        ), par.gpus)
     warnings: list[str] = []
     kwargs: dict[str, Any] = dict(fixed)
     options: dict[str, Any] = {"flop_convention": convention, "flash_attention": flash,
                                "sequence_parallel": seq_par, "comm_overlap": overlap}
-    try:
-        found = search(model, par.gpus, hw, par.global_batch, par.dtype, 1, **kwargs, **options)
-    except MegapodError:
-        found = search(model, par.gpus, hw, par.global_batch, par.dtype, 1, **kwargs, **options,
-                       check_memory=False)
-        warnings.append("no layout fits the memory model; predicted without the memory limit")
+    found = search(model, par.gpus, hw, par.global_batch, par.dtype, 1, **kwargs, **options)
     best = found.best[0]
     if par.dp is not None and best.layout.dp != par.dp:
         return CasePrediction(case.id, error=f"dp {par.dp} is inconsistent with the other fields")

@@ -11,8 +11,9 @@ reads each sequence's KV cache:
 
 The KV cache holds ``2 · L · kv_heads_per_gpu · head_dim · B_kv`` bytes per token on each GPU
 (``kv_heads`` replicated when ``tp`` exceeds them). The largest batch is what fits beside the
-weights and the reserve. Throughput per watt divides tokens/s per GPU by the board power at
-the decode utilization (the share of the step the roofline's binding resource is busy).
+weights, the reserve and the prefill working set of one sequence (chunked prefill).
+Throughput per watt divides tokens/s per GPU by the board power at the decode utilization
+(the share of the step the roofline's binding resource is busy).
 
 References:
     Pope et al., "Efficiently Scaling Transformer Inference", MLSys 2023 (KV cache, memory-
@@ -110,7 +111,9 @@ def serve(
     weights = model.params * w_bytes / (tp * pp)
     kv_token = kv_cache_bytes_per_token(model, tp, pp, kv_bytes)
     ctx = prompt_len + output_len
-    workspace = 4.0 * batch / pp * prompt_len * max(model.hidden, model.vocab / tp) * 2.0 / pp
+    # prefill working set, one sequence at a time (chunked prefill): a few activations of
+    # the widest layer output
+    workspace = 4.0 * prompt_len * max(model.hidden, model.ffn_hidden / tp, model.vocab / tp) * 2.0
     free = hw.gpu.hbm_bytes - weights - cal.memory_reserve_bytes
     max_batch = int(max(0.0, free - workspace) // (kv_token * ctx)) if free > 0 else 0
     kv_total = kv_token * ctx * batch

@@ -93,12 +93,13 @@ def gemm_time_s(m: float, n: float, k: float, rate: GemmRate, batch: int = 1) ->
         return 0.0
     tile_m = min(rate.tile_m, SKINNY_TILE * math.ceil(m / SKINNY_TILE))
     tiles = batch * math.ceil(m / tile_m) * math.ceil(n / rate.tile_n)
+    depth = k
     if tiles < rate.sms:  # split the reduction so that idle units share the work
         split = max(1, min(rate.sms // tiles, int(k // SPLIT_K_MIN)))
         tiles *= split
-        k = k / split
+        depth = k / split
     waves = tiles / rate.sms if tiles > rate.sms else 1.0
-    per_wave_flops = 2.0 * tile_m * rate.tile_n * (k + rate.k_overhead) * rate.sms
+    per_wave_flops = 2.0 * tile_m * rate.tile_n * (depth + rate.k_overhead) * rate.sms
     compute_s = waves * per_wave_flops / (rate.efficiency * rate.peak_flops)
     memory_s = batch * rate.bytes_per_element * (m * k + k * n + m * n) / rate.hbm_bw_bytes_per_s
     return rate.overhead_s + max(compute_s, memory_s)

@@ -122,8 +122,8 @@ def search(
     if gpus < 1 or global_batch < 1:
         raise InfeasibleError(f"gpus ({gpus}) and global batch ({global_batch}) must be ≥ 1")
     gpu_divs = divisors(gpus)
-    tps = [t for t in _options(tp, (d for d in gpu_divs if d <= hw.scale_up_domain))
-           if model.heads % t == 0]
+    tps = (_options(tp, ()) if tp is not None else
+           [t for t in gpu_divs if t <= hw.scale_up_domain and model.heads % t == 0])
     pps = [p for p in _options(pp, (d for d in gpu_divs if d <= model.layers))]
     cps = _options(cp, (c for c in (1, 2, 4, 8) if c in gpu_divs))
     eps = _options(ep, divisors(model.experts) if model.is_moe else [1])
@@ -137,6 +137,7 @@ def search(
     head_cache: dict[tuple[int, int, int], tuple[float, float]] = {}
     heap: list[tuple[float, int, StepBreakdown]] = []
     evaluated = valid = 0
+    reason = ""
     for t in tps:
         for c in cps:
             for p in pps:
@@ -165,10 +166,14 @@ def search(
                                                  p2p_overlap=comm_overlap)
                                     try:
                                         check_layout(model, lay)
-                                    except InfeasibleError:
+                                    except InfeasibleError as exc:
+                                        reason = reason or str(exc)
                                         continue
                                     memory = memory_per_gpu(model, lay, reserve)
                                     if check_memory and memory.total_bytes > capacity:
+                                        reason = reason or (
+                                            f"{lay.describe()} needs {memory.total_bytes / GIB:.1f}"
+                                            f" GiB per GPU")
                                         continue
                                     key = (t, c, e, b)
                                     lc = layer_cache.get(key)
@@ -193,7 +198,7 @@ def search(
         raise InfeasibleError(
             f"no valid layout of {model.name} on {gpus} {hw.gpu.name} GPUs with global batch "
             f"{global_batch} ({evaluated} tried): none divides evenly and fits "
-            f"{capacity / GIB:.0f} GiB per GPU"
+            f"{capacity / GIB:.0f} GiB per GPU" + (f"; for example {reason}" if reason else "")
         )
     best = tuple(r for _, _, r in sorted(heap, key=lambda x: -x[0]))
     return SearchResult(best, evaluated, valid)

@@ -1,0 +1,160 @@
+"""Training step: each term against a hand calculation, the bubble law, refusals, invariants."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from megapod.errors import InfeasibleError
+from megapod.physics.perf import Hardware, Layout, TransformerModel, model_preset, train_step
+from megapod.physics.perf.collectives import all_reduce_s, ring_all_reduce_s
+from megapod.physics.perf.training import layer_cost, layer_gemm_shapes
+
+H100 = Hardware.from_gpu("h100-sxm", 8, 400e9)
+GPT = TransformerModel(layers=32, hidden=4096, heads=32, kv_heads=32, ffn_hidden=16384,
+                       vocab=51200, seq_len=2048, name="gpt-6.7b")
+
+
+def _flops(shapes: list[tuple[float, float, float]]) -> float:
+    return sum(2 * m * n * k for m, n, k in shapes)
+
+
+@pytest.mark.parametrize("tp", [1, 2, 4])
+def test_doubling_tp_halves_per_gpu_gemm_flops(tp: int) -> None:
+    tokens = 4096.0
+    assert _flops(layer_gemm_shapes(GPT, 2 * tp, 1, tokens)) == pytest.approx(
+        _flops(layer_gemm_shapes(GPT, tp, 1, tokens)) / 2)
+    # and the whole layer at tp=1 is 2·(4h² + 2hf) FLOP per token (Narayanan et al. 2021)
+    h, f = GPT.hidden, GPT.ffn_hidden
+    assert _flops(layer_gemm_shapes(GPT, 1, 1, 1.0)) == pytest.approx(2 * (4 * h * h + 2 * h * f))
+
+
+@pytest.mark.parametrize("tp", [2, 4, 8])
+def test_tp_all_reduce_volume_without_sequence_parallelism(tp: int) -> None:
+    # Megatron: two all-reduces of the b·s·h activations per layer in the forward pass
+    micro = 2
+    lc = layer_cost(GPT, H100, tp, 1, 1, micro, "bf16", sequence_parallel=False)
+    bw = H100.scale_up_bw_bytes_per_s * H100.calibration.scale_up_efficiency
+    act_bytes = micro * GPT.seq_len * GPT.hidden * 2
+    expected = 2 * all_reduce_s(act_bytes, tp, bw, H100.scale_up_latency_s)  # ring or tree
+    assert lc.tp_fwd == pytest.approx(expected, rel=1e-9)
+    # bandwidth term of the ring: each GPU moves 2(t-1)/t of the buffer per all-reduce
+    ring = 2 * ring_all_reduce_s(act_bytes, tp, bw, 0.0)
+    assert ring == pytest.approx(2 * 2 * (tp - 1) / tp * act_bytes / bw)
+
+
+def test_sequence_parallel_moves_the_ring_volume() -> None:
+    # Korthikanti et al. 2023: all-gather + reduce-scatter replace each all-reduce
+    micro = 1
+    with_sp = layer_cost(GPT, H100, 8, 1, 1, micro, "bf16", sequence_parallel=True)
+    without = layer_cost(GPT, H100, 8, 1, 1, micro, "bf16", sequence_parallel=False)
+    bw = H100.scale_up_bw_bytes_per_s * H100.calibration.scale_up_efficiency
+    act_bytes = micro * GPT.seq_len * GPT.hidden * 2
+    assert with_sp.tp_fwd == pytest.approx(
+        2 * ring_all_reduce_s(act_bytes, 8, bw, H100.scale_up_latency_s))
+    assert without.tp_fwd <= with_sp.tp_fwd  # a tree may beat the ring's latency
+    assert with_sp.mem_fwd < without.mem_fwd  # norms and dropout on 1/tp of the rows
+
+
+def test_no_tp_no_tp_traffic() -> None:
+    assert layer_cost(GPT, H100, 1, 1, 1, 1, "bf16").tp_fwd == 0.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(p=st.sampled_from([2, 4, 8]), v=st.sampled_from([1, 2, 4]), mult=st.integers(1, 8))
+def test_bubble_fraction_is_the_interleaved_schedule_law(p: int, v: int, mult: int) -> None:
+    # Narayanan et al. 2021: bubble = (p-1)/(m·v + p - 1) of the pipelined time
+    m = p * mult
+    lay = Layout(tp=1, pp=p, dp=1, micro_batch=1, global_batch=m, interleave=v,
+                 recompute="full")
+    r = train_step(GPT, H100, lay, check_memory=False)
+    pipelined = r.compute_s + r.exposed_comm_s - r.comm_detail_s["dp_exposed_s"]
+    assert r.bubble_s / (pipelined + r.bubble_s) == pytest.approx((p - 1) / (m * v + p - 1))
+
+
+def test_step_parts_and_phases_add_up() -> None:
+    lay = Layout(tp=2, pp=2, dp=2, micro_batch=1, global_batch=16, recompute="selective")
+    r = train_step(GPT, H100, lay)
+    parts = r.compute_s + r.exposed_comm_s + r.bubble_s + r.optimizer_s
+    assert parts == pytest.approx(r.step_time_s)
+    assert sum(ph.duration_s for ph in r.phases) == pytest.approx(r.step_time_s)
+    assert all(0.0 <= ph.gpu_utilization <= 1.0 for ph in r.phases)
+    assert r.tokens_per_s_per_gpu == pytest.approx(16 * 2048 / r.step_time_s / 8)
+
+
+def test_mfu_is_model_flops_over_peak() -> None:
+    lay = Layout(tp=1, dp=8, micro_batch=2, global_batch=64)
+    r = train_step(GPT, H100, lay)
+    assert r.mfu == pytest.approx(r.model_tflops_per_gpu * 1e12 / H100.gpu.peak("bf16"))
+    assert 0.2 < r.mfu < 0.8
+
+
+def test_recomputation_costs_time_and_saves_memory() -> None:
+    base = Layout(tp=1, dp=8, micro_batch=2, global_batch=64)
+    none = train_step(GPT, H100, base)
+    sel = train_step(GPT, H100, dataclasses.replace(base, recompute="selective"))
+    full = train_step(GPT, H100, dataclasses.replace(base, recompute="full"))
+    assert none.step_time_s <= sel.step_time_s < full.step_time_s
+    assert full.memory.activations_bytes < none.memory.activations_bytes
+    assert full.hardware_tflops_per_gpu > full.model_tflops_per_gpu
+
+
+def test_more_micro_batches_shrink_the_bubble() -> None:
+    small = train_step(GPT, H100, Layout(pp=4, dp=2, global_batch=16), check_memory=False)
+    large = train_step(GPT, H100, Layout(pp=4, dp=2, global_batch=128), check_memory=False)
+    assert large.bubble_fraction < small.bubble_fraction
+
+
+def test_faster_scale_out_never_slows_a_step() -> None:
+    slow = Hardware.from_gpu("h100-sxm", 8, 100e9)
+    lay = Layout(tp=8, pp=1, dp=16, micro_batch=1, global_batch=128, zero_stage=0)
+    assert train_step(GPT, H100, lay).step_time_s <= train_step(GPT, slow, lay).step_time_s
+
+
+def test_moe_layout_with_expert_parallelism() -> None:
+    m = model_preset("mixtral-8x7b")
+    m = dataclasses.replace(m, seq_len=4096)
+    lay = Layout(tp=2, pp=1, dp=8, ep=8, micro_batch=1, global_batch=64, zero_stage=1,
+                 recompute="selective")
+    r = train_step(m, H100, lay)
+    assert r.comm_detail_s["ep_s"] > 0
+    assert 0.05 < r.mfu < 0.8
+
+
+@pytest.mark.parametrize(
+    ("layout", "words"),
+    [
+        (Layout(tp=3, dp=1, global_batch=8), ["heads 32", "tp 3"]),
+        (Layout(tp=1, dp=8, micro_batch=3, global_batch=64), ["64", "dp 8", "micro-batch 3"]),
+        (Layout(tp=1, pp=64, dp=1, global_batch=64), ["pp 64", "32 layers"]),
+        (Layout(pp=2, interleave=3, global_batch=8), ["layers 32", "interleave 3"]),
+        (Layout(tp=1, dp=1, micro_batch=64, global_batch=64), ["GiB", "h100-sxm"]),
+    ],
+)
+def test_infeasible_layouts_name_the_reason(layout: Layout, words: list[str]) -> None:
+    with pytest.raises(InfeasibleError) as info:
+        train_step(GPT, H100, layout)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_a_model_too_big_for_memory_is_refused() -> None:
+    with pytest.raises(InfeasibleError, match="activations"):
+        train_step(model_preset("gpt3-175b"), H100, Layout(tp=8, dp=1, global_batch=8))
+
+
+def test_hardware_from_pod() -> None:
+    from pathlib import Path
+
+    from megapod.spec import load_site
+
+    site = load_site(Path(__file__).parents[3] / "examples" / "megapod.yaml")
+    hw = Hardware.from_pod(site.pods[0])
+    assert hw.gpu.name == "gb200"
+    assert hw.scale_up_domain == 72
+    assert hw.scale_out_rate_bps > 0
+    r = train_step(model_preset("llama3-70b"), hw, Layout(tp=8, pp=1, dp=9, global_batch=72))
+    assert r.step_time_s > 0

@@ -1,0 +1,97 @@
+"""Predictions of published runs: the validation target, null fields, FLOP conventions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from megapod.physics.perf import Hardware, model_preset
+from megapod.planner.layout import (
+    flop_convention,
+    plan_layouts,
+    plan_training_run,
+    predict_case,
+    source_year,
+    validate_cases,
+)
+from megapod.spec.training_case import CaseError, TrainingCase, read_cases
+
+CASE = {
+    "id": "tiny", "source": "nemo2407: test",
+    "hardware": {"gpu": "h100-sxm", "gpus_per_node": 8, "scale_out_gbps_per_gpu": None},
+    "model": {"layers": 8, "hidden": 2048, "heads": 16, "kv_heads": 16, "ffn_hidden": 8192,
+              "vocab": 32000, "seq_len": 2048},
+    "parallelism": {"gpus": 16, "tp": 2, "pp": 1, "dp": 8, "global_batch": 128,
+                    "micro_batch": None, "recompute": None, "zero_stage": None,
+                    "dtype": "bf16"},
+    "measured": {"tflops_per_gpu": 400.0},
+    "note": None,
+}
+
+
+def _case(**changes: object) -> TrainingCase:
+    doc = {**CASE}
+    for key, value in changes.items():
+        section, _, field = key.partition("__")
+        doc[section] = {**doc[section], field: value} if field else value  # type: ignore[dict-item]
+    return TrainingCase.model_validate(doc)
+
+
+def test_shared_cases_meet_the_mape_target(shared_dir: Path) -> None:
+    report = validate_cases(read_cases(shared_dir / "validation" / "training.yaml"))
+    assert all(p.error is None for p in report.predictions)
+    assert report.counted("tflops_per_gpu") == len(report.predictions)
+    mape = report.mape("tflops_per_gpu")
+    assert mape is not None and mape <= 10.0
+    step = report.mape("step_time_s")
+    assert step is not None and step <= 10.0
+
+
+def test_null_fields_are_chosen_and_reported() -> None:
+    pred = predict_case(_case())
+    assert pred.error is None and pred.result is not None
+    assert set(pred.chosen) == {"micro_batch", "recompute", "zero_stage"}
+    assert pred.assumptions["scale_out_gbps_per_gpu"] == 400  # the DGX H100 NIC rate
+    doc = pred.as_dict()
+    assert doc["layout"]["tp"] == 2 and doc["layout"]["dp"] == 8
+    assert "tflops_per_gpu" in doc["error_pct"]
+
+
+def test_inconsistent_layout_is_an_error_not_an_exception() -> None:
+    pred = predict_case(_case(parallelism__dp=4))
+    assert pred.result is None
+    assert pred.error is not None and "16" in pred.error
+    assert predict_case(_case(parallelism__tp=3)).error is not None  # heads 16 over tp 3
+    assert predict_case(CaseError("x", "bad")).as_dict() == {"id": "x", "error": "bad"}
+
+
+def test_flop_convention_follows_the_note() -> None:
+    assert flop_convention(_case(note="FLOPs counted with Eq.3 ... INCLUDES the recomputation")) \
+        == "hardware"
+    assert flop_convention(_case(note="Model FLOPs per iteration = 72BLsh^2")) == "model"
+    assert flop_convention(_case()) == "model"
+
+
+@pytest.mark.parametrize(("source", "year"), [("megatron21: Table 1", 2021),
+                                              ("korthikanti22: Tables 3", 2022),
+                                              ("nemo2407: Pretraining", 2024),
+                                              ("vendor blog", None)])
+def test_source_year(source: str, year: int | None) -> None:
+    assert source_year(_case(source=source)) == year
+
+
+def test_plan_layouts_on_a_pod() -> None:
+    from megapod.spec import load_site
+
+    site = load_site(Path(__file__).parents[2] / "examples" / "megapod.yaml")
+    pod = site.pods[0]
+    best = plan_layouts(model_preset("llama3-8b"), pod, 72, 288, top=2)
+    assert len(best) == 2 and best[0].layout.gpus == 72
+
+
+def test_plan_training_run() -> None:
+    run = plan_training_run(model_preset("llama3-8b"), Hardware.from_gpu("h100-sxm"), 64,
+                            1e11, 256)
+    assert run.steps == -(-int(1e11) // (256 * 8192))
+    assert run.wall_s > 0
