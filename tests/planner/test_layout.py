@@ -76,7 +76,8 @@ def test_flop_convention_follows_the_note() -> None:
 @pytest.mark.parametrize(("source", "year"), [("megatron21: Table 1", 2021),
                                               ("korthikanti22: Tables 3", 2022),
                                               ("nemo2407: Pretraining", 2024),
-                                              ("vendor blog", None)])
+                                              ("vendor blog", None), ("opt175b: run", None),
+                                              ("bloom22: final", 2022)])
 def test_source_year(source: str, year: int | None) -> None:
     assert source_year(_case(source=source)) == year
 

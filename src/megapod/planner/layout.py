@@ -76,12 +76,17 @@ def flop_convention(case: TrainingCase) -> str:
 
 
 def source_year(case: TrainingCase) -> int | None:
-    """Publication year read from the case's source key (``megatron21``, ``nemo2407`` …)."""
+    """Publication year read from the case's source key (``megatron21``, ``nemo2407`` …).
+
+    The key is the part of ``source`` before ``:``; its trailing two digits (a year) or four
+    digits (year and month) are read. Anything else gives ``None`` (a current stack).
+    """
     key = case.source.split(":", 1)[0].strip() if case.source else case.id
-    match = re.search(r"(\d{2})(\d{2})?(?:\D|$)", key)
+    match = re.search(r"(?<!\d)(\d{2}|\d{4})$", key)  # "21" (year) or "2407" (year, month)
     if not match:
         return None
-    return 2000 + int(match.group(1))
+    year = 2000 + int(match.group(1)[:2])
+    return year if 2017 <= year <= 2035 else None
 
 
 @dataclass(frozen=True)

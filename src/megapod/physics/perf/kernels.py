@@ -70,10 +70,13 @@ class GemmRate:
                 f"perf-calibration {cal.name!r} has no GEMM efficiency for {dtype}; "
                 f"it has {', '.join(sorted(cal.gemm_efficiency))}"
             )
+        peak = gpu.peak(dtype)
         return cls(
-            peak_flops=gpu.peak(dtype),
+            peak_flops=peak,
             efficiency=efficiency,
-            k_overhead=cal.gemm_k_overhead,
+            # the per-tile fixed time is the same for every data type, so in steps of the
+            # reduction it grows with the data type's speed-up over 16-bit
+            k_overhead=cal.gemm_k_overhead * peak / gpu.peak("bf16"),
             tile_m=cal.tile_m,
             tile_n=cal.tile_n,
             sms=cal.sms,
