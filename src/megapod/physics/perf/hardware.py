@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from megapod import catalog
 from megapod.catalog.gpu import GpuEntry
 from megapod.catalog.perf_calibration import PerfCalibrationEntry
+from megapod.catalog.system import SystemEntry
 from megapod.errors import CatalogError, SpecError
 from megapod.units import BITS_PER_BYTE
 
@@ -24,26 +25,38 @@ def calibration_for(gpu: GpuEntry) -> PerfCalibrationEntry:
     return entry
 
 
+def reference_system(gpu: GpuEntry) -> SystemEntry | None:
+    """The first catalog system carrying ``gpu``, else one carrying a GPU of its generation.
+
+    Used to fill in the scale-up domain and scale-out rate a description leaves out (an
+    A100 40 GB run is taken to sit in a DGX A100-like server).
+    """
+    systems = [catalog.system(name) for name in catalog.names("system")]
+    for system in systems:
+        if system.gpu == gpu.name and system.nics:
+            return system
+    for system in systems:
+        if system.nics and catalog.gpu(system.gpu).generation == gpu.generation:
+            return system
+    return None
+
+
 def default_system_domain(gpu: GpuEntry) -> int:
-    """Scale-up domain of the first catalog system that carries ``gpu`` [GPUs]."""
-    for name in catalog.names("system"):
-        system = catalog.system(name)
-        if system.gpu == gpu.name:
-            return system.scale_up_domain
-    return min(gpu.max_scale_up_domain, 8)
+    """Scale-up domain of :func:`reference_system` [GPUs] (8 when there is none)."""
+    system = reference_system(gpu)
+    return system.scale_up_domain if system is not None else min(gpu.max_scale_up_domain, 8)
 
 
 def default_scale_out_rate_bps(gpu: GpuEntry) -> float:
-    """Per-GPU scale-out rate of the first catalog system that carries ``gpu`` [bit/s].
+    """Per-GPU scale-out rate ``nic_rate_bps * nics / gpus`` of :func:`reference_system` [bit/s].
 
-    ``nic_rate_bps * nics / gpus`` of that system (e.g. 200 Gb/s for DGX A100, 400 Gb/s for
-    DGX H100). Raises :class:`CatalogError` when no system carries the GPU.
+    200 Gb/s for DGX A100, 400 Gb/s for DGX H100. Raises :class:`CatalogError` when no
+    system carries the GPU or its generation.
     """
-    for name in catalog.names("system"):
-        system = catalog.system(name)
-        if system.gpu == gpu.name and system.nics:
-            return system.nic_rate_bps * system.nics / system.gpus
-    raise CatalogError(f"no catalog system carries gpu {gpu.name!r}; give the scale-out rate")
+    system = reference_system(gpu)
+    if system is None:
+        raise CatalogError(f"no catalog system carries gpu {gpu.name!r}; give the scale-out rate")
+    return system.nic_rate_bps * system.nics / system.gpus
 
 
 @dataclass(frozen=True, slots=True)

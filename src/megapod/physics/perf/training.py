@@ -207,6 +207,9 @@ def layer_cost(
     moe = model.top_k if model.is_moe else 1
     bytes_fwd = rows * 22.0 * h + tokens * moe * (2 * g + 2) * f / tp * ACT_BYTES
     kernels_fwd = 10
+    if model.is_moe:  # permute tokens to their experts and back: read + write each copy
+        bytes_fwd += 2.0 * 2.0 * rows * model.top_k * h * ACT_BYTES
+        kernels_fwd += 4
     if dtype == "fp8":  # cast each GEMM input to fp8: read 2 bytes, write 1
         bytes_fwd += tokens * 3.0 * (2 * h + h / tp + moe * f / tp)
         kernels_fwd += 4
