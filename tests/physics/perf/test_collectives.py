@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from megapod.physics.perf.collectives import (
+    ALL_REDUCE_ALGORITHMS,
     Level,
     all_gather_s,
     all_reduce_s,
@@ -17,6 +18,7 @@ from megapod.physics.perf.collectives import (
     hierarchical_all_reduce_s,
     p2p_s,
     reduce_scatter_s,
+    register_all_reduce,
     ring_all_reduce_s,
     tree_all_reduce_s,
 )
@@ -95,3 +97,27 @@ def test_group_levels_cover_the_group(size: int, stride: int, domain: int) -> No
     levels = group_levels(size, stride, domain, (1.0, 0.0), (1.0, 0.0))
     assert math.prod(lv.ranks for lv in levels) == size
     assert all(lv.ranks > 1 for lv in levels)
+
+
+@pytest.mark.parametrize("name", sorted(ALL_REDUCE_ALGORITHMS))
+@given(size=st.floats(1e3, 1e11), n=st.integers(1, 4096), lat=st.floats(0.0, 1e-4))
+def test_every_all_reduce_algorithm_honours_the_contract(
+    name: str, size: float, n: int, lat: float
+) -> None:
+    """Shared contract: free on one rank, never below the bandwidth lower bound 2(n-1)/n·S/B
+    (Patarasuk and Yuan, JPDC 2009), growing with the buffer."""
+    cost = ALL_REDUCE_ALGORITHMS[name]
+    bw = 50 * GB
+    if n == 1:
+        assert cost(size, n, bw, lat) == 0.0
+        return
+    assert cost(size, n, bw, lat) >= 2 * (n - 1) / n * size / bw * (1 - 1e-12)
+    assert cost(2 * size, n, bw, lat) > cost(size, n, bw, lat)
+    assert all_reduce_s(size, n, bw, lat) <= cost(size, n, bw, lat)
+
+
+def test_registry_refuses_duplicates_and_unknown_names() -> None:
+    with pytest.raises(ValueError, match="already registered"):
+        register_all_reduce("ring", ring_all_reduce_s)
+    with pytest.raises(ValueError, match="unknown all-reduce algorithm"):
+        all_reduce_s(GB, 8, GB, 0.0, algorithm="butterfly")

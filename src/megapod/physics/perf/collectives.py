@@ -17,7 +17,7 @@ References:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -75,18 +75,34 @@ def p2p_s(size_bytes: float, bw_bytes_per_s: float, latency_s: float) -> float:
     return latency_s + size_bytes / bw_bytes_per_s
 
 
+AllReduceCost = Callable[[float, int, float, float], float]
+
+#: All-reduce algorithms by name: ``(size_bytes, n, bw_bytes_per_s, latency_s) -> s``.
+ALL_REDUCE_ALGORITHMS: dict[str, AllReduceCost] = {}
+
+
+def register_all_reduce(name: str, cost: AllReduceCost) -> None:
+    """Add an all-reduce algorithm; a name already registered is refused."""
+    if name in ALL_REDUCE_ALGORITHMS or name == "best":
+        raise ValueError(f"all-reduce algorithm {name!r} is already registered")
+    ALL_REDUCE_ALGORITHMS[name] = cost
+
+
+register_all_reduce("ring", ring_all_reduce_s)
+register_all_reduce("tree", tree_all_reduce_s)
+
+
 def all_reduce_s(
     size_bytes: float, n: int, bw_bytes_per_s: float, latency_s: float, algorithm: str = "best"
 ) -> float:
-    """All-reduce with ``algorithm`` ``"ring"``, ``"tree"`` or ``"best"`` (the faster) [s]."""
-    if algorithm == "ring":
-        return ring_all_reduce_s(size_bytes, n, bw_bytes_per_s, latency_s)
-    if algorithm == "tree":
-        return tree_all_reduce_s(size_bytes, n, bw_bytes_per_s, latency_s)
-    if algorithm != "best":
-        raise ValueError(f"unknown all-reduce algorithm {algorithm!r}; use ring, tree or best")
-    return min(ring_all_reduce_s(size_bytes, n, bw_bytes_per_s, latency_s),
-               tree_all_reduce_s(size_bytes, n, bw_bytes_per_s, latency_s))
+    """All-reduce with a registered ``algorithm``, or ``"best"``: the fastest of them [s]."""
+    if algorithm == "best":
+        return min(cost(size_bytes, n, bw_bytes_per_s, latency_s)
+                   for cost in ALL_REDUCE_ALGORITHMS.values())
+    if algorithm not in ALL_REDUCE_ALGORITHMS:
+        known = ", ".join(sorted(ALL_REDUCE_ALGORITHMS))
+        raise ValueError(f"unknown all-reduce algorithm {algorithm!r}; use best or {known}")
+    return ALL_REDUCE_ALGORITHMS[algorithm](size_bytes, n, bw_bytes_per_s, latency_s)
 
 
 def hierarchical_all_reduce_s(size_bytes: float, levels: Sequence[Level]) -> float:
