@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from megapod.errors import MegapodError
+from megapod.errors import InfeasibleError, MegapodError
 from megapod.physics.perf import (
     Hardware,
     Layout,
@@ -49,7 +49,8 @@ def plan_layouts(
 ) -> list[StepBreakdown]:
     """The ``top`` fastest layouts of ``model`` on ``gpus`` GPUs of ``pod``'s hardware."""
     if gpus > pod.gpus * pod.count:
-        raise MegapodError(f"{gpus} GPUs requested but pod {pod.name!r} holds {pod.gpus * pod.count}")
+        raise InfeasibleError(
+            f"{gpus} GPUs requested but pod {pod.name!r} holds {pod.gpus * pod.count}")
     return search_layouts(model, gpus, Hardware.from_pod(pod), global_batch, dtype, top, **fixed)
 
 

@@ -55,3 +55,13 @@ def test_pipeline_serving() -> None:
     r = serve(LLAMA70, H100, tp=4, pp=2, batch=8)
     assert r.gpus == 8
     assert r.decode_tokens_per_s_per_gpu == pytest.approx(r.decode_tokens_per_s / 8)
+
+
+def test_prefill_throughput_per_gpu_does_not_depend_on_splitting_into_stages() -> None:
+    # the same 8 GPUs as tp8 or tp4·pp2 prefill at comparable per-GPU rates (within 2x),
+    # and tokens/s per GPU × GPUs × prefill time never exceeds the tokens prefilled
+    tp8 = serve(LLAMA70, H100, tp=8, batch=8, prompt_len=2048)
+    tp4pp2 = serve(LLAMA70, H100, tp=4, pp=2, batch=8, prompt_len=2048)
+    ratio = tp8.prefill_tokens_per_s_per_gpu / tp4pp2.prefill_tokens_per_s_per_gpu
+    assert 0.5 < ratio < 2.0
+    assert tp8.prefill_tokens_per_s_per_gpu * 8 * tp8.prefill_s == pytest.approx(8 * 2048, rel=0.01)

@@ -158,3 +158,26 @@ def test_hardware_from_pod() -> None:
     assert hw.scale_out_rate_bps > 0
     r = train_step(model_preset("llama3-70b"), hw, Layout(tp=8, pp=1, dp=9, global_batch=72))
     assert r.step_time_s > 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    tp=st.sampled_from([1, 2, 4, 8]), pp=st.sampled_from([1, 2, 4]),
+    dp=st.sampled_from([1, 2, 8]), mb=st.sampled_from([1, 2]),
+    recompute=st.sampled_from(["none", "selective", "full"]), zero=st.integers(0, 3),
+    dtype=st.sampled_from(["bf16", "fp8"]),
+)
+def test_any_valid_layout_obeys_the_invariants(
+    tp: int, pp: int, dp: int, mb: int, recompute: str, zero: int, dtype: str
+) -> None:
+    lay = Layout(tp=tp, pp=pp, dp=dp, micro_batch=mb, global_batch=dp * mb * 8,
+                 recompute=recompute, zero_stage=zero, dtype=dtype)  # type: ignore[arg-type]
+    r = train_step(GPT, H100, lay, check_memory=False)
+    assert r.step_time_s > 0 and r.compute_s > 0
+    assert min(r.exposed_comm_s, r.bubble_s, r.optimizer_s) >= 0
+    assert r.compute_s + r.exposed_comm_s + r.bubble_s + r.optimizer_s == pytest.approx(
+        r.step_time_s)
+    # no layout beats the hardware: achieved hardware FLOP/s stay below the dense peak
+    assert r.hardware_tflops_per_gpu * 1e12 < H100.gpu.peak(dtype)
+    assert 0 < r.mfu < 1
+    assert r.memory.total_bytes > r.memory.reserve_bytes

@@ -153,7 +153,8 @@ def serve(
         tp=tp, pp=pp, batch=batch, prompt_len=prompt_len, output_len=output_len,
         prefill_s=prefill_s, decode_step_s=decode_step_s,
         request_latency_s=prefill_s + output_len * decode_step_s,
-        prefill_tokens_per_s_per_gpu=batch * prompt_len / (stage_prefill * pp) / gpus * pp,
+        # pipelined: each stage finishes one micro-batch of prompts per stage time
+        prefill_tokens_per_s_per_gpu=micro * prompt_len / stage_prefill / gpus,
         decode_tokens_per_s=decode_tps, decode_tokens_per_s_per_gpu=decode_tps / gpus,
         weights_per_gpu_bytes=weights, kv_cache_per_token_bytes=kv_token,
         kv_cache_per_gpu_bytes=kv_total, memory_per_gpu_bytes=memory, max_batch=max_batch,
