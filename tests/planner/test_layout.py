@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from megapod.physics.perf import Hardware, model_preset
+from megapod.physics.perf import Hardware, model_flops_per_token, model_preset
 from megapod.planner.layout import (
+    case_model,
     flop_convention,
     plan_layouts,
     plan_training_run,
@@ -96,3 +97,10 @@ def test_plan_training_run() -> None:
                             1e11, 256)
     assert run.steps == -(-int(1e11) // (256 * 8192))
     assert run.wall_s > 0
+
+
+def test_measured_tflops_derived_from_tokens_per_second() -> None:
+    case = _case(measured={"tokens_per_s_per_gpu": 1000.0})
+    pred = predict_case(case)
+    expected = model_flops_per_token(case_model(case)) * 1000.0 / 1e12
+    assert pred.measured["tflops_per_gpu"] == pytest.approx(expected)

@@ -78,7 +78,7 @@ def _print_validation(case_file: Path, report: ValidationReport) -> None:
         )
     console = _console()
     console.print(table)
-    for figure in ("tflops_per_gpu", "step_time_s", "mfu"):
+    for figure in ("tflops_per_gpu", "step_time_s", "mfu", "tokens_per_s_per_gpu"):
         mape = report.mape(figure)
         if mape is not None:
             console.print(f"MAPE {figure}: {mape:.1f}% over {report.counted(figure)} cases",

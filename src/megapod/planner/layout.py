@@ -209,7 +209,8 @@ def _predict(case: TrainingCase) -> CasePrediction:
 def _measured(
     case: TrainingCase, model: TransformerModel, convention: str, hw: Hardware
 ) -> dict[str, float | None]:
-    """Measured figures; TFLOP/s per GPU derived from MFU or step time when not given."""
+    """Measured figures; TFLOP/s per GPU derived from the step time, tokens/s or MFU (in that
+    order) with the case's FLOP convention when the source did not give them."""
     meas = case.measured
     par = case.parallelism
     out: dict[str, float | None] = {
@@ -221,6 +222,9 @@ def _measured(
         per_step = flops_per_token(model, recompute, convention) * par.global_batch * model.seq_len
         if meas.step_time_s is not None:
             out["tflops_per_gpu"] = per_step / meas.step_time_s / par.gpus / TERA
+        elif meas.tokens_per_s_per_gpu is not None:
+            out["tflops_per_gpu"] = per_step / (par.global_batch * model.seq_len) \
+                * meas.tokens_per_s_per_gpu / TERA
         elif meas.mfu is not None and convention == "model":
             out["tflops_per_gpu"] = meas.mfu * hw.gpu.peak(par.dtype) / TERA
     return out
