@@ -130,7 +130,7 @@ def test_moe_layout_with_expert_parallelism() -> None:
         (Layout(tp=3, dp=1, global_batch=8), ["heads 32", "tp 3"]),
         (Layout(tp=1, dp=8, micro_batch=3, global_batch=64), ["64", "dp 8", "micro-batch 3"]),
         (Layout(tp=1, pp=64, dp=1, global_batch=64), ["pp 64", "32 layers"]),
-        (Layout(pp=2, interleave=3, global_batch=8), ["layers 32", "interleave 3"]),
+        (Layout(pp=2, interleave=17, global_batch=8), ["interleave 17", "32 layers", "pp 2"]),
         (Layout(tp=1, dp=1, micro_batch=64, global_batch=64), ["GiB", "h100-sxm"]),
     ],
 )
@@ -181,3 +181,13 @@ def test_any_valid_layout_obeys_the_invariants(
     assert r.hardware_tflops_per_gpu * 1e12 < H100.gpu.peak(dtype)
     assert 0 < r.mfu < 1
     assert r.memory.total_bytes > r.memory.reserve_bytes
+
+
+def test_uneven_layers_load_the_heaviest_stage() -> None:
+    # 126 layers over 16 stages × 2 virtual stages: chunks of 4, so the busiest GPU runs 8
+    from megapod.physics.perf.layout import layers_per_gpu
+
+    m = model_preset("llama3-405b")
+    assert layers_per_gpu(m, Layout(pp=16, interleave=2)) == 8
+    assert layers_per_gpu(m, Layout(pp=16, interleave=1)) == 8
+    assert layers_per_gpu(m, Layout(pp=7, interleave=3)) == 18

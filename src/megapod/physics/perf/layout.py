@@ -14,6 +14,7 @@ References:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -84,10 +85,20 @@ class Layout:
         return " ".join(parts)
 
 
+def layers_per_gpu(model: TransformerModel, layout: Layout) -> int:
+    """Layers on the most loaded GPU: ``v · ceil(L / (pp · v))``.
+
+    Layers that do not divide evenly leave some virtual stages one layer short (Megatron-Core's
+    uneven pipeline split); the heaviest stage sets the pace.
+    """
+    chunks = layout.pp * layout.interleave
+    return layout.interleave * math.ceil(model.layers / chunks)
+
+
 def check_layout(model: TransformerModel, layout: Layout, gpus: int | None = None) -> None:
     """Raise :class:`InfeasibleError` naming the reason when ``layout`` cannot run ``model``.
 
-    Checks divisibility (GPU count, heads, KV heads, layers over pipeline stages, batch over
+    Checks divisibility (GPU count, heads, KV heads, layers over virtual stages, batch over
     data-parallel ranks and micro-batches, sequence over context ranks, experts over expert
     ranks) and the value ranges. Memory is checked by :func:`memory_per_gpu`'s caller.
     """
@@ -117,9 +128,10 @@ def check_layout(model: TransformerModel, layout: Layout, gpus: int | None = Non
         raise InfeasibleError(f"ffn_hidden {model.ffn_hidden} is not divisible by tp {lay.tp}")
     if lay.pp > model.layers:
         raise InfeasibleError(f"pp {lay.pp} exceeds the model's {model.layers} layers")
-    if lay.interleave > 1 and model.layers % (lay.pp * lay.interleave):
+    if lay.interleave > math.ceil(model.layers / lay.pp):
         raise InfeasibleError(
-            f"layers {model.layers} are not divisible by pp {lay.pp} × interleave {lay.interleave}"
+            f"interleave {lay.interleave} leaves a virtual stage without a layer: "
+            f"{model.layers} layers over pp {lay.pp}"
         )
     if lay.interleave > 1 and lay.pp == 1:
         raise InfeasibleError("interleave > 1 needs pipeline parallelism (pp > 1)")

@@ -26,10 +26,9 @@ References:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from megapod.physics.perf.layout import Layout
+from megapod.physics.perf.layout import Layout, layers_per_gpu
 from megapod.physics.perf.model import TransformerModel
 
 #: Bytes per weight of mixed-precision Adam: 16-bit weight, 32-bit main gradient, and 32-bit
@@ -66,7 +65,7 @@ def params_per_gpu(model: TransformerModel, layout: Layout) -> tuple[float, floa
     holds the input embedding (the output projection sits on the last, or both on one stage
     when ``pp == 1``), split over ``tp``.
     """
-    layers = math.ceil(model.layers / layout.pp)
+    layers = layers_per_gpu(model, layout)
     expert = model.experts * model.expert_params if model.is_moe else 0
     dense_layer = model.params_per_layer - expert
     embed_copies = 2 if layout.pp == 1 and not model.tied_embeddings else 1
@@ -125,7 +124,7 @@ def memory_per_gpu(
         in_flight_factor = 1.0 + (layout.pp - 1) / (layout.pp * layout.interleave)
     else:
         in_flight_factor = 1.0
-    layers_per_stage = math.ceil(model.layers / layout.pp)
+    layers_per_stage = layers_per_gpu(model, layout)
     activations = per_layer * layers_per_stage * in_flight * in_flight_factor
     if layout.recompute == "full":  # one layer's full activations live during its backward
         activations += tokens * _activation_per_token(

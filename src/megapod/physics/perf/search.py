@@ -148,9 +148,8 @@ def search(
                     continue
                 per_rank = global_batch // d
                 mbs = _options(micro_batch, (b for b in divisors(per_rank) if b <= max_micro_batch))
-                lps = model.layers // p
-                vs = _options(interleave, (v for v in divisors(lps) if p > 1 or v == 1)
-                              if model.layers % p == 0 else [1])
+                stage = math.ceil(model.layers / p)
+                vs = _options(interleave, divisors(stage) if p > 1 else [1])
                 for e in eps:
                     for b in mbs:
                         for v in vs:

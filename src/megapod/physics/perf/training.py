@@ -3,7 +3,7 @@
 For one micro-batch on one GPU, a layer costs its GEMMs (forward; backward as data-gradient
 plus weight-gradient GEMMs of the same size), attention, memory-bound kernels, and the
 collectives of tensor, expert and context parallelism. The slowest pipeline stage holds
-``ceil(L/pp)`` layers plus the output layer and loss. With ``m`` micro-batches, ``p`` stages
+``v·ceil(L/(pp·v))`` layers plus the output layer and loss. With ``m`` micro-batches, ``p`` stages
 and ``v`` virtual stages per GPU the step is
 
     t_step = m·t_mb + (p-1)/v · t_mb + t_dp,exposed + t_optimizer
@@ -26,7 +26,6 @@ References:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -48,7 +47,7 @@ from megapod.physics.perf.kernels import (
     gemm_time_s,
     memory_bound_time_s,
 )
-from megapod.physics.perf.layout import Layout, check_layout
+from megapod.physics.perf.layout import Layout, check_layout, layers_per_gpu
 from megapod.physics.perf.memory import MemoryBreakdown, memory_per_gpu, params_per_gpu
 from megapod.physics.perf.model import TransformerModel
 from megapod.units import GIB
@@ -314,7 +313,7 @@ def _assemble(
     head: tuple[float, float], memory: MemoryBreakdown, links: _Links, flop_convention: str,
 ) -> StepBreakdown:
     lay = layout
-    lps = math.ceil(model.layers / lay.pp)
+    lps = layers_per_gpu(model, lay)
     fwd = lc.gemm_fwd + lc.attn_fwd + lc.mem_fwd
     bwd = lc.gemm_bwd + lc.attn_bwd + lc.mem_bwd
     tp_fwd = lc.tp_fwd
