@@ -217,9 +217,7 @@ def layer_cost(
         attn_fwd = flash_attention_time_s(attn_flops, peak16, cal.attention_efficiency)
         attn_bwd = flash_attention_time_s(attn_flops, peak16, cal.attention_efficiency, True)
     else:
-        bmm = GemmRate(peak16, gemm.efficiency if dtype != "fp8" else cal.gemm_efficiency.get(
-            "bf16", gemm.efficiency), gemm.k_overhead, gemm.tile_m, gemm.tile_n, gemm.sms,
-            gemm.overhead_s, hbm, 2.0)
+        bmm = GemmRate.for_gpu(hw.gpu, cal, "bf16")  # score products stay in 16-bit
         batch = int(micro_batch * heads)
         sq = s / cp
         attn_fwd = gemm_time_s(sq, s, d, bmm, batch) + gemm_time_s(sq, d, s, bmm, batch)
