@@ -191,3 +191,33 @@ def test_uneven_layers_load_the_heaviest_stage() -> None:
     assert layers_per_gpu(m, Layout(pp=16, interleave=2)) == 8
     assert layers_per_gpu(m, Layout(pp=16, interleave=1)) == 8
     assert layers_per_gpu(m, Layout(pp=7, interleave=3)) == 18
+
+
+def test_oversubscription_slows_only_groups_that_cross_leaves() -> None:
+    blocking = dataclasses.replace(H100, scale_out_oversubscription=4.0, leaf_domains=4)
+    # dp 4 across 4 domains stays under one leaf; dp 16 crosses the spine
+    small = Layout(tp=8, dp=4, global_batch=32, zero_stage=0)
+    large = Layout(tp=8, dp=16, global_batch=128, zero_stage=0)
+    assert train_step(GPT, blocking, small).comm_detail_s["dp_s"] == pytest.approx(
+        train_step(GPT, H100, small).comm_detail_s["dp_s"])
+    assert train_step(GPT, blocking, large).comm_detail_s["dp_s"] > 2 * train_step(
+        GPT, H100, large).comm_detail_s["dp_s"]
+
+
+def test_rail_optimized_leaves_reach_more_domains() -> None:
+    from pathlib import Path
+
+    from megapod.spec import load_site
+
+    site = load_site(Path(__file__).parents[3] / "examples" / "megapod.yaml")
+    pod = site.pods[0]
+    scale_out = pod.fabric.scale_out
+    assert scale_out is not None
+    rail = Hardware.from_pod(pod.model_copy(update={"fabric": pod.fabric.model_copy(
+        update={"scale_out": scale_out.model_copy(update={
+            "topology": "rail-optimized-fat-tree", "oversubscription": 2.0})})}))
+    plain = Hardware.from_pod(pod.model_copy(update={"fabric": pod.fabric.model_copy(
+        update={"scale_out": scale_out.model_copy(update={
+            "topology": "fat-tree", "oversubscription": 2.0})})}))
+    assert rail.leaf_domains > plain.leaf_domains >= 1
+    assert rail.scale_out_oversubscription == 2.0

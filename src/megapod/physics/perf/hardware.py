@@ -10,6 +10,7 @@ from megapod.catalog.gpu import GpuEntry
 from megapod.catalog.perf_calibration import PerfCalibrationEntry
 from megapod.catalog.system import SystemEntry
 from megapod.errors import CatalogError, SpecError
+from megapod.physics.fabric import leaf_down_ports
 from megapod.units import BITS_PER_BYTE
 
 if TYPE_CHECKING:
@@ -69,8 +70,10 @@ class Hardware:
         scale_up_bw_bytes_per_s: per-GPU scale-up bandwidth, one direction [byte/s].
         scale_out_rate_bps: per-GPU injection rate into the scale-out fabric [bit/s].
         scale_up_latency_s, scale_out_latency_s: per-step collective latency (alpha) [s].
-        scale_out_oversubscription: down:up ratio of the scale-out leaves (1 = non-blocking);
-            traffic leaving a scale-up domain gets ``1 / oversubscription`` of the rate.
+        scale_out_oversubscription: down:up ratio of the scale-out leaves (1 = non-blocking).
+        leaf_domains: scale-up domains one leaf switch reaches (on one rail when the fabric
+            is rail-optimized); a group spanning more domains crosses the spine and gets
+            ``1 / oversubscription`` of the rate.
         calibration: the generation's achievable fractions (``perf_calibration.yaml``).
     """
 
@@ -82,6 +85,7 @@ class Hardware:
     scale_out_latency_s: float
     calibration: PerfCalibrationEntry
     scale_out_oversubscription: float = 1.0
+    leaf_domains: int = 1_000_000
 
     def __post_init__(self) -> None:
         if self.scale_up_domain < 1:
@@ -145,6 +149,10 @@ class Hardware:
 
         The scale-out rate per GPU is ``nic_rate_bps * nics / gpus`` of the server system;
         latencies add the fabric's own switch latency to the generation's software latency.
+        A leaf reaches ``down ports`` domains on its rail when the fabric is rail-optimized
+        (each domain puts one NIC per rail on it), and ``down ports / NICs per domain``
+        domains on a plain fat tree (Al-Fares et al. 2008; NVIDIA DGX SuperPOD reference
+        architecture).
         """
         server = pod.racks[0].server
         system = server.system
@@ -155,6 +163,12 @@ class Hardware:
             raise SpecError(f"pods[{pod.name}].racks[0].server", "the server has no scale-out NIC")
         hops = 2 * scale_out.tiers - 1 if scale_out is not None else 1
         switch_latency = scale_out.switch.latency_s * hops if scale_out is not None else 0.0
+        leaf_domains = 1_000_000
+        if scale_out is not None:
+            down = leaf_down_ports(scale_out.switch.radix, scale_out.oversubscription)
+            nics_per_domain = max(1.0, system.nics * system.scale_up_domain / system.gpus)
+            rails = system.nics if scale_out.topology == "rail-optimized-fat-tree" else 1
+            leaf_domains = max(1, int(down * rails // nics_per_domain))
         return cls(
             gpu=server.gpu,
             scale_up_domain=system.scale_up_domain,
@@ -165,4 +179,5 @@ class Hardware:
             calibration=cal,
             scale_out_oversubscription=(scale_out.oversubscription if scale_out is not None
                                         else 1.0),
+            leaf_domains=leaf_domains,
         )

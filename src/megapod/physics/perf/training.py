@@ -116,17 +116,29 @@ class _Links(NamedTuple):
     up: tuple[float, float]
     out: tuple[float, float]
     domain: int
+    oversubscription: float
+    leaf_domains: int
 
 
 def _links(hw: Hardware) -> _Links:
     cal = hw.calibration
     up = (hw.scale_up_bw_bytes_per_s * cal.scale_up_efficiency, hw.scale_up_latency_s)
-    out_bw = hw.scale_out_bw_bytes_per_s * cal.scale_out_efficiency / hw.scale_out_oversubscription
-    return _Links(up, (out_bw, hw.scale_out_latency_s), hw.scale_up_domain)
+    out_bw = hw.scale_out_bw_bytes_per_s * cal.scale_out_efficiency
+    return _Links(up, (out_bw, hw.scale_out_latency_s), hw.scale_up_domain,
+                  hw.scale_out_oversubscription, hw.leaf_domains)
 
 
 def _levels(links: _Links, size: int, stride: int) -> tuple[Level, ...]:
-    return group_levels(size, stride, links.domain, links.up, links.out)
+    """Levels of a group; its scale-out level is oversubscribed when it spans leaves."""
+    levels = group_levels(size, stride, links.domain, links.up, links.out)
+    if not levels or links.oversubscription <= 1.0:
+        return levels
+    outer = levels[-1]
+    if outer.bw_bytes_per_s == links.out[0] and outer.ranks > links.leaf_domains:
+        slowed = Level(outer.ranks, outer.bw_bytes_per_s / links.oversubscription,
+                       outer.latency_s)
+        return (*levels[:-1], slowed)
+    return levels
 
 
 def _a2a_s(size_bytes: float, levels: tuple[Level, ...]) -> float:
