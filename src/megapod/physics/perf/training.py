@@ -50,7 +50,7 @@ from megapod.physics.perf.kernels import (
 from megapod.physics.perf.layout import Layout, check_layout, layers_per_gpu
 from megapod.physics.perf.memory import MemoryBreakdown, memory_per_gpu, params_per_gpu
 from megapod.physics.perf.model import TransformerModel
-from megapod.units import GIB
+from megapod.units import GIB, TERA
 
 #: Bytes of the 16-bit activations exchanged by TP, PP, CP and EP collectives.
 ACT_BYTES = 2.0
@@ -378,14 +378,16 @@ def _assemble(
         Phase("pipeline_bubble", bubble_s, UTILIZATION["pipeline_bubble"]),
         Phase("optimizer", optimizer_s, UTILIZATION["optimizer"]),
     )
-    detail = {"tp_s": m * lps * 2 * lc.tp_fwd * (1.5 if lay.recompute == "full" else 1.0),
-              "tp_exposed_s": m * lps * (tp_fwd + tp_bwd) * (1.5 if lay.recompute == "full" else 1.0),
-              "ep_s": m * lps * 2 * lc.ep_fwd, "cp_exposed_s": m * lps * (lc.cp_fwd + lc.cp_bwd),
+    passes = 3 if lay.recompute == "full" else 2  # TP collectives: forward, backward, redo
+    tp_exposed = tp_fwd + tp_bwd + (tp_fwd if lay.recompute == "full" else 0.0)
+    detail = {"tp_s": m * lps * passes * lc.tp_fwd, "tp_exposed_s": m * lps * tp_exposed,
+              "ep_s": m * lps * passes * lc.ep_fwd,
+              "cp_exposed_s": m * lps * (lc.cp_fwd + lc.cp_bwd),
               "pp_p2p_s": m * pp_mb, "dp_s": dp_s, "dp_exposed_s": dp_exposed}
     return StepBreakdown(
         layout=lay, step_time_s=step, compute_s=compute_s, exposed_comm_s=exposed,
-        bubble_s=bubble_s, optimizer_s=optimizer_s, tflops_per_gpu=reported / 1e12,
-        model_tflops_per_gpu=model_tf / 1e12, hardware_tflops_per_gpu=hard_tf / 1e12,
+        bubble_s=bubble_s, optimizer_s=optimizer_s, tflops_per_gpu=reported / TERA,
+        model_tflops_per_gpu=model_tf / TERA, hardware_tflops_per_gpu=hard_tf / TERA,
         mfu=model_tf / hw.gpu.peak(lay.dtype), tokens_per_s_per_gpu=tokens / step / gpus,
         memory=memory, phases=phases, comm_detail_s=detail, flop_convention=flop_convention,
     )
