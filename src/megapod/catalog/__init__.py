@@ -26,6 +26,7 @@ from megapod.catalog.gpu import GpuEntry
 from megapod.catalog.model import ModelEntry
 from megapod.catalog.perf_calibration import PerfCalibrationEntry
 from megapod.catalog.power import BatteryEntry, EfficiencyCurveEntry, GeneratorEntry
+from megapod.catalog.reliability import ReliabilityEntry
 from megapod.catalog.system import SystemEntry
 from megapod.catalog.vehicle import VehicleComputeEntry
 from megapod.errors import CatalogError
@@ -62,6 +63,7 @@ register_kind("cooling", "cooling.yaml", CoolingPlantEntry)
 register_kind("vehicle", "vehicles.yaml", VehicleComputeEntry)
 register_kind("model", "models.yaml", ModelEntry)
 register_kind("perf-calibration", "perf_calibration.yaml", PerfCalibrationEntry)
+register_kind("reliability", "reliability.yaml", ReliabilityEntry)
 
 
 def raw(kind: str) -> dict[str, dict[str, Any]]:
