@@ -1,0 +1,72 @@
+"""GPU board power vs. utilization and cap, and the speed a cap leaves (hand calculations)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from megapod import catalog
+from megapod.physics import gpu_power as gp
+
+
+def test_linear_power_hand_calculation() -> None:
+    # Fan, Weber & Barroso 2007 eq. 1: P = idle + (max - idle) * u. H100 SXM: 70 W idle, 700 W TDP.
+    h100 = catalog.gpu("h100-sxm")
+    assert gp.gpu_power_w(h100, 0.0) == pytest.approx(70.0)
+    assert gp.gpu_power_w(h100, 0.5) == pytest.approx(385.0)
+    assert gp.gpu_power_w(h100, 1.0) == pytest.approx(700.0)
+    # a 500 W cap binds at full load only
+    assert gp.gpu_power_w(h100, 1.0, 500.0) == pytest.approx(500.0)
+    assert gp.gpu_power_w(h100, 0.5, 500.0) == pytest.approx(385.0)
+
+
+def test_calibrated_shape() -> None:
+    # eq. 2 with r = 1.4 at u = 0.5: 2*0.5 - 0.5**1.4 = 0.6211
+    p = gp.board_power_w(0.5, 100.0, 500.0, shape_exponent=1.4)
+    assert p == pytest.approx(100.0 + 400.0 * (1.0 - 0.5**1.4))
+
+
+def test_hgx_h100_server_near_10kw() -> None:
+    # Issue anchor: an HGX H100 server draws ~10 kW at full load (DGX H100 datasheet 10.2 kW max).
+    p = gp.server_power_w(catalog.system("hgx-h100-8gpu"), catalog.gpu("h100-sxm"), 1.0)
+    assert 9_500 <= float(p) <= 10_500
+
+
+def test_speed_under_cap_hand_calculation() -> None:
+    # cap 75% of TDP on an H100: (525-70)/(700-70) = 0.7222, cube root = 0.8970
+    s = gp.speed_fraction(1.0, 70.0, 700.0, 525.0)
+    assert s == pytest.approx(0.7222222 ** (1 / 3), rel=1e-6)
+    # half the time memory-bound: 1 / (0.5 + 0.5/0.897)
+    s_mem = gp.speed_fraction(1.0, 70.0, 700.0, 525.0, memory_bound_fraction=0.5)
+    assert s_mem == pytest.approx(1.0 / (0.5 + 0.5 / 0.7222222 ** (1 / 3)), rel=1e-6)
+    assert gp.speed_fraction(1.0, 70.0, 700.0, 700.0) == pytest.approx(1.0)
+    # a cap above the demand does not slow the GPU
+    assert gp.speed_fraction(0.3, 70.0, 700.0, 400.0) == pytest.approx(1.0)
+
+
+def test_cap_for_speed_inverts_speed() -> None:
+    caps = gp.cap_for_speed_w(1.0, 70.0, 700.0, np.array([0.5, 0.8, 1.0]))
+    speeds = gp.speed_fraction(1.0, 70.0, 700.0, caps)
+    np.testing.assert_allclose(speeds, [0.5, 0.8, 1.0], rtol=1e-9)
+
+
+def test_vectorized_shapes() -> None:
+    u = np.linspace(0, 1, 11)
+    p = gp.board_power_w(u[:, None], 50.0, np.array([400.0, 700.0]))
+    assert p.shape == (11, 2)
+
+
+@given(u=st.floats(0, 1), cap=st.floats(0, 2000), m=st.floats(0, 1))
+def test_power_and_speed_bounds(u: float, cap: float, m: float) -> None:
+    p = float(gp.board_power_w(u, 70.0, 700.0, cap))
+    assert 70.0 - 1e-9 <= p <= 700.0 + 1e-9
+    s = float(gp.speed_fraction(u, 70.0, 700.0, cap, m))
+    assert 0.0 <= s <= 1.0 + 1e-12
+
+
+@given(c1=st.floats(70, 700), c2=st.floats(70, 700))
+def test_speed_monotone_in_cap(c1: float, c2: float) -> None:
+    lo, hi = sorted((c1, c2))
+    assert gp.speed_fraction(1.0, 70.0, 700.0, lo) <= gp.speed_fraction(1.0, 70.0, 700.0, hi) + 1e-12
