@@ -26,6 +26,7 @@ from megapod.catalog.gpu import GpuEntry
 from megapod.catalog.model import ModelEntry
 from megapod.catalog.perf_calibration import PerfCalibrationEntry
 from megapod.catalog.power import BatteryEntry, EfficiencyCurveEntry, GeneratorEntry
+from megapod.catalog.price import GridRegionEntry, PriceTableEntry
 from megapod.catalog.reliability import ReliabilityEntry
 from megapod.catalog.system import SystemEntry
 from megapod.catalog.vehicle import VehicleComputeEntry
@@ -64,6 +65,8 @@ register_kind("vehicle", "vehicles.yaml", VehicleComputeEntry)
 register_kind("model", "models.yaml", ModelEntry)
 register_kind("perf-calibration", "perf_calibration.yaml", PerfCalibrationEntry)
 register_kind("reliability", "reliability.yaml", ReliabilityEntry)
+register_kind("prices", "prices.yaml", PriceTableEntry)
+register_kind("grid-region", "grid_regions.yaml", GridRegionEntry)
 
 
 def raw(kind: str) -> dict[str, dict[str, Any]]:
