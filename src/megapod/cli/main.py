@@ -16,7 +16,11 @@ import typer
 from megapod.errors import MegapodError
 
 #: Modules that add commands to the app, each with ``register(app: typer.Typer) -> None``.
-COMMAND_MODULES: tuple[str, ...] = ("megapod.cli.spec_commands", "megapod.cli.predict")
+COMMAND_MODULES: tuple[str, ...] = (
+    "megapod.cli.spec_commands",
+    "megapod.cli.predict",
+    "megapod.cli.power_profile",
+)
 
 app = typer.Typer(
     name="megapod",

@@ -16,6 +16,7 @@ from megapod.errors import SpecError
 from megapod.quantities import DurationS, PowerW
 from megapod.spec.base import SpecModel
 from megapod.spec.loader import read_document, validate
+from megapod.spec.power_profile import PowerProfileSpec
 from megapod.spec.site import Site
 from megapod.spec.workload import Workload
 
@@ -123,8 +124,8 @@ class Scenario(SpecModel):
     weather: Weather = Weather()
     energy: Energy = Energy()
     output: Output = Output()
-    #: Optional power-dynamics profile (issue 6); kept as a plain mapping until its model lands.
-    power_profile: Any | None = None
+    #: Optional grid-facing power-dynamics profile of a training job.
+    power_profile: PowerProfileSpec | None = None
     #: Folder that relative paths in the scenario are read from (set by :func:`load_scenario`).
     base_dir: str = "."
 

@@ -1,0 +1,56 @@
+"""``megapod power-profile``: a training job's grid-facing power, mitigations and battery size."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from megapod.errors import SpecError
+from megapod.report import power_profile_report as report
+from megapod.sim.power_profile import run_power_profile
+from megapod.spec.scenario import load_scenario
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``power-profile`` command to ``app``."""
+    app.command("power-profile")(power_profile)
+
+
+def power_profile(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML with a power_profile: section")],
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON document for machines")] = False,
+    html_file: Annotated[Path | None, typer.Option("--html", help="write an HTML report with plots")] = None,
+    png_file: Annotated[Path | None, typer.Option("--png", help="write the figure as PNG")] = None,
+) -> None:
+    """Synthesize the site's power during training, compare mitigations, size the battery."""
+    sc = load_scenario(scenario)
+    if sc.power_profile is None:
+        raise SpecError(str(scenario), "the scenario has no power_profile: section")
+    result = run_power_profile(sc.site, sc.power_profile, sc.seed, sc.name)
+    if html_file is not None:
+        html_file.write_text(report.render_html(result), encoding="utf-8")
+    if png_file is not None:
+        png_file.write_bytes(report.png_bytes(result))
+    if as_json:
+        typer.echo(json.dumps(report.summary(result)))
+        return
+    job = result.baseline.job
+    failures = ", ".join(f"{t:.0f} s" for t in result.failures_s) or "none"
+    console = Console()
+    console.print(
+        f"[bold]{result.name}[/bold]: {job.gpus:,} GPUs in {job.groups:,} groups of {job.group_gpus}, "
+        f"step {job.step_time_s:.3f} s, {result.baseline.grid_w.size:,} samples at "
+        f"{result.resolution_s * 1e3:g} ms, failures at {failures}"
+    )
+    table = Table(*report.COLUMNS)
+    for row in report.table_rows(result):
+        table.add_row(*row)
+    console.print(table)
+    line = report.sizing_line(result)
+    if line:
+        console.print(line)

@@ -1,0 +1,222 @@
+"""Power-profile report: a JSON-ready summary, figures and a one-page HTML.
+
+Formatting and plotting only: every number comes from a
+:class:`megapod.sim.power_profile.PowerProfileResult`.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import numpy.typing as npt
+from matplotlib.figure import Figure
+
+from megapod.physics.power_dynamics import spectrum
+from megapod.report import format as fmt
+from megapod.sim.power_profile import PowerProfileResult, ProfileRun
+from megapod.units import MEGA
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Points per plotted series (the window is binned to min/mean/max envelopes).
+_PLOT_POINTS = 3000
+
+
+def run_summary(run: ProfileRun) -> dict[str, Any]:
+    """One run's metrics and cost as plain values, units in the keys."""
+    m = run.metrics
+    out: dict[str, Any] = {
+        "name": run.name,
+        "strategies": list(run.strategies),
+        "step_time_s": run.job.step_time_s,
+        "mean_w": m.mean_w,
+        "peak_w": m.peak_w,
+        "trough_w": m.trough_w,
+        "max_ramp_w_per_s": m.max_ramp_w_per_s,
+        "swing_w": m.swing_w,
+        "band_0p1_20hz_rms_w": m.band.rms_w,
+        "band_peak_w": m.band.peak_w,
+        "band_peak_hz": m.band.peak_hz,
+        "energy_wh": m.energy_wh,
+        "meets_limits": run.meets_limits,
+    }
+    if run.cost is not None:
+        out["cost"] = dict(vars(run.cost))
+    return out
+
+
+def summary(result: PowerProfileResult) -> dict[str, Any]:
+    """The whole result as one JSON-ready document (no sample arrays)."""
+    job = result.baseline.job
+    sizing = None if result.sizing is None else dict(vars(result.sizing))
+    return {
+        "name": result.name,
+        "resolution_s": result.resolution_s,
+        "duration_s": result.baseline.grid_w.size * result.resolution_s,
+        "failures_s": list(result.failures_s),
+        "job": {
+            "gpus": job.gpus,
+            "group_gpus": job.group_gpus,
+            "groups": job.groups,
+            "step_time_s": job.step_time_s,
+            "pue": job.pue,
+            "phases": [
+                {
+                    "name": p.name,
+                    "duration_s": p.duration_s,
+                    "utilization": p.utilization,
+                    "gpu_power_w": p.power_w,
+                }
+                for p in job.phases
+            ],
+        },
+        "limits": result.limits.model_dump(),
+        "baseline": run_summary(result.baseline),
+        "mitigations": [run_summary(r) for r in result.mitigations],
+        "battery_sizing": sizing,
+    }
+
+
+def _envelope(x: FloatArray, points: int) -> tuple[FloatArray, FloatArray, FloatArray, int]:
+    """Min, mean and max of ``x`` in ``points`` bins, and the bin length in samples."""
+    k = max(1, x.size // points)
+    n = x.size // k * k
+    b = x[:n].reshape(-1, k)
+    return b.min(axis=1), b.mean(axis=1), b.max(axis=1), k
+
+
+def figure(result: PowerProfileResult) -> Figure:
+    """Four panels: grid draw before/after, a zoom on the first seconds, the spectrum, SoC."""
+    dt = result.resolution_s
+    fig, axes = plt.subplots(2, 2, figsize=(13, 8))
+    ax_w, ax_z, ax_s, ax_soc = axes.ravel()
+    runs = (result.baseline, *result.mitigations)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, run in enumerate(runs):
+        lo, mean, hi, k = _envelope(run.grid_w, _PLOT_POINTS)
+        t = (np.arange(mean.size) * k + k / 2) * dt
+        c = colors[i % len(colors)]
+        ax_w.fill_between(t, lo / MEGA, hi / MEGA, color=c, alpha=0.25 if i == 0 else 0.15, lw=0)
+        ax_w.plot(t, mean / MEGA, color=c, lw=0.8, label=run.name)
+        n_zoom = min(run.grid_w.size, round(20.0 / dt))
+        tz = np.arange(n_zoom) * dt
+        ax_z.plot(tz, run.grid_w[:n_zoom] / MEGA, color=c, lw=0.8, label=run.name)
+        sp = spectrum(run.grid_w, dt)
+        sel = (sp.frequency_hz > 0.02) & (sp.frequency_hz <= 50)
+        ax_s.loglog(
+            sp.frequency_hz[sel], np.maximum(sp.amplitude_w[sel], 1.0) / MEGA, color=c, lw=0.7, label=run.name
+        )
+        if run.battery is not None:
+            soc = run.battery.soc_frac[1:]
+            _, smean, _, sk = _envelope(soc, _PLOT_POINTS)
+            ts = (np.arange(smean.size) * sk + sk / 2) * dt
+            ax_soc.plot(ts, smean * 100, color=c, label=run.name)
+    ax_w.set(title="Grid draw (band: min-max per bin)", xlabel="time [s]", ylabel="power [MW]")
+    ax_z.set(title="First 20 s", xlabel="time [s]", ylabel="power [MW]")
+    ax_s.axvspan(0.1, 20.0, color="0.9", zorder=0)
+    ax_s.set(title="Amplitude spectrum (shaded: 0.1-20 Hz)", xlabel="frequency [Hz]", ylabel="amplitude [MW]")
+    ax_soc.set(title="Battery state of charge", xlabel="time [s]", ylabel="SoC [%]")
+    if not any(r.battery is not None for r in runs):
+        ax_soc.text(0.5, 0.5, "no battery mitigation", ha="center", va="center", transform=ax_soc.transAxes)
+    for ax in (ax_w, ax_z, ax_s, ax_soc):
+        ax.grid(True, alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    fig.suptitle(
+        f"{result.name}: {result.baseline.job.gpus:,} GPUs, step {result.baseline.job.step_time_s:.2f} s"
+    )
+    fig.tight_layout()
+    return fig
+
+
+def png_bytes(result: PowerProfileResult) -> bytes:
+    """The figure as PNG."""
+    fig = figure(result)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def table_rows(result: PowerProfileResult) -> list[list[str]]:
+    """Rows of the comparison table, formatted for people."""
+    rows = []
+    for run in (result.baseline, *result.mitigations):
+        m, c = run.metrics, run.cost
+        rows.append(
+            [
+                run.name,
+                fmt.power(m.mean_w),
+                fmt.power(m.peak_w),
+                f"{m.max_ramp_w_per_s / MEGA:,.3f}",
+                fmt.power(m.swing_w),
+                fmt.power(m.band.rms_w),
+                f"{m.band.peak_hz:.2f}",
+                "-" if c is None else f"{c.energy_overhead_fraction:+.1%}",
+                "-" if c is None else f"{c.throughput_loss_fraction:.1%}",
+                "-"
+                if c is None or c.battery_energy_wh == 0
+                else f"{c.battery_units}× {fmt.energy(c.battery_energy_wh)}",
+                "-" if c is None or c.battery_energy_wh == 0 else f"{c.battery_cycles_per_day:.2f}",
+                "-" if run.meets_limits is None else ("yes" if run.meets_limits else "NO"),
+            ]
+        )
+    return rows
+
+
+#: Column titles of :func:`table_rows`.
+COLUMNS = (
+    "run",
+    "mean",
+    "peak",
+    "ramp MW/s",
+    "swing",
+    "0.1-20Hz rms",
+    "f_pk Hz",
+    "E/step",
+    "thru loss",
+    "battery",
+    "EFC/day",
+    "ok",
+)
+
+
+def sizing_line(result: PowerProfileResult) -> str:
+    """One sentence with the battery sizing answer, or an empty string."""
+    s = result.sizing
+    if s is None:
+        return ""
+    if not s.feasible:
+        return f"No bank of up to {s.units:,} × {s.unit} meets the limits."
+    return (
+        f"Smallest battery meeting the limits: {s.units:,} × {s.unit} = {fmt.power(s.power_w)} / "
+        f"{fmt.energy(s.energy_wh)} (ramp {s.max_ramp_w_per_s / MEGA:,.3f} MW/s, "
+        f"swing {fmt.power(s.swing_w)}, "
+        f"{s.cycles_per_day:.2f} cycles/day)."
+    )
+
+
+def render_html(result: PowerProfileResult) -> str:
+    """A self-contained HTML page: table, sizing answer and the embedded figure."""
+    img = base64.b64encode(png_bytes(result)).decode("ascii")
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>" for row in table_rows(result)
+    )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(result.name)} power profile</title>"
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}</style></head><body>"
+        f"<h1>{html.escape(result.name)}: grid-facing power profile</h1>"
+        f"<table><tr>{head}</tr>{body}</table><p>{html.escape(sizing_line(result))}</p>"
+        f"<img alt='power profile' src='data:image/png;base64,{img}'></body></html>"
+    )
