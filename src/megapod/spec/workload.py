@@ -83,6 +83,7 @@ class PretrainingJob(SpecModel):
     work_s: DurationS | None = Field(None, gt=0, description="failure-free run time")
     model: str | None = Field(None, description="performance-model preset name")
     iterations: int | None = Field(None, ge=1)
+    global_batch: int = Field(1024, ge=1, description="sequences per step, for the performance model")
     priority: int = Field(10, description="higher runs first under every queueing policy")
 
     @model_validator(mode="after")

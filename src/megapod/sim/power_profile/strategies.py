@@ -60,7 +60,7 @@ STRATEGIES: Registry[StrategyFactory] = Registry("mitigation strategy")
 
 def build_strategy(name: str, params: Mapping[str, Any], where: str = "") -> Strategy:
     """Build the registered strategy ``name`` from ``params``; unknown names are a SpecError."""
-    if name not in STRATEGIES:
+    if name not in list(STRATEGIES):
         raise SpecError(
             where or "strategy", f"unknown strategy {name!r}; known: {', '.join(sorted(STRATEGIES))}"
         )

@@ -1,0 +1,158 @@
+"""Turn a scenario's workload into one columnar job set (numpy arrays, one row per job)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from megapod.spec.scenario import Scenario
+from megapod.spec.workload import InferenceService, PretrainingJob
+from megapod.traces import JobTable, fit_trace, generate_jobs, read_trace
+from megapod.units import DAY_S, HOUR_S
+
+KIND_BATCH, KIND_PRETRAIN, KIND_INFERENCE = 0, 1, 2
+#: Priority of inference replicas: they run ahead of training under every queueing policy.
+INFERENCE_PRIORITY = 100
+
+
+@dataclass(frozen=True)
+class JobSet:
+    """Every job of a run, sorted by submit time; ``partition`` indexes the layout's partitions."""
+
+    job_id: npt.NDArray[np.object_]
+    submit_s: npt.NDArray[np.float64]
+    work_s: npt.NDArray[np.float64]
+    gpus: npt.NDArray[np.int64]
+    partition: npt.NDArray[np.int64]
+    queue: npt.NDArray[np.int64]
+    priority: npt.NDArray[np.int64]
+    kind: npt.NDArray[np.int64]
+    dropped: int
+
+    def __len__(self) -> int:
+        return len(self.submit_s)
+
+
+def build_jobs(
+    scenario: Scenario,
+    partition_names: list[str],
+    partition_gpus: list[int],
+    rng: np.random.Generator,
+) -> JobSet:
+    """All jobs of the scenario's workload within its horizon.
+
+    Trace jobs keep their partition label when the scenario has a partition layout; other jobs
+    go to a partition drawn in proportion to its GPUs. Jobs larger than their partition, or of
+    a partition the layout does not know (with ``unknown: drop``), are dropped and counted.
+    """
+    wl = scenario.workload
+    parts: list[JobTable] = []
+    kinds: list[int] = []
+    prios: list[int] = []
+    fixed: list[int] = []  # partition forced for pretraining/inference (-1 = by label/draw)
+    if wl.trace is not None:
+        t = wl.trace
+        parts.append(read_trace(scenario.resolve(t.path), t.partition_column, t.queue_column,
+                                t.start_s, t.max_jobs, t.time_scale))
+        kinds.append(KIND_BATCH)
+        prios.append(0)
+        fixed.append(-1)
+    if wl.synthetic is not None:
+        fit = None
+        if wl.synthetic.fit_to is not None:
+            fit = fit_trace(read_trace(scenario.resolve(wl.synthetic.fit_to)))
+        parts.append(generate_jobs(wl.synthetic, scenario.horizon_s, rng, fit))
+        kinds.append(KIND_BATCH)
+        prios.append(0)
+        fixed.append(-1)
+    biggest = int(np.argmax(partition_gpus))
+    for job in wl.pretraining:
+        parts.append(_single(job.name, job.submit_s, _pretrain_work_s(scenario, job), job.gpus))
+        kinds.append(KIND_PRETRAIN)
+        prios.append(job.priority)
+        fixed.append(biggest)
+    for svc in wl.inference:
+        parts.append(_inference_replicas(svc, scenario.horizon_s))
+        kinds.append(KIND_INFERENCE)
+        prios.append(INFERENCE_PRIORITY)
+        fixed.append(biggest)
+    index = {name: i for i, name in enumerate(partition_names)}
+    weights = np.asarray(partition_gpus, dtype=np.float64)
+    cols: dict[str, list[npt.NDArray[np.generic]]] = {k: [] for k in
+                                                       ("id", "sub", "work", "gpus", "part", "queue", "prio", "kind")}
+    queue_ids: dict[str, int] = {}
+    for table, kind, prio, forced in zip(parts, kinds, prios, fixed, strict=True):
+        n = len(table)
+        if forced >= 0:
+            part = np.full(n, forced, dtype=np.int64)
+        elif scenario.partitions is not None:
+            unknown = -1 if scenario.partitions.unknown == "drop" else biggest
+            part = np.array([index.get(str(v), unknown) for v in table.partition], dtype=np.int64)
+        else:
+            part = rng.choice(len(weights), size=n, p=weights / weights.sum()).astype(np.int64)
+        queue = np.array([queue_ids.setdefault(str(q), len(queue_ids)) for q in table.queue], dtype=np.int64)
+        cols["id"].append(table.job_id)
+        cols["sub"].append(table.submit_s)
+        cols["work"].append(table.duration_s)
+        cols["gpus"].append(table.gpus)
+        cols["part"].append(part)
+        cols["queue"].append(queue)
+        cols["prio"].append(np.full(n, prio, dtype=np.int64))
+        cols["kind"].append(np.full(n, kind, dtype=np.int64))
+    cat = {k: np.concatenate(v) if v else np.zeros(0) for k, v in cols.items()}
+    sizes = np.asarray(partition_gpus, dtype=np.int64)
+    part = cat["part"].astype(np.int64)
+    ok = (part >= 0) & (cat["sub"] < scenario.horizon_s)
+    ok &= cat["gpus"] <= np.where(part >= 0, sizes[np.maximum(part, 0)], 0)
+    order = np.argsort(cat["sub"][ok], kind="stable")
+    return JobSet(
+        job_id=cat["id"][ok][order].astype(object),
+        submit_s=cat["sub"][ok][order].astype(np.float64),
+        work_s=cat["work"][ok][order].astype(np.float64),
+        gpus=cat["gpus"][ok][order].astype(np.int64),
+        partition=part[ok][order],
+        queue=cat["queue"][ok][order].astype(np.int64),
+        priority=cat["prio"][ok][order].astype(np.int64),
+        kind=cat["kind"][ok][order].astype(np.int64),
+        dropped=int((~ok & (cat["sub"] < scenario.horizon_s)).sum()),
+    )
+
+
+def _single(name: str, submit_s: float, work_s: float, gpus: int) -> JobTable:
+    obj = np.array([name], dtype=object)
+    return JobTable(obj, np.array([submit_s]), np.array([work_s]), np.array([gpus], dtype=np.int64),
+                    np.array([""], dtype=object), np.array([name], dtype=object))
+
+
+def _pretrain_work_s(scenario: Scenario, job: PretrainingJob) -> float:
+    """Failure-free run time: given, or iterations × the performance model's step time."""
+    if job.work_s is not None:
+        return job.work_s
+    from megapod.errors import InfeasibleError
+    from megapod.physics.perf import Hardware, model_preset, search_layouts
+
+    assert job.model is not None and job.iterations is not None
+    pod = max(scenario.site.pods, key=lambda p: p.gpus * p.count)
+    best = search_layouts(model_preset(job.model), job.gpus, Hardware.from_pod(pod), job.global_batch, top=1)
+    if not best:
+        raise InfeasibleError(f"pretraining {job.name!r}: no valid layout of {job.model} on {job.gpus} GPUs")
+    return job.iterations * best[0].step_time_s
+
+
+def inference_demand_gpus(svc: InferenceService, t_s: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """Replica GPUs at times ``t_s``: a cosine between trough and peak, peaking at ``peak_hour``."""
+    phase = 2.0 * math.pi * (t_s - svc.peak_hour * HOUR_S) / DAY_S
+    level = svc.trough_fraction + (1.0 - svc.trough_fraction) * 0.5 * (1.0 + np.cos(phase))
+    return np.maximum(np.rint(svc.peak_gpus * level), 1).astype(np.int64)
+
+
+def _inference_replicas(svc: InferenceService, horizon_s: float) -> JobTable:
+    """One fixed-length job per step holding that step's demand."""
+    starts = np.arange(0.0, horizon_s, svc.step_s)
+    n = len(starts)
+    ids = np.array([f"{svc.name}-{i:06d}" for i in range(n)], dtype=object)
+    return JobTable(ids, starts, np.full(n, svc.step_s), inference_demand_gpus(svc, starts),
+                    np.full(n, "", dtype=object), np.full(n, svc.name, dtype=object))

@@ -1,0 +1,119 @@
+"""The site as the twin sees it: nodes, partitions and per-design power parameters."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+
+from megapod.errors import SpecError
+from megapod.physics.power_chain import ChainCurves
+from megapod.planner.inventory import pod_inventory
+from megapod.spec.scenario import Scenario
+from megapod.spec.site import Site
+
+
+@dataclass(frozen=True)
+class DesignPower:
+    """Power parameters of one pod design, for all its replicas together.
+
+    Attributes:
+        gpus: GPUs of the design (replicas counted).
+        gpu_idle_w, gpu_tdp_w: board power of one GPU idle and at TDP [W].
+        host_full_w: non-GPU server power at full load, summed over servers [W].
+        switch_w: scale-out switch power [W], constant.
+        rated_it_w: IT peak of the design [W] (rating of its power chain).
+        curves: power-chain efficiency curves.
+        design_pue: the design PUE that sets the cooling COP.
+    """
+
+    name: str
+    gpus: int
+    gpu_idle_w: float
+    gpu_tdp_w: float
+    host_full_w: float
+    switch_w: float
+    rated_it_w: float
+    curves: ChainCurves
+    design_pue: float
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Nodes (servers) in order, their partitions, and what each design draws."""
+
+    node_gpus: list[int]
+    node_design: list[int]
+    node_partition: list[int]
+    partition_names: list[str]
+    designs: list[DesignPower]
+    battery_energy_wh: float
+    battery_power_w: float
+    generator_power_w: float
+    generator_start_s: float
+
+
+def build_layout(scenario: Scenario) -> Layout:
+    """Expand the site into nodes; partitions from ``scenario.partitions`` or one per pod design."""
+    site: Site = scenario.site
+    node_gpus: list[int] = []
+    node_design: list[int] = []
+    designs: list[DesignPower] = []
+    gen_w = 0.0
+    gen_start = 0.0
+    for d, pod in enumerate(site.pods):
+        inv = pod_inventory(pod)
+        host = 0.0
+        for _ in range(pod.count):
+            for rack in pod.racks:
+                n = rack.count * rack.servers
+                node_gpus.extend([rack.server.gpus] * n)
+                node_design.extend([d] * n)
+                host += n * rack.server.system.host_power_w
+        gpu = pod.racks[0].server.gpu
+        designs.append(
+            DesignPower(
+                name=pod.name,
+                gpus=pod.gpus * pod.count,
+                gpu_idle_w=gpu.idle_w,
+                gpu_tdp_w=gpu.tdp_w,
+                host_full_w=host,
+                switch_w=inv.switch_power_w * pod.count,
+                rated_it_w=inv.it_peak_w * pod.count,
+                curves=ChainCurves.from_entries(pod.power.chain),
+                design_pue=pod.cooling.design_pue,
+            )
+        )
+        if pod.power.generators is not None:
+            gen_w += pod.power.generators.power_w * pod.count
+            gen_start = max(gen_start, pod.power.generators.unit.start_time_s)
+    battery_wh = sum(p.power.battery.energy_wh * p.count for p in site.pods if p.power.battery)
+    battery_w = sum(p.power.battery.power_w * p.count for p in site.pods if p.power.battery)
+    if scenario.grid.generator_start_s is not None:
+        gen_start = scenario.grid.generator_start_s
+    if scenario.partitions is None:
+        names = [p.name for p in site.pods]
+        node_partition = list(node_design)
+    else:
+        names, node_partition = _partitions_from_csv(scenario, len(node_gpus))
+    return Layout(node_gpus, node_design, node_partition, names, designs, battery_wh, battery_w, gen_w, gen_start)
+
+
+def _partitions_from_csv(scenario: Scenario, nodes: int) -> tuple[list[str], list[int]]:
+    assert scenario.partitions is not None
+    path = scenario.resolve(scenario.partitions.nodes_csv)
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    names: list[str] = []
+    out: list[int] = []
+    for row in rows[1:]:
+        if len(row) < 2 or not row[1].strip().isdigit():
+            raise SpecError(f"{path}", f"bad row {row!r}: expected '<partition>,<num_nodes>'")
+        names.append(row[0].strip())
+        out.extend([len(names) - 1] * int(row[1]))
+    if len(out) > nodes:
+        raise SpecError(
+            "partitions.nodes_csv", f"the layout needs {len(out)} nodes but the site has only {nodes}"
+        )
+    # nodes beyond the layout join the last partition
+    out.extend([len(names) - 1] * (nodes - len(out)))
+    return names, out

@@ -1,0 +1,134 @@
+"""The swappable decisions of the twin, each in a registry.
+
+* queueing: the order in which waiting jobs are tried, whether later jobs may backfill past a
+  blocked head (EASY, Lifka 1995), and whether waiting jobs preempt running ones (SRTF;
+  Tiresias-style least attained service, Gu et al., NSDI '19).
+* placement: consolidated (best fit: fill a node/scale-up domain, then the next), spread (worst
+  fit), topology-aware (whole nodes in index order so that a job stays within domains and pods).
+* checkpoint interval: fixed, or Young/Daly optimal ``τ = sqrt(2·C·M)`` (Young, CACM 1974;
+  Daly, FGCS 2006) for checkpoint cost ``C`` and the job's mean time between failures ``M``.
+* outage response: none, or outage-aware (checkpoint at once and shed load when the battery
+  cannot carry the expected outage).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+from megapod.sim.twin.registry import Registry
+
+Key = tuple[float, float, int]
+
+
+class JobView(Protocol):
+    """What a queueing policy may read about a job."""
+
+    def priority(self, j: int) -> int: ...
+    def submit_s(self, j: int) -> float: ...
+    def work_s(self, j: int) -> float: ...
+    def remaining_s(self, j: int) -> float: ...
+    def attained_gpu_s(self, j: int) -> float: ...
+    def queue_usage_gpus(self, j: int) -> int: ...
+
+
+@dataclass(frozen=True)
+class QueuePolicy:
+    """How waiting jobs are ordered and started.
+
+    Attributes:
+        name: registry name.
+        order: ``(view, job, las_step) -> key``; lower keys run first.
+        backfill: later jobs may start if they do not delay the head (EASY).
+        preemptive: a waiting job with a lower key may preempt running jobs.
+        dynamic: the key of a waiting job changes while it waits (re-sorted every pass).
+    """
+
+    name: str
+    order: OrderFn
+    backfill: bool = False
+    preemptive: bool = False
+    dynamic: bool = False
+
+
+class OrderFn(Protocol):
+    def __call__(self, view: JobView, j: int, las_step_gpu_s: float) -> Key: ...
+
+
+def _fifo(view: JobView, j: int, las_step_gpu_s: float) -> Key:
+    return (-view.priority(j), view.submit_s(j), j)
+
+
+def _sjf(view: JobView, j: int, las_step_gpu_s: float) -> Key:
+    return (-view.priority(j), view.work_s(j), j)
+
+
+def _srtf(view: JobView, j: int, las_step_gpu_s: float) -> Key:
+    return (-view.priority(j), view.remaining_s(j), j)
+
+
+def _las(view: JobView, j: int, las_step_gpu_s: float) -> Key:
+    level = math.floor(math.log2(1.0 + view.attained_gpu_s(j) / las_step_gpu_s))
+    return (-view.priority(j) * 1000.0 + level, view.submit_s(j), j)
+
+
+def _fair(view: JobView, j: int, las_step_gpu_s: float) -> Key:
+    return (-view.priority(j) * 1e9 + view.queue_usage_gpus(j), view.submit_s(j), j)
+
+
+QUEUE_POLICIES: Registry[QueuePolicy] = Registry("queueing policy")
+QUEUE_POLICIES.register("fifo", QueuePolicy("fifo", _fifo))
+QUEUE_POLICIES.register("easy-backfill", QueuePolicy("easy-backfill", _fifo, backfill=True))
+QUEUE_POLICIES.register("sjf", QueuePolicy("sjf", _sjf))
+QUEUE_POLICIES.register("srtf", QueuePolicy("srtf", _srtf, preemptive=True))
+QUEUE_POLICIES.register("las", QueuePolicy("las", _las, preemptive=True))
+QUEUE_POLICIES.register("fair-share", QueuePolicy("fair-share", _fair, dynamic=True))
+
+#: Placement modes understood by :meth:`megapod.sim.twin.cluster.Cluster.place`.
+PLACEMENTS: Registry[str] = Registry("placement policy")
+PLACEMENTS.register("consolidated", "consolidated")
+PLACEMENTS.register("spread", "spread")
+PLACEMENTS.register("topology-aware", "topology")
+
+
+class CheckpointIntervalFn(Protocol):
+    def __call__(self, fixed_interval_s: float, write_s: float, job_mtbf_s: float) -> float: ...
+
+
+def fixed_interval(fixed_interval_s: float, write_s: float, job_mtbf_s: float) -> float:
+    """The configured interval [s]."""
+    return fixed_interval_s
+
+
+def young_daly_interval(fixed_interval_s: float, write_s: float, job_mtbf_s: float) -> float:
+    """Young/Daly first-order optimum ``τ = sqrt(2·C·M)`` [s] (Young 1974; Daly 2006 eq. 37's
+    leading term); without failures (``M`` = inf) the fixed interval is kept."""
+    if not math.isfinite(job_mtbf_s) or write_s <= 0:
+        return fixed_interval_s
+    return max(math.sqrt(2.0 * write_s * job_mtbf_s), write_s)
+
+
+CHECKPOINT_POLICIES: Registry[CheckpointIntervalFn] = Registry("checkpoint policy")
+CHECKPOINT_POLICIES.register("fixed", fixed_interval)
+CHECKPOINT_POLICIES.register("young-daly", young_daly_interval)
+
+
+@dataclass(frozen=True)
+class OutageResponse:
+    """What the scheduler does when the site goes onto its battery.
+
+    Attributes:
+        checkpoint_and_shed: checkpoint running jobs at once and stop them in shed order
+            until the battery can carry the rest for the expected outage.
+        hold_queue: start no job while on battery.
+    """
+
+    name: str
+    checkpoint_and_shed: bool
+    hold_queue: bool
+
+
+OUTAGE_RESPONSES: Registry[OutageResponse] = Registry("outage response")
+OUTAGE_RESPONSES.register("none", OutageResponse("none", checkpoint_and_shed=False, hold_queue=False))
+OUTAGE_RESPONSES.register("outage-aware", OutageResponse("outage-aware", checkpoint_and_shed=True, hold_queue=True))

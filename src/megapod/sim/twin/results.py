@@ -1,0 +1,226 @@
+"""What a run returns: the per-job table, the binned time series and the summary.
+
+Step functions recorded at events (GPU counts, weather, SoC) are integrated exactly into bins
+of the chosen resolution by interpolating their running integrals at the bin edges.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from megapod.sim.twin.power import facility_flow, it_power_w
+from megapod.units import HOUR_S, MEGA, WH_PER_J
+
+if TYPE_CHECKING:
+    from megapod.sim.twin.simulator import Twin
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class Recorder:
+    """Appends state changes to flat typed arrays (8 bytes a value, no per-event objects)."""
+
+    def __init__(self, designs: int) -> None:
+        self.designs = designs
+        self.t = array("d")
+        self.values = array("d")  # busy, failed, down per design, per record
+        self.w_t = array("d")
+        self.w_temp = array("d")
+        self.w_speed = array("d")
+        self.s_t = array("d")
+        self.s_wh = array("d")
+
+    def state(self, t: float, busy: list[int], failed: list[int], down: list[int]) -> None:
+        """Counts in force from ``t`` on."""
+        self.t.append(t)
+        self.values.extend(busy)
+        self.values.extend(failed)
+        self.values.extend(down)
+
+    def weather(self, t: float, outdoor_c: float, speed: float) -> None:
+        """Outdoor temperature and job speed from ``t`` on."""
+        self.w_t.append(t)
+        self.w_temp.append(outdoor_c)
+        self.w_speed.append(speed)
+
+    def soc(self, t: float, soc_wh: float, _unused: float) -> None:
+        """Battery energy at ``t`` (linear between records)."""
+        self.s_t.append(t)
+        self.s_wh.append(soc_wh)
+
+
+def bin_step_means(t: FloatArray, v: FloatArray, edges: FloatArray, v0: float = 0.0) -> FloatArray:
+    """Mean over each bin of the step function that is ``v0`` before ``t[0]`` and ``v[i]`` on
+    ``[t[i], t[i+1])`` (exact: interpolation of the running integral at the edges)."""
+    if len(t) == 0:
+        return np.full(len(edges) - 1, v0)
+    tt = np.concatenate(([edges[0]], t, [edges[-1]]))
+    vv = np.concatenate(([v0], v))
+    area = np.concatenate(([0.0], np.cumsum(vv * np.diff(tt))))
+    at = np.interp(edges, tt, area)
+    return np.asarray(np.diff(at) / np.diff(edges), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class SimResult:
+    """Tables of one run: ``jobs`` (one row a job), ``series`` (one row a bin), ``summary``."""
+
+    jobs: pd.DataFrame
+    series: pd.DataFrame
+    summary: dict[str, Any]
+
+
+def build_result(twin: Twin) -> SimResult:
+    """Assemble the tables from a finished twin."""
+    sc = twin.sc
+    horizon = sc.horizon_s
+    res = sc.output.resolution_s
+    edges = np.arange(0.0, horizon, res)
+    edges = np.append(edges, horizon)
+    width = np.diff(edges)
+    rec = twin.rec
+    nd = rec.designs
+    t = np.frombuffer(rec.t, dtype=np.float64)
+    vals = np.frombuffer(rec.values, dtype=np.float64).reshape(-1, 3 * nd) if len(t) else np.zeros((0, 3 * nd))
+    designs = twin.layout.designs
+    pods = sc.site.pods
+    # weather per bin (step function), job speed and GPU cap approximated per bin
+    if len(rec.w_t):
+        wt = np.frombuffer(rec.w_t, dtype=np.float64)
+        temp = bin_step_means(wt, np.frombuffer(rec.w_temp, dtype=np.float64), edges, float(rec.w_temp[0]))
+        speed = bin_step_means(wt, np.frombuffer(rec.w_speed, dtype=np.float64), edges, 1.0)
+    else:
+        temp = np.full(len(width), twin.outdoor_c)
+        speed = np.ones(len(width))
+    cols: dict[str, FloatArray] = {"t_start_s": edges[:-1], "t_end_s": edges[1:]}
+    it_total = np.zeros(len(width))
+    fac_total = np.zeros(len(width))
+    cooling_total = np.zeros(len(width))
+    loss_total = np.zeros(len(width))
+    busy_total = np.zeros(len(width))
+    failed_total = np.zeros(len(width))
+    down_total = np.zeros(len(width))
+    for d, (design, pod) in enumerate(zip(designs, pods, strict=True)):
+        busy = bin_step_means(t, vals[:, d], edges)
+        failed = bin_step_means(t, vals[:, nd + d], edges)
+        down = bin_step_means(t, vals[:, 2 * nd + d], edges)
+        up = design.gpus - failed - down
+        it = it_power_w(design, busy, up)
+        flow = facility_flow(design, it, pod.cooling.plant, temp)
+        it_total += flow.it_w
+        fac_total += flow.facility_w
+        cooling_total += flow.cooling_w
+        loss_total += flow.electrical_loss_w
+        busy_total += busy
+        failed_total += failed
+        down_total += down
+    gpus = float(sum(d.gpus for d in designs))
+    cols["allocated_gpus"] = busy_total
+    cols["failed_gpus"] = failed_total
+    cols["down_gpus"] = down_total
+    cols["idle_gpus"] = gpus - busy_total - failed_total - down_total
+    cols["it_power_w"] = it_total
+    cols["facility_power_w"] = fac_total
+    cols["cooling_power_w"] = cooling_total
+    cols["pue"] = np.divide(fac_total, it_total, out=np.ones_like(it_total), where=it_total > 0)
+    cols["outdoor_temp_c"] = temp
+    cols["job_speed"] = speed
+    st = np.frombuffer(rec.s_t, dtype=np.float64)
+    cap_wh = twin.layout.battery_energy_wh
+    soc = np.interp(edges[1:], st, np.frombuffer(rec.s_wh, dtype=np.float64)) if len(st) else np.full(len(width), cap_wh)
+    cols["battery_soc"] = soc / cap_wh if cap_wh > 0 else np.zeros(len(width))
+    cols["price_usd_per_mwh"] = np.full(len(width), sc.energy.price_usd_per_mwh)
+    cols["carbon_kg_per_mwh"] = np.full(len(width), sc.energy.carbon_kg_per_mwh)
+    series = pd.DataFrame(cols)
+
+    jobs = _jobs_table(twin)
+    fac_wh = float((fac_total * width).sum() / HOUR_S)
+    it_wh = float((it_total * width).sum() / HOUR_S)
+    cool_wh = float((cooling_total * width).sum() / HOUR_S)
+    loss_wh = float((loss_total * width).sum() / HOUR_S)
+    gpu_s = gpus * horizon
+    busy_gpu_s = float((busy_total * width).sum())
+    useful = float(jobs["useful_gpu_h"].sum() * HOUR_S)
+    done = jobs[jobs["state"] == "done"]
+    started = jobs[jobs["start_s"].notna()]
+    summary: dict[str, Any] = {
+        "scenario": sc.name,
+        "horizon_s": horizon,
+        "seed": sc.seed,
+        "gpus": int(gpus),
+        "jobs": len(jobs),
+        "jobs_dropped": twin.jobs.dropped,
+        "jobs_done": len(done),
+        "jobs_running_at_end": int((jobs["state"] == "running").sum()),
+        "jobs_queued_at_end": int((jobs["state"] == "queued").sum()),
+        "utilization": busy_gpu_s / gpu_s,
+        "goodput": useful / gpu_s,
+        "busy_gpu_h": busy_gpu_s / HOUR_S,
+        "idle_gpu_h": float((series["idle_gpus"] * width).sum() / HOUR_S),
+        "failed_gpu_h": float((failed_total * width).sum() / HOUR_S),
+        "down_gpu_h": float((down_total * width).sum() / HOUR_S),
+        "useful_gpu_h": useful / HOUR_S,
+        "lost_gpu_h": float(jobs["lost_gpu_h"].sum()),
+        "checkpoint_gpu_h": float(jobs["checkpoint_gpu_h"].sum()),
+        "jct_mean_s": _stat(done["jct_s"], "mean"),
+        "jct_p50_s": _stat(done["jct_s"], 0.5),
+        "jct_p99_s": _stat(done["jct_s"], 0.99),
+        "queue_mean_s": _stat(started["queue_s"], "mean"),
+        "queue_p99_s": _stat(started["queue_s"], 0.99),
+        "it_energy_mwh": it_wh / MEGA,
+        "facility_energy_mwh": fac_wh / MEGA,
+        "cooling_energy_mwh": cool_wh / MEGA,
+        "electrical_loss_mwh": loss_wh / MEGA,
+        "energy_balance_error": abs(fac_wh - (it_wh + cool_wh + loss_wh)) / fac_wh if fac_wh > 0 else 0.0,
+        "mean_pue": fac_wh / it_wh if it_wh > 0 else math.nan,
+        "energy_cost_usd": fac_wh / MEGA * sc.energy.price_usd_per_mwh,
+        "tco2": fac_wh / MEGA * sc.energy.carbon_kg_per_mwh / 1000.0,
+        "interruptions": int(jobs["interruptions"].sum()),
+        "preemptions": int(jobs["preemptions"].sum()),
+        **{k: v for k, v in twin.counters.items()},
+        "min_battery_soc": float(np.min(np.frombuffer(rec.s_wh, dtype=np.float64)) / cap_wh) if cap_wh > 0 and len(st) else math.nan,
+    }
+    _ = WH_PER_J
+    return SimResult(jobs=jobs, series=series, summary=summary)
+
+
+def _stat(col: pd.Series, how: str | float) -> float:
+    if len(col) == 0:
+        return math.nan
+    return float(col.mean()) if how == "mean" else float(col.quantile(float(how)))
+
+
+_STATE_NAMES = np.array(["waiting", "queued", "running", "done"], dtype=object)
+_KIND_NAMES = np.array(["batch", "pretraining", "inference"], dtype=object)
+
+
+def _jobs_table(twin: Twin) -> pd.DataFrame:
+    js = twin.jobs
+    start = np.asarray(twin.start_s)
+    end = np.asarray(twin.end_s)
+    return pd.DataFrame({
+        "job_id": js.job_id.astype(str),
+        "kind": _KIND_NAMES[js.kind],
+        "partition": np.asarray(twin.layout.partition_names, dtype=object)[js.partition] if len(js) else [],
+        "gpus": js.gpus,
+        "submit_s": js.submit_s,
+        "start_s": start,
+        "end_s": end,
+        "queue_s": np.asarray(twin.queue_s),
+        "jct_s": end - js.submit_s,
+        "work_s": js.work_s,
+        "interruptions": np.asarray(twin.interruptions, dtype=np.int64),
+        "preemptions": np.asarray(twin.preemptions, dtype=np.int64),
+        "busy_gpu_h": np.asarray(twin.busy_gpu_s) / HOUR_S,
+        "useful_gpu_h": np.asarray(twin.useful_gpu_s) / HOUR_S,
+        "lost_gpu_h": np.asarray(twin.lost_gpu_s) / HOUR_S,
+        "checkpoint_gpu_h": np.asarray(twin.ckpt_gpu_s) / HOUR_S,
+        "state": _STATE_NAMES[np.asarray(twin.state, dtype=np.int64)] if len(js) else [],
+    })

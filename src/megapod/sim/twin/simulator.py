@@ -1,0 +1,693 @@
+"""The twin: jobs, failures, grid events and weather driven through the event kernel.
+
+State is kept in flat lists indexed by job or node; no per-GPU objects. Job progress is
+measured on a *work clock* ``V`` that runs at the site's thermal speed ``s`` (``dV = s·dt``),
+so a heat-wave slowdown changes one number instead of every completion event. Completions sit
+in their own heap keyed by ``V``. Failures are one Poisson stream of rate ``λ·N_gpus``
+(superposition of the per-GPU component rates), each hitting a GPU drawn uniformly.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from megapod import catalog
+from megapod.catalog.reliability import ReliabilityEntry
+from megapod.errors import SpecError
+from megapod.sim.engine import EventKernel
+from megapod.sim.twin.cluster import Allocation, Cluster
+from megapod.sim.twin.jobs import JobSet, build_jobs
+from megapod.sim.twin.layout import Layout, build_layout
+from megapod.sim.twin.policies import (
+    CHECKPOINT_POLICIES,
+    OUTAGE_RESPONSES,
+    PLACEMENTS,
+    QUEUE_POLICIES,
+)
+from megapod.sim.twin.power import facility_flow, it_power_w, thermal_speed
+from megapod.sim.twin.results import Recorder, SimResult, build_result
+from megapod.spec.scenario import Scenario
+from megapod.units import HOUR_S, YEAR_S
+
+# event kinds (kernel payloads are ints)
+FAILURE, REPAIR, SPARE_BACK, WEATHER, GRID_START, GRID_END, GEN_UP, BATTERY_EMPTY = range(8)
+# event priorities at equal times: grid and repairs before failures and weather
+_PRIO = {GRID_END: 0, REPAIR: 1, SPARE_BACK: 1, GEN_UP: 2, BATTERY_EMPTY: 3, GRID_START: 4, FAILURE: 5, WEATHER: 6}
+# job states
+WAITING, QUEUED, RUNNING, DONE = 0, 1, 2, 3
+#: Maximum queued jobs an EASY pass examines behind a blocked head (cf. Slurm bf_max_job_test).
+BACKFILL_DEPTH = 256
+
+ProgressFn = Callable[[float, float], None]
+
+
+class Twin:
+    """One run of a scenario. Build it (no side effects), then call :meth:`run`."""
+
+    def __init__(self, scenario: Scenario, progress: ProgressFn | None = None) -> None:
+        self.sc = scenario
+        self.progress = progress
+        self.rng = np.random.default_rng(scenario.seed)
+        pol = scenario.policies
+        self.queue_policy = QUEUE_POLICIES.lookup(pol.queue, "policies.queue")
+        self.place_mode = PLACEMENTS.lookup(pol.placement, "policies.placement")
+        self.ckpt_fn = CHECKPOINT_POLICIES.lookup(pol.checkpoint.policy, "policies.checkpoint.policy")
+        self.outage = OUTAGE_RESPONSES.lookup(pol.outage, "policies.outage")
+        self.layout: Layout = build_layout(scenario)
+        lay = self.layout
+        self.cluster = Cluster(lay.node_gpus, lay.node_partition, lay.partition_names)
+        part_gpus = [p.up_gpus for p in self.cluster.partitions]
+        self.jobs: JobSet = build_jobs(scenario, lay.partition_names, part_gpus, self.rng)
+        self.reliability = self._reliability()
+
+    def _reliability(self) -> ReliabilityEntry | None:
+        f = self.sc.failures
+        if not f.enabled or f.rate_scale == 0:
+            return None
+        entry = catalog.get("reliability", f.catalog)
+        if not isinstance(entry, ReliabilityEntry):  # pragma: no cover - kind ties the model
+            raise SpecError("failures.catalog", f"{f.catalog!r} is not a reliability entry")
+        return entry
+
+    # ------------------------------------------------------------------ setup
+    def _init_state(self) -> None:
+        js = self.jobs
+        n = len(js)
+        self.submit = js.submit_s.tolist()
+        self.work = js.work_s.tolist()
+        self.gpus = js.gpus.tolist()
+        self.part = js.partition.tolist()
+        self.prio = js.priority.tolist()
+        self.qid = js.queue.tolist()
+        self.state = [WAITING] * n
+        self.remaining = list(self.work)
+        self.alloc: list[Allocation | None] = [None] * n
+        self.v0 = [0.0] * n
+        self.setup = [0.0] * n
+        self.tau = [math.inf] * n
+        self.run_token = [0] * n
+        self.q_token = [0] * n
+        self.setup_next = [0.0] * n
+        self.start_s = [math.nan] * n
+        self.end_s = [math.nan] * n
+        self.run_start_s = [0.0] * n
+        self.queued_since = [0.0] * n
+        self.queue_s = [0.0] * n
+        self.interruptions = [0] * n
+        self.preemptions = [0] * n
+        self.lost_gpu_s = [0.0] * n
+        self.ckpt_gpu_s = [0.0] * n
+        self.useful_gpu_s = [0.0] * n
+        self.busy_gpu_s = [0.0] * n
+        nparts = len(self.cluster.partitions)
+        self.queues: list[list[tuple[Any, int, int]]] = [[] for _ in range(nparts)]
+        self.running: list[set[int]] = [set() for _ in range(nparts)]
+        self.queue_usage = [0] * (int(self.jobs.queue.max()) + 1 if n else 1)
+        self.node_jobs: list[dict[int, int]] = [{} for _ in self.layout.node_gpus]
+        self.done_heap: list[tuple[float, int, int]] = []
+        nd = len(self.layout.designs)
+        self.busy_d = [0] * nd
+        self.failed_d = [0] * nd
+        self.down_d = [0] * nd
+        self.node_failed = [False] * len(self.layout.node_gpus)
+        self.blackout = False
+        self.v_now = 0.0
+        self.speed = 1.0
+        self.gpu_cap_w: float | None = None
+        self.now = 0.0
+        ckpt = self.sc.policies.checkpoint
+        self.write_s = ckpt.write_s
+        self.restart_s = ckpt.restart_s
+        rate = self.reliability.rate_per_gpu_s * self.sc.failures.rate_scale if self.reliability else 0.0
+        self.rate_per_gpu_s = rate
+        pods = sum(p.count for p in self.sc.site.pods)
+        self.spares = self.sc.failures.hot_spares * pods
+        # battery and grid
+        self.soc_wh = self.layout.battery_energy_wh
+        self.battery_t = 0.0
+        self.battery_rate_w = 0.0  # + charging, - discharging
+        self.supply_limits: dict[int, float] = {}
+        self.gen_on = False
+        self.empty_handle: int | None = None
+        self.outdoor_c = 20.0
+        self.counters = {"failures": 0, "failures_idle": 0, "blackouts": 0, "grid_events": 0,
+                         "outage_checkpoints": 0, "events": 0}
+        self.rec = Recorder(nd)
+
+    # ------------------------------------------------------------- job views
+    def priority(self, j: int) -> int:
+        """Job priority (higher first)."""
+        return self.prio[j]
+
+    def submit_s(self, j: int) -> float:
+        """Job submit time [s]."""
+        return self.submit[j]
+
+    def work_s(self, j: int) -> float:
+        """Failure-free run time [s]."""
+        return self.work[j]
+
+    def remaining_s(self, j: int) -> float:
+        """Work left [s], counting progress of a running job."""
+        if self.state[j] == RUNNING:
+            done = max(0.0, self.v_now - self.v0[j] - self.setup[j])
+            return max(0.0, self.remaining[j] - done)
+        return self.remaining[j]
+
+    def attained_gpu_s(self, j: int) -> float:
+        """GPU-seconds the job has held so far."""
+        extra = (self.now - self.run_start_s[j]) * self.gpus[j] if self.state[j] == RUNNING else 0.0
+        return self.busy_gpu_s[j] + extra
+
+    def queue_usage_gpus(self, j: int) -> int:
+        """GPUs held now by the job's queue."""
+        return self.queue_usage[self.qid[j]]
+
+    # ------------------------------------------------------------- job moves
+    def _key(self, j: int) -> Any:
+        return self.queue_policy.order(self, j, self.sc.policies.las_threshold_gpu_s)
+
+    def _enqueue(self, j: int) -> None:
+        self.state[j] = QUEUED
+        self.queued_since[j] = self.now
+        self.q_token[j] += 1
+        heapq.heappush(self.queues[self.part[j]], (self._key(j), j, self.q_token[j]))
+
+    def _start(self, j: int, alloc: Allocation) -> None:
+        now = self.now
+        g = self.gpus[j]
+        self.state[j] = RUNNING
+        self.alloc[j] = alloc
+        self.queue_s[j] += now - self.queued_since[j]
+        if self.start_s[j] != self.start_s[j]:
+            self.start_s[j] = now
+        self.run_start_s[j] = now
+        design = self.layout.node_design
+        node_jobs = self.node_jobs
+        for node, take in alloc:
+            node_jobs[node][j] = take
+            self.busy_d[design[node]] += take
+        self.running[self.part[j]].add(j)
+        self.queue_usage[self.qid[j]] += g
+        rem = self.remaining[j]
+        mtbf = 1.0 / (self.rate_per_gpu_s * g) if self.rate_per_gpu_s > 0 else math.inf
+        tau = self.ckpt_fn(self.sc.policies.checkpoint.interval_s, self.write_s, mtbf) if self.write_s > 0 else math.inf
+        self.tau[j] = tau
+        n_ckpt = max(0, math.ceil(rem / tau) - 1) if math.isfinite(tau) else 0
+        setup = self.setup_next[j]
+        self.setup[j] = setup
+        self.v0[j] = self.v_now
+        self.run_token[j] += 1
+        heapq.heappush(self.done_heap, (self.v_now + setup + rem + n_ckpt * self.write_s, self.run_token[j], j))
+
+    def _release(self, j: int) -> None:
+        alloc = self.alloc[j]
+        assert alloc is not None
+        self.cluster.release(alloc)
+        design = self.layout.node_design
+        for node, take in alloc:
+            del self.node_jobs[node][j]
+            self.busy_d[design[node]] -= take
+        self.alloc[j] = None
+        self.running[self.part[j]].discard(j)
+        self.queue_usage[self.qid[j]] -= self.gpus[j]
+        self.busy_gpu_s[j] += (self.now - self.run_start_s[j]) * self.gpus[j]
+
+    def _finish(self, j: int) -> None:
+        g = self.gpus[j]
+        tau = self.tau[j]
+        rem = self.remaining[j]
+        n_ckpt = max(0, math.ceil(rem / tau) - 1) if math.isfinite(tau) else 0
+        self.useful_gpu_s[j] += rem * g
+        self.ckpt_gpu_s[j] += n_ckpt * self.write_s * g
+        self.lost_gpu_s[j] += self.setup[j] * g
+        self.remaining[j] = 0.0
+        self._release(j)
+        self.state[j] = DONE
+        self.end_s[j] = self.now
+
+    def _stop(self, j: int, save: bool, count_interrupt: bool, write_cost: bool = True) -> None:
+        """Stop a running job: ``save`` keeps its progress (a checkpoint written now, costing
+        ``write_s`` unless ``write_cost`` is false), else it rolls back to its last periodic
+        checkpoint. The job re-enters its queue."""
+        g = self.gpus[j]
+        elapsed = self.v_now - self.v0[j]
+        setup = self.setup[j]
+        tau = self.tau[j]
+        w = self.write_s
+        committed = ckpt = 0.0
+        lost = min(elapsed, setup)
+        e = elapsed - setup
+        if e > 0:
+            seg = math.floor(e / (tau + w)) if math.isfinite(tau) else 0
+            committed = seg * tau
+            ckpt = seg * w
+            within = e - seg * (tau + w)
+            if save:
+                part = min(within, tau)
+                kept = max(0.0, part - w) if write_cost else part
+                committed += kept
+                ckpt += part - kept
+                lost += within - part
+            else:
+                lost += within
+        committed = min(committed, self.remaining[j])
+        self.useful_gpu_s[j] += committed * g
+        self.ckpt_gpu_s[j] += ckpt * g
+        self.lost_gpu_s[j] += (elapsed - committed - ckpt) * g
+        self.remaining[j] -= committed
+        self.run_token[j] += 1
+        self._release(j)
+        self.setup_next[j] = self.restart_s
+        if count_interrupt:
+            self.interruptions[j] += 1
+        else:
+            self.preemptions[j] += 1
+        if self.remaining[j] <= 1e-9:
+            self.state[j] = DONE
+            self.end_s[j] = self.now
+        else:
+            self._enqueue(j)
+
+    # ------------------------------------------------------------ scheduling
+    def _admissible(self, j: int) -> bool:
+        cap = self.sc.policies.power_cap_w
+        if cap is None:
+            return True
+        d = self.layout.designs[0]
+        extra = self.gpus[j] * (d.gpu_tdp_w - d.gpu_idle_w)
+        return self._it_w() + extra <= cap
+
+    def _schedule(self, p: int) -> None:
+        if self.blackout or (self.outage.hold_queue and self.supply_limits):
+            return
+        q = self.queues[p]
+        if not q:
+            return
+        pol = self.queue_policy
+        cluster = self.cluster
+        state = self.state
+        qt = self.q_token
+        if pol.dynamic:
+            q[:] = [(self._key(j), j, t) for _, j, t in q if state[j] == QUEUED and qt[j] == t]
+            heapq.heapify(q)
+        while q:
+            _, j, tok = q[0]
+            if state[j] != QUEUED or qt[j] != tok:
+                heapq.heappop(q)
+                continue
+            if not self._admissible(j):
+                return
+            alloc = cluster.place(p, self.gpus[j], self.place_mode)
+            if alloc is None:
+                break
+            heapq.heappop(q)
+            self._start(j, alloc)
+        if not q:
+            return
+        if pol.preemptive:
+            self._preempt_for_head(p)
+        if pol.backfill and cluster.partitions[p].free_gpus > 0:
+            self._backfill(p)
+
+    def _head(self, p: int) -> int | None:
+        q = self.queues[p]
+        while q:
+            _, j, tok = q[0]
+            if self.state[j] == QUEUED and self.q_token[j] == tok:
+                return j
+            heapq.heappop(q)
+        return None
+
+    def _preempt_for_head(self, p: int) -> None:
+        head = self._head(p)
+        if head is None:
+            return
+        hk = self._key(head)
+        victims = sorted(((self._key(j), j) for j in self.running[p]), reverse=True)
+        free = self.cluster.partitions[p].free_gpus
+        chosen: list[int] = []
+        for k, j in victims:
+            if k <= hk or free >= self.gpus[head]:
+                break
+            chosen.append(j)
+            free += self.gpus[j]
+        if free < self.gpus[head]:
+            return
+        for j in chosen:
+            self._stop(j, save=True, count_interrupt=False)
+            if self.cluster.can_fit(p, self.gpus[head]):
+                break
+        alloc = self.cluster.place(p, self.gpus[head], self.place_mode)
+        if alloc is not None:
+            heapq.heappop(self.queues[p])
+            self._start(head, alloc)
+
+    def _end_real_s(self, j: int) -> float:
+        tau = self.tau[j]
+        rem = self.remaining[j]
+        n_ckpt = max(0, math.ceil(rem / tau) - 1) if math.isfinite(tau) else 0
+        end_v = self.v0[j] + self.setup[j] + rem + n_ckpt * self.write_s
+        return self.now + (end_v - self.v_now) / self.speed
+
+    def _backfill(self, p: int) -> None:
+        """EASY backfill (Lifka 1995): reserve for the head; later jobs start now if they end
+        before the reservation or use only GPUs the head will not need."""
+        head = self._head(p)
+        if head is None:
+            return
+        part = self.cluster.partitions[p]
+        need = self.gpus[head]
+        free = part.free_gpus
+        shadow = math.inf
+        extra = 0
+        for end, j in sorted((self._end_real_s(j), j) for j in self.running[p]):
+            free += self.gpus[j]
+            if free >= need:
+                shadow, extra = end, free - need
+                break
+        q = self.queues[p]
+        for _, j, tok in heapq.nsmallest(BACKFILL_DEPTH, q)[1:]:
+            if part.free_gpus <= 0:
+                break
+            if self.state[j] != QUEUED or self.q_token[j] != tok:
+                continue
+            g = self.gpus[j]
+            est_end = self.now + (self.setup_next[j] + self.remaining[j]) / self.speed
+            if est_end > shadow and g > extra:
+                continue
+            if not self._admissible(j):
+                continue
+            alloc = self.cluster.place(p, g, self.place_mode)
+            if alloc is None:
+                continue
+            if est_end > shadow:
+                extra -= g
+            self._start(j, alloc)
+
+    # ----------------------------------------------------------------- power
+    def _up_d(self) -> list[int]:
+        return [d.gpus - f - dn for d, f, dn in zip(self.layout.designs, self.failed_d, self.down_d, strict=True)]
+
+    def _it_w(self) -> float:
+        ups = self._up_d()
+        return sum(float(it_power_w(d, b, u, self.gpu_cap_w))
+                   for d, b, u in zip(self.layout.designs, self.busy_d, ups, strict=True))
+
+    def _facility_w(self) -> float:
+        ups = self._up_d()
+        total = 0.0
+        for d, pod, b, u in zip(self.layout.designs, self.sc.site.pods, self.busy_d, ups, strict=True):
+            it = it_power_w(d, b, u, self.gpu_cap_w)
+            total += float(facility_flow(d, it, pod.cooling.plant, self.outdoor_c).facility_w)
+        return total
+
+    def _battery_sync(self) -> None:
+        """Integrate the SoC to now at the rate in force, then set the new rate and the
+        empty-battery event. Discharge covers the deficit between load and supply; recharge
+        runs at the bank's rated power times its round-trip efficiency once supply returns."""
+        dt = self.now - self.battery_t
+        cap = self.layout.battery_energy_wh
+        if dt > 0 and self.battery_rate_w != 0.0:
+            self.soc_wh = min(cap, max(0.0, self.soc_wh + self.battery_rate_w * dt / HOUR_S))
+        self.battery_t = self.now
+        if self.empty_handle is not None:
+            self.kernel.cancel(self.empty_handle)
+            self.empty_handle = None
+        if self.supply_limits and not self.blackout:
+            supply = min(self.supply_limits.values()) + (self.layout.generator_power_w if self.gen_on else 0.0)
+            deficit = self._facility_w() - supply
+            if deficit > self.layout.battery_power_w:
+                self.soc_wh = 0.0 if self.soc_wh <= 0 else self.soc_wh
+                self.battery_rate_w = 0.0
+                self.empty_handle = self.kernel.schedule(self.now, BATTERY_EMPTY, 0, _PRIO[BATTERY_EMPTY])
+            elif deficit > 0:
+                self.battery_rate_w = -deficit
+                t_empty = self.now + self.soc_wh * HOUR_S / deficit
+                self.empty_handle = self.kernel.schedule(t_empty, BATTERY_EMPTY, 0, _PRIO[BATTERY_EMPTY])
+            else:
+                self.battery_rate_w = 0.0
+        elif self.soc_wh < cap and not self.supply_limits:
+            eff = self.sc.site.pods[0].power.battery.unit.round_trip_efficiency if cap > 0 else 1.0  # type: ignore[union-attr]
+            self.battery_rate_w = self.layout.battery_power_w * eff
+        else:
+            self.battery_rate_w = 0.0
+        self.rec.soc(self.now, self.soc_wh, self.soc_wh + self.battery_rate_w * 0.0)
+
+    # ------------------------------------------------------------ event kinds
+    def _on_failure(self) -> None:
+        assert self.reliability is not None
+        self.kernel.schedule(self.now + self.rng.exponential(1.0 / self.fail_rate), FAILURE, 0, _PRIO[FAILURE])
+        gpu = int(self.rng.integers(self.cluster.total_gpus))
+        node = int(np.searchsorted(self.node_cum, gpu, side="right"))
+        comp = int(self.rng.choice(len(self.comp_p), p=self.comp_p))
+        if not self.cluster.node_up[node]:
+            return
+        self.counters["failures"] += 1
+        slot = gpu - (self.node_cum[node - 1] if node else 0)
+        hit = None
+        acc = 0
+        for j, take in self.node_jobs[node].items():
+            acc += take
+            if slot < acc:
+                hit = j
+                break
+        if hit is None:
+            self.counters["failures_idle"] += 1
+        repair_s = self.reliability.components[comp].repair_s
+        victims = list(self.node_jobs[node]) if repair_s > 0 else ([hit] if hit is not None else [])
+        for j in victims:
+            self._stop(j, save=False, count_interrupt=True)
+        if repair_s > 0:
+            if self.spares > 0:
+                self.spares -= 1
+                self.kernel.schedule(self.now + repair_s, SPARE_BACK, node, _PRIO[SPARE_BACK])
+            else:
+                self.node_failed[node] = True
+                self.cluster.set_up(node, False)
+                self.failed_d[self.layout.node_design[node]] += self.layout.node_gpus[node]
+                self.kernel.schedule(self.now + repair_s, REPAIR, node, _PRIO[REPAIR])
+        self.dirty.add(self.layout.node_partition[node])
+
+    def _on_repair(self, node: int) -> None:
+        self.node_failed[node] = False
+        self.failed_d[self.layout.node_design[node]] -= self.layout.node_gpus[node]
+        if not self.blackout:
+            self.cluster.set_up(node, True)
+        else:
+            self.down_d[self.layout.node_design[node]] += self.layout.node_gpus[node]
+        self.dirty.add(self.layout.node_partition[node])
+
+    def _on_grid_start(self, i: int) -> None:
+        self.counters["grid_events"] += 1
+        limit = self.grid_events[i][2]
+        self.supply_limits[i] = limit
+        if self.layout.generator_power_w > 0 and limit <= 0:
+            self.kernel.schedule(self.now + self.layout.generator_start_s, GEN_UP, i, _PRIO[GEN_UP])
+        if self.outage.checkpoint_and_shed:
+            self._shed()
+        self._battery_sync()
+
+    def _shed(self) -> None:
+        """Outage-aware response: when the battery cannot carry the load for the expected outage,
+        checkpoint running jobs now and stop them (lowest priority, then newest first) until the
+        rest can be carried."""
+        expected_s = self.sc.grid.mean_outage_s
+        if self.layout.generator_power_w > 0:
+            expected_s = min(expected_s, self.layout.generator_start_s)
+        supply = min(self.supply_limits.values())
+        running = sorted((j for s in self.running for j in s), key=lambda j: (self.prio[j], -self.run_start_s[j]))
+        for j in running:
+            deficit = self._facility_w() - supply
+            if deficit <= 0 or (deficit <= self.layout.battery_power_w and self.soc_wh * HOUR_S / deficit >= expected_s):
+                break
+            self._stop(j, save=True, count_interrupt=False)
+            self.counters["outage_checkpoints"] += 1
+
+    def _on_grid_end(self, i: int) -> None:
+        self.supply_limits.pop(i, None)
+        if not self.supply_limits:
+            self.gen_on = False
+            if self.blackout:
+                self.blackout = False
+                for node, failed in enumerate(self.node_failed):
+                    if not failed:
+                        self.cluster.set_up(node, True)
+                self.down_d = [0] * len(self.down_d)
+        self._battery_sync()
+        self.dirty.update(range(len(self.queues)))
+
+    def _on_battery_empty(self) -> None:
+        self.empty_handle = None
+        self.battery_sync_soc_only()
+        if not self.supply_limits or self.blackout:
+            return
+        self.counters["blackouts"] += 1
+        for s in self.running:
+            for j in list(s):
+                self._stop(j, save=False, count_interrupt=True)
+        self.blackout = True
+        for node, failed in enumerate(self.node_failed):
+            if not failed:
+                self.cluster.set_up(node, False)
+                self.down_d[self.layout.node_design[node]] += self.layout.node_gpus[node]
+        self.soc_wh = 0.0
+        self.battery_rate_w = 0.0
+
+    def battery_sync_soc_only(self) -> None:
+        """Bring the SoC to now without changing the rate."""
+        dt = self.now - self.battery_t
+        if dt > 0 and self.battery_rate_w != 0.0:
+            self.soc_wh = min(self.layout.battery_energy_wh, max(0.0, self.soc_wh + self.battery_rate_w * dt / HOUR_S))
+        self.battery_t = self.now
+
+    def _on_weather(self, hour: int) -> None:
+        self.outdoor_c = float(self.temps[hour % len(self.temps)])
+        self.kernel.schedule(self.now + HOUR_S, WEATHER, hour + 1, _PRIO[WEATHER])
+        speed, cap = 1.0, None
+        for d, pod, b, u in zip(self.layout.designs, self.sc.site.pods, self.busy_d, self._up_d(), strict=True):
+            s, c = thermal_speed(d, pod.cooling.plant, pod.cooling.capacity_w * pod.count, self.outdoor_c, b, u)
+            if s < speed:
+                speed, cap = s, c
+        self.speed = speed
+        self.gpu_cap_w = cap
+        self.rec.weather(self.now, self.outdoor_c, speed)
+
+    # ------------------------------------------------------------------- run
+    def _grid_schedule(self) -> list[tuple[float, float, float]]:
+        g = self.sc.grid
+        events = [(e.start_s, e.duration_s, e.limit_w if e.limit_w is not None else 0.0) for e in g.events]
+        if g.outages_per_year > 0:
+            n = int(self.rng.poisson(g.outages_per_year * self.sc.horizon_s / YEAR_S))
+            starts = np.sort(self.rng.uniform(0.0, self.sc.horizon_s, n))
+            durs = self.rng.exponential(g.mean_outage_s, n)
+            events += [(float(s), float(d), 0.0) for s, d in zip(starts, durs, strict=True)]
+        return sorted(events)
+
+    def run(self) -> SimResult:
+        """Run to the horizon and return the tables (nothing is written)."""
+        self._init_state()
+        sc = self.sc
+        horizon = sc.horizon_s
+        self.kernel = kernel = EventKernel()
+        self.dirty: set[int] = set()
+        node_gpus = np.asarray(self.layout.node_gpus, dtype=np.int64)
+        self.node_cum = np.cumsum(node_gpus)
+        if self.reliability is not None:
+            counts = np.array([c.interruptions for c in self.reliability.components], dtype=np.float64)
+            self.comp_p = counts / counts.sum()
+            self.fail_rate = self.rate_per_gpu_s * self.cluster.total_gpus
+            kernel.schedule(self.rng.exponential(1.0 / self.fail_rate), FAILURE, 0, _PRIO[FAILURE])
+        self.grid_events = self._grid_schedule()
+        for i, (start, dur, _) in enumerate(self.grid_events):
+            if start < horizon:
+                kernel.schedule(start, GRID_START, i, _PRIO[GRID_START])
+                kernel.schedule(start + dur, GRID_END, i, _PRIO[GRID_END])
+        self.temps = self._temperatures()
+        if self.temps is not None:
+            kernel.schedule(0.0, WEATHER, 0, _PRIO[WEATHER])
+        self._loop(horizon)
+        self.now = horizon
+        self.battery_sync_soc_only()
+        self.rec.soc(horizon, self.soc_wh, 0.0)
+        self.running_at_end = [j for s in self.running for j in s]
+        for j in self.running_at_end:  # account work done inside the horizon, then mark running
+            self._stop(j, save=True, count_interrupt=False, write_cost=False)
+            self.preemptions[j] -= 1
+            self.state[j] = RUNNING
+        return build_result(self)
+
+    def _temperatures(self) -> Any:
+        if not self.sc.weather.enabled:
+            return None
+        from megapod.physics.climate import load_profile
+
+        name = self.sc.weather.climate or self.sc.site.location.climate
+        return load_profile(name).dry_bulb_c
+
+    def _loop(self, horizon: float) -> None:
+        kernel = self.kernel
+        submit = self.submit
+        n = len(submit)
+        nxt = 0
+        done_heap = self.done_heap
+        run_token = self.run_token
+        state = self.state
+        dirty = self.dirty
+        rec = self.rec
+        handlers = {FAILURE: lambda p: self._on_failure(), REPAIR: self._on_repair,
+                    SPARE_BACK: lambda p: None, WEATHER: self._on_weather,
+                    GRID_START: self._on_grid_start, GRID_END: self._on_grid_end,
+                    GEN_UP: self._on_gen_up, BATTERY_EMPTY: lambda p: self._on_battery_empty()}
+        report_every = max(horizon / 200.0, 1.0)
+        next_report = report_every
+        events = 0
+        inf = math.inf
+        while True:
+            t_arr = submit[nxt] if nxt < n else inf
+            while done_heap and run_token[done_heap[0][2]] != done_heap[0][1]:
+                heapq.heappop(done_heap)
+            t_done = (self.now + (done_heap[0][0] - self.v_now) / self.speed) if done_heap else inf
+            t_k = kernel.peek_s()
+            t = min(t_arr, t_done, t_k)
+            if t > horizon:
+                break
+            self.v_now += (t - self.now) * self.speed
+            self.now = t
+            events += 1
+            if t_done <= t_arr and t_done <= t_k:
+                _, _, j = heapq.heappop(done_heap)
+                self.v_now = max(self.v_now, _)
+                self._finish(j)
+                dirty.add(self.part[j])
+            elif t_arr <= t_k:
+                j = nxt
+                nxt += 1
+                self._enqueue(j)
+                dirty.add(self.part[j])
+            else:
+                ev = kernel.pop()
+                assert ev is not None
+                handlers[ev[3]](ev[4])
+            if dirty:
+                for p in dirty:
+                    self._schedule(p)
+                dirty.clear()
+            if self.supply_limits or self.battery_rate_w != 0.0:
+                self._battery_sync()
+            rec.state(t, self.busy_d, self.failed_d, self.down_d)
+            if self.progress is not None and t >= next_report:
+                self.progress(t, horizon)
+                next_report = t + report_every
+        self.counters["events"] = events
+        for j in range(n):
+            if state[j] == QUEUED:
+                self.queue_s[j] += horizon - self.queued_since[j]
+
+    def _on_gen_up(self, i: int) -> None:
+        if i in self.supply_limits:
+            self.gen_on = True
+            if self.blackout and self.layout.generator_power_w > 0:
+                self._on_grid_end_blackout_only()
+
+    def _on_grid_end_blackout_only(self) -> None:
+        """Generators pick up after a blackout: nodes come back while the grid is still out."""
+        self.blackout = False
+        for node, failed in enumerate(self.node_failed):
+            if not failed:
+                self.cluster.set_up(node, True)
+        self.down_d = [0] * len(self.down_d)
+        self.dirty.update(range(len(self.queues)))
+
+
+def simulate(scenario: Scenario, progress: ProgressFn | None = None) -> SimResult:
+    """Run ``scenario`` and return its per-job table, time series and summary."""
+    return Twin(scenario, progress).run()
+
+
+__all__ = ["Twin", "simulate"]
