@@ -59,11 +59,13 @@ class Spectrum:
     """Single-sided amplitude spectrum of the fluctuation around the mean.
 
     ``amplitude_w[i]`` is the amplitude [W] of a sinusoid at ``frequency_hz[i]`` that the
-    Hann-windowed FFT attributes to that bin.
+    Hann-windowed FFT attributes to that bin. ``enbw_bins`` is the window's equivalent noise
+    bandwidth in bins (1.5 for Hann), needed to turn amplitudes into RMS power.
     """
 
     frequency_hz: FloatArray
     amplitude_w: FloatArray
+    enbw_bins: float = 1.0
 
 
 def spectrum(power_w: npt.ArrayLike, resolution_s: float) -> Spectrum:
@@ -83,7 +85,8 @@ def spectrum(power_w: npt.ArrayLike, resolution_s: float) -> Spectrum:
     amp = 2.0 * np.abs(np.fft.rfft(fluct * w)) / w.sum()
     amp[0] /= 2.0
     freq = np.asarray(np.fft.rfftfreq(x.size, resolution_s), dtype=np.float64)
-    return Spectrum(freq, np.asarray(amp, dtype=np.float64))
+    enbw = float(x.size * np.sum(w**2) / np.sum(w) ** 2)
+    return Spectrum(freq, np.asarray(amp, dtype=np.float64), enbw)
 
 
 @dataclass(frozen=True)
@@ -100,15 +103,18 @@ class BandContent:
 def band_content(
     spec: Spectrum, low_hz: float = OSCILLATION_BAND_HZ[0], high_hz: float = OSCILLATION_BAND_HZ[1]
 ) -> BandContent:
-    """RMS ``√(Σ A_i²/2)`` [W] and peak component of ``spec`` in ``[low_hz, high_hz]``."""
+    """RMS and peak component of ``spec`` in ``[low_hz, high_hz]`` [W].
+
+    ``rms = √(Σ A_i² / 2 / ENBW)``: the window spreads each component over ENBW bins (Harris
+    1978), so the sum of squared amplitudes is divided by it (Parseval for a windowed DFT).
+    """
     sel = (spec.frequency_hz >= low_hz) & (spec.frequency_hz <= high_hz)
     if not np.any(sel):
         return BandContent(low_hz, high_hz, 0.0, 0.0, 0.0)
     a = spec.amplitude_w[sel]
     i = int(np.argmax(a))
-    return BandContent(
-        low_hz, high_hz, float(np.sqrt(np.sum(a**2) / 2.0)), float(a[i]), float(spec.frequency_hz[sel][i])
-    )
+    rms_w = float(np.sqrt(np.sum(a**2) / 2.0 / spec.enbw_bins))
+    return BandContent(low_hz, high_hz, rms_w, float(a[i]), float(spec.frequency_hz[sel][i]))
 
 
 def equivalent_full_cycles_per_day(battery_w: npt.ArrayLike, resolution_s: float, energy_wh: float) -> float:
