@@ -94,10 +94,12 @@ def _envelope(x: FloatArray, points: int) -> tuple[FloatArray, FloatArray, Float
 
 
 def figure(result: PowerProfileResult) -> Figure:
-    """Four panels: grid draw before/after, a zoom on the first seconds, the spectrum, SoC."""
+    """Six panels: grid draw before/after, a zoom on the first seconds, the spectrum, SoC,
+    one GPU's power against its NVML reading, and a zoom on the first failure."""
     dt = result.resolution_s
-    fig, axes = plt.subplots(2, 2, figsize=(13, 8))
-    ax_w, ax_z, ax_s, ax_soc = axes.ravel()
+    fig, axes = plt.subplots(3, 2, figsize=(13, 11.5))
+    ax_w, ax_z, ax_s, ax_soc, ax_gpu, ax_f = axes.ravel()
+    t_fail = result.failures_s[0] if result.failures_s else None
     runs = (result.baseline, *result.mitigations)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, run in enumerate(runs):
@@ -109,6 +111,13 @@ def figure(result: PowerProfileResult) -> Figure:
         n_zoom = min(run.grid_w.size, round(20.0 / dt))
         tz = np.arange(n_zoom) * dt
         ax_z.plot(tz, run.grid_w[:n_zoom] / MEGA, color=c, lw=0.8, label=run.name)
+        if t_fail is not None:
+            a = max(0, round((t_fail - 10.0) / dt))
+            b = min(run.grid_w.size, round((t_fail + 140.0) / dt))
+            _, fm, _, fk = _envelope(run.grid_w[a:b], _PLOT_POINTS)
+            ax_f.plot(
+                a * dt + (np.arange(fm.size) * fk + fk / 2) * dt, fm / MEGA, color=c, lw=0.8, label=run.name
+            )
         sp = spectrum(run.grid_w, dt)
         sel = (sp.frequency_hz > 0.02) & (sp.frequency_hz <= 50)
         ax_s.loglog(
@@ -126,7 +135,14 @@ def figure(result: PowerProfileResult) -> Figure:
     ax_soc.set(title="Battery state of charge", xlabel="time [s]", ylabel="SoC [%]")
     if not any(r.battery is not None for r in runs):
         ax_soc.text(0.5, 0.5, "no battery mitigation", ha="center", va="center", transform=ax_soc.transAxes)
-    for ax in (ax_w, ax_z, ax_s, ax_soc):
+    tg = np.arange(result.gpu_true_w.size) * dt
+    ax_gpu.plot(tg, result.gpu_true_w, lw=0.8, label="model (true board power)")
+    ax_gpu.plot(tg, result.gpu_nvml_w, lw=1.2, label="NVML reading (window model)")
+    ax_gpu.set(title="One GPU: board power vs. what NVML reports", xlabel="time [s]", ylabel="power [W]")
+    ax_f.set(title="Around the first failure (bin means)", xlabel="time [s]", ylabel="power [MW]")
+    if t_fail is None:
+        ax_f.text(0.5, 0.5, "no failure in the window", ha="center", va="center", transform=ax_f.transAxes)
+    for ax in (ax_w, ax_z, ax_s, ax_soc, ax_gpu, ax_f):
         ax.grid(True, alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)
