@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "megapod.cli.spec_commands",
     "megapod.cli.predict",
     "megapod.cli.power_profile",
+    "megapod.cli.plan",
 )
 
 app = typer.Typer(

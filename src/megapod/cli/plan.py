@@ -1,0 +1,100 @@
+"""``megapod plan``: size a site for a training or serving goal, or ask what a site can do."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from megapod.errors import SpecError
+from megapod.planner.plan import Plan, plan_serving, plan_training, site_capability
+from megapod.report.plan_report import html_report, summary_sections
+from megapod.spec import load_site
+from megapod.spec.goal import ServingGoal, goal_from_dict, load_goal
+
+Opt = typer.Option
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``plan`` to ``app``."""
+    app.command("plan")(plan)
+
+
+def plan(
+    spec: Annotated[Path, typer.Argument(help="site spec whose first pod design is replicated")],
+    goal_file: Annotated[Path | None, Opt("--goal", help="goal file (YAML/TOML)")] = None,
+    model: Annotated[str | None, Opt("--model", help="model preset, e.g. llama3-405b")] = None,
+    tokens: Annotated[str | None, Opt("--tokens", help="training tokens, e.g. 15.6T")] = None,
+    deadline: Annotated[str | None, Opt("--deadline", help="e.g. 60d")] = None,
+    gpus: Annotated[int | None, Opt("--gpus", help="GPU budget")] = None,
+    gpu: Annotated[str | None, Opt("--gpu", help="GPU type (picks the pod design)")] = None,
+    dtype: Annotated[str | None, Opt("--dtype", help="bf16, fp8 …")] = None,
+    serve: Annotated[bool, Opt("--serve", help="serving goal instead of training")] = False,
+    tokens_per_s: Annotated[str | None, Opt("--tokens-per-s", help="serving rate, e.g. 1M")] = None,
+    latency: Annotated[str | None, Opt("--latency", help="per-token latency bound, e.g. 50ms")] = None,
+    context: Annotated[int | None, Opt("--context", help="prompt tokens per request")] = None,
+    output_len: Annotated[int | None, Opt("--output-len", help="output tokens per request")] = None,
+    years: Annotated[float | None, Opt("--years", help="TCO horizon")] = None,
+    capability: Annotated[bool, Opt("--capability", help="what can this site train or serve")] = False,
+    as_json: Annotated[bool, Opt("--json", help="print one JSON document")] = False,
+    html: Annotated[Path | None, Opt("--html", help="write an HTML report with plots")] = None,
+) -> None:
+    """Size a site pod by pod for a training or serving goal and report power, PUE, cost and CO2."""
+    site = load_site(spec)
+    if capability:
+        caps = site_capability(site, gpu=gpu)
+        if as_json:
+            typer.echo(json.dumps({"site": site.name, "capability": [asdict(c) for c in caps]}))
+            return
+        table = Table(title=f"What {site.name} can do (first pod design, spec pod count)")
+        for col in ("model", "params", "tokens (20/param)", "days to train", "GPU-hours", "serve tokens/s"):
+            table.add_column(col, justify="left" if col == "model" else "right")
+        for c in caps:
+            table.add_row(c.model, f"{c.params / 1e9:,.0f} B", f"{c.tokens:.3g}",
+                          f"{c.train_days:,.1f}" if c.train_days is not None else "—",
+                          f"{c.train_gpu_hours / 1e6:,.2f} M" if c.train_gpu_hours is not None else "—",
+                          f"{c.serve_tokens_per_s:,.0f}" if c.serve_tokens_per_s is not None else "—")
+        Console().print(table)
+        return
+    doc: dict[str, Any] = {}
+    if goal_file is not None:
+        doc = dict(load_goal(goal_file).model_dump(exclude_unset=True))
+        doc["kind"] = load_goal(goal_file).kind
+    flags: dict[str, Any] = {
+        "model": model, "tokens": tokens, "deadline_s": deadline, "gpu_budget": gpus, "gpu": gpu,
+        "dtype": dtype, "tokens_per_s": tokens_per_s, "latency_per_token_s": latency,
+        "context_len": context, "output_len": output_len, "years": years,
+    }
+    doc.update({k: v for k, v in flags.items() if v is not None})
+    if serve:
+        doc["kind"] = "serving"
+    if "model" not in doc:
+        raise SpecError("goal", "give a model (--model NAME or a --goal file)")
+    goal = goal_from_dict(doc, name="goal")
+    result = plan_serving(site, goal) if isinstance(goal, ServingGoal) else plan_training(site, goal)
+    if html is not None:
+        html.write_text(html_report(result), encoding="utf-8")
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), default=float))
+        return
+    _print(result, html)
+
+
+def _print(result: Plan, html: Path | None) -> None:
+    console = Console()
+    for title, rows in summary_sections(result):
+        table = Table(title=title, show_header=False, title_justify="left")
+        table.add_column("", style="bold")
+        table.add_column("")
+        for label, value in rows:
+            table.add_row(label, value)
+        console.print(table)
+    for note in list(result.notes) + list(result.facility.notes):
+        console.print(f"[yellow]note[/yellow] {note}", highlight=False)
+    if html is not None:
+        console.print(f"HTML report written to {html}", highlight=False)

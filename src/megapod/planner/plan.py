@@ -1,0 +1,525 @@
+"""The planner: from a training or serving goal and a pod design to a sized, costed site.
+
+* Training: the performance model (:mod:`megapod.physics.perf`) picks the fastest layout on
+  the GPUs of ``n`` whole pods; a first-order failure/checkpoint allowance
+  (:mod:`megapod.planner.failures`) stretches the time; the fewest pods that meet the
+  deadline (or the most a GPU budget allows, or the spec's own count) are sized by
+  :mod:`megapod.planner.sizing`.
+* Serving: every (tp, pp, batch) replica the performance model allows is scored by output
+  tokens/s per GPU under the per-token latency bound; the replicas needed for the rate set the
+  pods.
+* Capability (the reverse question): the site as specified, for each model preset: time to
+  train on a compute-optimal token count (20 tokens per parameter, Hoffmann et al. 2022) and
+  the output tokens/s it serves.
+
+Infeasible goals raise :class:`InfeasibleError` with what would make them feasible.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from megapod.errors import InfeasibleError, SpecError
+from megapod.physics.perf import (
+    Hardware,
+    InferenceResult,
+    TrainingRun,
+    TransformerModel,
+    model_preset,
+    preset_names,
+    search_layouts,
+    serve,
+    time_to_train,
+)
+from megapod.physics.perf.search import divisors
+from megapod.planner.failures import (
+    FailureAllowance,
+    failure_allowance,
+    interruption_rate_per_gpu_s,
+    reliability_entry,
+)
+from megapod.planner.sizing import FacilitySizing, price_table, size_facility
+from megapod.spec import Pod, Site
+from megapod.spec.goal import ModelSpec, ServingGoal, TrainingGoal
+from megapod.units import DAY_S, HOUR_S, YEAR_S
+
+#: Largest number of pods the planner tries before declaring a deadline out of reach.
+MAX_PODS = 4096
+#: Tokens per parameter of a compute-optimal run (Hoffmann et al., "Training Compute-Optimal
+#: Large Language Models", 2022).
+CHINCHILLA_TOKENS_PER_PARAM = 20.0
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    """The training run the plan buys."""
+
+    model: str
+    tokens: float
+    layout: dict[str, Any]
+    gpus_used: int
+    step_time_s: float
+    step_phases_s: dict[str, float]
+    mfu: float
+    failure_free_s: float
+    wall_s: float
+    gpu_hours: float
+    mean_gpu_power_w: float
+    failures: FailureAllowance
+    deadline_s: float | None
+    run_cost_usd: float
+    run_energy_wh: float
+    run_co2_t: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready values."""
+        out = dict(self.__dict__)
+        out["failures"] = self.failures.as_dict()
+        out["wall_days"] = self.wall_s / DAY_S
+        return out
+
+
+@dataclass(frozen=True)
+class ServingOutcome:
+    """The serving fleet the plan buys."""
+
+    model: str
+    tokens_per_s_target: float
+    tokens_per_s_capacity: float
+    latency_per_token_s: float
+    latency_bound_s: float
+    context_len: int
+    output_len: int
+    replica: dict[str, Any]
+    replicas: int
+    gpus_used: int
+    cost_per_million_tokens_usd: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready values."""
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A planner result: the goal, the sized facility and what it buys."""
+
+    kind: str
+    site: str
+    facility: FacilitySizing
+    training: TrainingOutcome | None = None
+    serving: ServingOutcome | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict[str, Any]:
+        """One JSON-ready document."""
+        return {
+            "kind": self.kind,
+            "site": self.site,
+            "facility": self.facility.as_dict(),
+            "training": self.training.as_dict() if self.training else None,
+            "serving": self.serving.as_dict() if self.serving else None,
+            "notes": list(self.notes) + list(self.facility.notes),
+        }
+
+
+def resolve_model(model: str | ModelSpec) -> TransformerModel:
+    """A preset by name, or a model given by its shape."""
+    if isinstance(model, str):
+        return model_preset(model)
+    return TransformerModel(
+        layers=model.layers,
+        hidden=model.hidden,
+        heads=model.heads,
+        kv_heads=model.kv_heads or model.heads,
+        ffn_hidden=model.ffn_hidden or 4 * model.hidden,
+        vocab=model.vocab,
+        seq_len=model.seq_len,
+        gated_mlp=model.gated_mlp,
+        experts=model.experts,
+        top_k=model.top_k,
+        name=model.name,
+    )
+
+
+def pick_pod(site: Site, gpu: str | None) -> Pod:
+    """The first pod design of ``site`` (carrying ``gpu`` when given)."""
+    if gpu is None:
+        return site.pods[0]
+    for pod in site.pods:
+        if pod.racks[0].server.gpu.name == gpu:
+            return pod
+    have = sorted({p.racks[0].server.gpu.name for p in site.pods})
+    raise InfeasibleError(
+        f"no pod design of site {site.name!r} carries gpu {gpu!r}; it has {', '.join(have)}: "
+        "pick one of those or add a pod design with that GPU"
+    )
+
+
+# --- training ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Trial:
+    pods: int
+    run: TrainingRun
+    failures: FailureAllowance
+
+    @property
+    def wall_s(self) -> float:
+        return self.run.wall_s / (1.0 - self.failures.waste_fraction)
+
+
+def _train_on(
+    model: TransformerModel, hw: Hardware, goal: TrainingGoal, gpus: int, rate: float, source: str
+) -> tuple[TrainingRun, FailureAllowance]:
+    """Fastest layout on ``gpus`` (or the largest power of two below it), with failures."""
+    batch = global_batch_sequences(goal.global_batch_tokens, model.seq_len)
+    candidates = [gpus] + ([2 ** int(math.log2(gpus))] if gpus & (gpus - 1) else [])
+    last: InfeasibleError | None = None
+    for n in candidates:
+        try:
+            best = search_layouts(model, n, hw, batch, goal.dtype, 1)[0]
+        except InfeasibleError as exc:
+            last = exc
+            continue
+        run = time_to_train(model, hw, best.layout, goal.tokens)
+        allowance = failure_allowance(n, run.wall_s, goal.checkpoint_s, goal.restart_s, rate, source)
+        return run, allowance
+    assert last is not None
+    raise last
+
+
+def global_batch_sequences(batch_tokens: float, seq_len: int) -> int:
+    """Sequences per step: ``batch_tokens / seq_len`` rounded to the nearest power of two
+    (16 M tokens at 8,192 → 2,048 sequences, Llama 3's final batch)."""
+    return int(2 ** max(0, round(math.log2(max(1.0, batch_tokens / seq_len)))))
+
+
+def _trial(
+    model: TransformerModel, hw: Hardware, goal: TrainingGoal, pod: Pod, pods: int, rate: float, source: str
+) -> _Trial | None:
+    try:
+        run, allowance = _train_on(model, hw, goal, pods * pod.gpus, rate, source)
+    except InfeasibleError:
+        return None
+    return _Trial(pods, run, allowance)
+
+
+def plan_training(site: Site, goal: TrainingGoal) -> Plan:
+    """Size a site of whole pods for ``goal`` and report what the run costs."""
+    pod = pick_pod(site, goal.gpu)
+    model = resolve_model(goal.model)
+    hw = Hardware.from_pod(pod)
+    rel = reliability_entry(goal.reliability)
+    rate = interruption_rate_per_gpu_s(rel)
+    notes: list[str] = []
+    if goal.gpu_budget is not None:
+        pods = goal.gpu_budget // pod.gpus
+        if pods < 1:
+            raise InfeasibleError(
+                f"a GPU budget of {goal.gpu_budget:,} is less than one pod "
+                f"({pod.gpus:,} GPUs of pod design {pod.name!r}): raise the budget to ≥ {pod.gpus:,}"
+            )
+        trial = _trial(model, hw, goal, pod, pods, rate, rel.name)
+        if trial is None:
+            raise _no_layout(model, hw, goal, pod, rate, rel.name, pods)
+        if goal.deadline_s is not None and trial.wall_s > goal.deadline_s:
+            need = _pods_for_deadline(model, hw, goal, pod, rate, rel.name)
+            raise InfeasibleError(
+                f"{pods} pods ({pods * pod.gpus:,} GPUs) need {trial.wall_s / DAY_S:.1f} days, past the "
+                f"{goal.deadline_s / DAY_S:.1f}-day deadline: " + _deadline_hint(need, pod, trial.wall_s)
+            )
+        chosen = trial
+    elif goal.deadline_s is not None:
+        found = _pods_for_deadline(model, hw, goal, pod, rate, rel.name)
+        if isinstance(found, str):
+            raise InfeasibleError(found)
+        chosen = found
+    else:
+        pods = pod.count
+        trial = _trial(model, hw, goal, pod, pods, rate, rel.name)
+        if trial is None:
+            raise _no_layout(model, hw, goal, pod, rate, rel.name, pods)
+        notes.append(f"no deadline or GPU budget: planned on the spec's {pods} pod(s)")
+        chosen = trial
+    trial = chosen
+    if trial.run.gpus < trial.pods * pod.gpus:
+        notes.append(f"the layout uses {trial.run.gpus:,} of the {trial.pods * pod.gpus:,} GPUs")
+    prices = price_table(goal.prices, goal.price_overrides)
+    facility = size_facility(site, pod, trial.pods, trial.run.mean_gpu_power_w, prices, goal.years)
+    wall = trial.wall_s
+    share = wall / YEAR_S
+    outcome = TrainingOutcome(
+        model=model.name,
+        tokens=goal.tokens,
+        layout=_layout_dict(trial.run),
+        gpus_used=trial.run.gpus,
+        step_time_s=trial.run.step.step_time_s,
+        mfu=trial.run.step.mfu,
+        step_phases_s={p.name: p.duration_s for p in trial.run.step.phases},
+        failure_free_s=trial.run.wall_s,
+        wall_s=wall,
+        gpu_hours=wall * trial.run.gpus / HOUR_S,
+        mean_gpu_power_w=trial.run.mean_gpu_power_w,
+        failures=trial.failures,
+        deadline_s=goal.deadline_s,
+        run_cost_usd=facility.annualized_cost_usd * share,
+        run_energy_wh=facility.annual_facility_energy_wh * share,
+        run_co2_t=facility.annual_co2_t * share,
+    )
+    return Plan("training", site.name, facility, training=outcome, notes=tuple(notes))
+
+
+def _pods_for_deadline(
+    model: TransformerModel, hw: Hardware, goal: TrainingGoal, pod: Pod, rate: float, source: str
+) -> _Trial | str:
+    """Fewest pods that meet the deadline, or a message saying why none does."""
+    assert goal.deadline_s is not None
+    first = _first_feasible(model, hw, goal, pod, rate, source)
+    if first is None:
+        raise _no_layout(model, hw, goal, pod, rate, source, 1)
+    if first.wall_s <= goal.deadline_s:
+        return first
+    # first-order guess from linear scaling, then double until met, then bisect
+    lo, lo_trial = first.pods, first
+    guess = min(MAX_PODS, max(lo + 1, math.ceil(lo * first.wall_s / goal.deadline_s)))
+    hi_trial: _Trial | None = None
+    best_wall = first.wall_s
+    n = guess
+    while n <= MAX_PODS:
+        t = _trial(model, hw, goal, pod, n, rate, source)
+        if t is not None:
+            best_wall = min(best_wall, t.wall_s)
+            if t.wall_s <= goal.deadline_s:
+                hi_trial = t
+                break
+            lo, lo_trial = n, t
+        if n == MAX_PODS:
+            break
+        n = min(MAX_PODS, n * 2)
+    if hi_trial is None:
+        return (
+            f"no count of whole pods up to {MAX_PODS:,} ({MAX_PODS * pod.gpus:,} GPUs) finishes "
+            f"{goal.tokens:.3g} tokens of {model.name} within {goal.deadline_s / DAY_S:.1f} days "
+            f"(fastest found: {best_wall / DAY_S:.1f} days): extend the deadline, train fewer tokens "
+            "or use a faster pod design"
+        )
+    while hi_trial.pods - lo > 1:
+        mid = (lo + hi_trial.pods) // 2
+        t = _trial(model, hw, goal, pod, mid, rate, source)
+        if t is not None and t.wall_s <= goal.deadline_s:
+            hi_trial = t
+        else:
+            lo = mid
+    del lo_trial
+    return hi_trial
+
+
+def _deadline_hint(need: _Trial | str, pod: Pod, budget_wall_s: float) -> str:
+    if isinstance(need, str):
+        return need
+    return (
+        f"it takes at least {need.pods} pods ({need.pods * pod.gpus:,} GPUs) — raise the GPU budget "
+        f"to ≥ {need.pods * pod.gpus:,} or, on this budget, extend the deadline to ≥ "
+        f"{math.ceil(budget_wall_s / DAY_S * 10) / 10:.1f} days"
+    )
+
+
+def _first_feasible(
+    model: TransformerModel, hw: Hardware, goal: TrainingGoal, pod: Pod, rate: float, source: str
+) -> _Trial | None:
+    n = 1
+    while n <= MAX_PODS:
+        t = _trial(model, hw, goal, pod, n, rate, source)
+        if t is not None:
+            return t
+        n *= 2
+    return None
+
+
+def _no_layout(
+    model: TransformerModel, hw: Hardware, goal: TrainingGoal, pod: Pod, rate: float, source: str, pods: int
+) -> InfeasibleError:
+    """The error for a model that fits no layout on ``pods`` pods, naming the minimum that works."""
+    first = _first_feasible(model, hw, goal, pod, rate, source) if pods < MAX_PODS else None
+    try:
+        _train_on(model, hw, goal, pods * pod.gpus, rate, source)
+        reason = ""
+    except InfeasibleError as exc:
+        reason = f" ({exc})"
+    if first is not None and first.pods > pods:
+        return InfeasibleError(
+            f"{model.name} fits no layout on {pods} pod(s) "
+            f"({pods * pod.gpus:,} {pod.racks[0].server.gpu.name} "
+            f"GPUs){reason}: it needs at least {first.pods} pods ({first.pods * pod.gpus:,} GPUs)"
+        )
+    return InfeasibleError(
+        f"{model.name} fits no layout on pod design {pod.name!r} up to {MAX_PODS:,} pods{reason}: "
+        "use GPUs with more memory, a smaller model, or a smaller global batch (global_batch_tokens)"
+    )
+
+
+def _layout_dict(run: TrainingRun) -> dict[str, Any]:
+    lay = run.step.layout
+    return {
+        k: getattr(lay, k)
+        for k in (
+            "tp",
+            "pp",
+            "dp",
+            "cp",
+            "ep",
+            "micro_batch",
+            "global_batch",
+            "interleave",
+            "recompute",
+            "zero_stage",
+            "dtype",
+        )
+    }
+
+
+# --- serving -------------------------------------------------------------------------------
+
+
+def best_replica(model: TransformerModel, hw: Hardware, goal: ServingGoal) -> InferenceResult:
+    """The serving replica with the most output tokens/s per GPU under the latency bound."""
+    best: InferenceResult | None = None
+    fastest: InferenceResult | None = None
+    tps = [t for t in divisors(model.heads) if t <= hw.scale_up_domain and model.ffn_hidden % t == 0]
+    for tp in tps:
+        for pp in (1, 2, 4, 8, 16):
+            if pp > model.layers:
+                continue
+            batch = pp
+            while batch <= 4096:
+                try:
+                    r = serve(model, hw, tp, pp, batch, goal.context_len, goal.output_len, goal.dtype)
+                except InfeasibleError:
+                    break
+                if fastest is None or r.decode_step_s < fastest.decode_step_s:
+                    fastest = r
+                if r.decode_step_s <= goal.latency_per_token_s:
+                    if best is None or r.decode_tokens_per_s_per_gpu > best.decode_tokens_per_s_per_gpu:
+                        best = r
+                else:
+                    break
+                batch *= 2
+    if best is None:
+        if fastest is None:
+            raise InfeasibleError(
+                f"{model.name} with {goal.context_len + goal.output_len:,}-token requests fits no "
+                f"tp·pp replica of up to {max(tps) * 16} {hw.gpu.name} GPUs: shorten the context, "
+                "use fp8 weights or GPUs with more memory"
+            )
+        raise InfeasibleError(
+            f"no replica of {model.name} on {hw.gpu.name} decodes a token within "
+            f"{goal.latency_per_token_s * 1e3:.1f} ms; "
+            f"the fastest takes {fastest.decode_step_s * 1e3:.1f} ms "
+            f"(tp={fastest.tp}, pp={fastest.pp}, batch {fastest.batch}): relax latency_per_token_s "
+            f"to ≥ {fastest.decode_step_s * 1e3:.1f} ms"
+        )
+    return best
+
+
+def plan_serving(site: Site, goal: ServingGoal) -> Plan:
+    """Size a site of whole pods that serves ``goal.tokens_per_s`` under the latency bound."""
+    pod = pick_pod(site, goal.gpu)
+    model = resolve_model(goal.model)
+    hw = Hardware.from_pod(pod)
+    r = best_replica(model, hw, goal)
+    replicas = math.ceil(goal.tokens_per_s / r.decode_tokens_per_s)
+    gpus = replicas * r.gpus
+    pods = math.ceil(gpus / pod.gpus)
+    if pods > MAX_PODS:
+        raise InfeasibleError(
+            f"{goal.tokens_per_s:.3g} tokens/s needs {pods:,} pods, above {MAX_PODS:,}: "
+            "lower the rate or relax the latency bound"
+        )
+    total = pods * pod.gpus
+    gpu = hw.gpu
+    mean_gpu_w = (gpus * r.gpu_power_w + (total - gpus) * gpu.idle_w) / total
+    prices = price_table(goal.prices, goal.price_overrides)
+    facility = size_facility(site, pod, pods, mean_gpu_w, prices, goal.years)
+    from megapod.physics.cost import cost_per_million_tokens_usd
+
+    outcome = ServingOutcome(
+        model=model.name,
+        tokens_per_s_target=goal.tokens_per_s,
+        tokens_per_s_capacity=replicas * r.decode_tokens_per_s,
+        latency_per_token_s=r.decode_step_s,
+        latency_bound_s=goal.latency_per_token_s,
+        context_len=goal.context_len,
+        output_len=goal.output_len,
+        replica={
+            "tp": r.tp,
+            "pp": r.pp,
+            "batch": r.batch,
+            "gpus": r.gpus,
+            "tokens_per_s": r.decode_tokens_per_s,
+            "request_latency_s": r.request_latency_s,
+            "memory_per_gpu_bytes": r.memory_per_gpu_bytes,
+            "gpu_power_w": r.gpu_power_w,
+        },
+        replicas=replicas,
+        gpus_used=gpus,
+        cost_per_million_tokens_usd=cost_per_million_tokens_usd(
+            facility.annualized_cost_usd, goal.tokens_per_s
+        ),
+    )
+    return Plan("serving", site.name, facility, serving=outcome)
+
+
+# --- the reverse question ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Capability:
+    """What one model preset does on the site as specified."""
+
+    model: str
+    params: float
+    tokens: float
+    train_days: float | None
+    train_gpu_hours: float | None
+    serve_tokens_per_s: float | None
+    note: str = ""
+
+
+def site_capability(
+    site: Site, models: list[str] | None = None, latency_per_token_s: float = 0.05, gpu: str | None = None
+) -> list[Capability]:
+    """For each model preset: compute-optimal training time and serving rate on the site's pods."""
+    pod = pick_pod(site, gpu)
+    hw = Hardware.from_pod(pod)
+    rel = reliability_entry("llama3-h100")
+    rate = interruption_rate_per_gpu_s(rel)
+    out: list[Capability] = []
+    for name in models or preset_names():
+        try:
+            model = model_preset(name)
+        except Exception as exc:
+            raise SpecError("models", str(exc)) from None
+        tokens = CHINCHILLA_TOKENS_PER_PARAM * model.params
+        train = TrainingGoal(model=name, tokens=tokens)
+        note = ""
+        days = hours = None
+        try:
+            run, allowance = _train_on(model, hw, train, pod.count * pod.gpus, rate, rel.name)
+            wall = run.wall_s / (1.0 - allowance.waste_fraction)
+            days, hours = wall / DAY_S, wall * run.gpus / HOUR_S
+        except InfeasibleError as exc:
+            note = f"training: {exc}"
+        tps = None
+        try:
+            r = best_replica(
+                model, hw, ServingGoal(model=name, tokens_per_s=1.0, latency_per_token_s=latency_per_token_s)
+            )
+            tps = (pod.count * pod.gpus // r.gpus) * r.decode_tokens_per_s
+        except InfeasibleError as exc:
+            note = (note + "; " if note else "") + f"serving: {exc}"
+        out.append(Capability(name, float(model.params), tokens, days, hours, tps, note))
+    return out

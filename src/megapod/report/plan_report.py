@@ -1,0 +1,222 @@
+"""Rendering of a planner result: labelled rows for terminals and an HTML page with plots.
+
+Formatting and plotting only; every number comes from :class:`megapod.planner.plan.Plan`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from megapod.planner.plan import Plan
+from megapod.report import format as fmt
+from megapod.report.html import HtmlReport, new_figure
+from megapod.units import DAY_S, MEGA
+
+Rows = list[tuple[str, str]]
+
+
+def _usd(value: float) -> str:
+    if abs(value) >= 1e9:
+        return f"${value / 1e9:,.2f} B"
+    if abs(value) >= MEGA:
+        return f"${value / MEGA:,.1f} M"
+    return f"${value:,.0f}"
+
+
+def summary_sections(plan: Plan) -> list[tuple[str, Rows]]:
+    """The report as titled lists of (label, formatted value)."""
+    f = plan.facility
+    sections: list[tuple[str, Rows]] = []
+    if plan.training is not None:
+        t = plan.training
+        lay = t.layout
+        sections.append(
+            (
+                "Training run",
+                [
+                    ("model", t.model),
+                    ("tokens", f"{t.tokens:.3g}"),
+                    (
+                        "layout",
+                        f"tp {lay['tp']} · pp {lay['pp']} · dp {lay['dp']} · cp {lay['cp']} "
+                        f"· ep {lay['ep']}, "
+                        f"micro-batch {lay['micro_batch']}, "
+                        f"global batch {lay['global_batch']}, {lay['dtype']}",
+                    ),
+                    ("GPUs used", f"{t.gpus_used:,}"),
+                    ("step time", f"{t.step_time_s:.2f} s (MFU {t.mfu:.1%})"),
+                    (
+                        "time to train",
+                        f"{t.wall_s / DAY_S:.1f} days ({t.failure_free_s / DAY_S:.1f} failure-free "
+                        f"+ {t.failures.waste_fraction:.1%} failures and checkpoints)",
+                    ),
+                    (
+                        "expected interruptions",
+                        f"{t.failures.expected_interruptions:.0f} (MTBI "
+                        f"{t.failures.job_mtbi_s / 3600:.1f} h, checkpoint every "
+                        f"{t.failures.checkpoint_interval_s / 60:.0f} min)",
+                    ),
+                    ("deadline", f"{t.deadline_s / DAY_S:.1f} days" if t.deadline_s else "none"),
+                    ("GPU-hours", f"{t.gpu_hours / 1e6:.2f} M"),
+                    ("cost of the run", _usd(t.run_cost_usd)),
+                    ("energy of the run", fmt.energy(t.run_energy_wh)),
+                    ("CO2 of the run", f"{t.run_co2_t:,.0f} t"),
+                ],
+            )
+        )
+    if plan.serving is not None:
+        s = plan.serving
+        r = s.replica
+        sections.append(
+            (
+                "Serving",
+                [
+                    ("model", s.model),
+                    (
+                        "target",
+                        f"{s.tokens_per_s_target:,.0f} output tokens/s "
+                        f"at ≤ {s.latency_bound_s * 1e3:.0f} ms/token",
+                    ),
+                    ("request", f"{s.context_len:,} prompt + {s.output_len:,} output tokens"),
+                    (
+                        "replica",
+                        f"tp {r['tp']} · pp {r['pp']}, batch {r['batch']}: "
+                        f"{r['tokens_per_s']:,.0f} tokens/s, "
+                        f"{s.latency_per_token_s * 1e3:.1f} ms/token",
+                    ),
+                    ("replicas", f"{s.replicas:,} ({s.gpus_used:,} GPUs)"),
+                    ("capacity", f"{s.tokens_per_s_capacity:,.0f} tokens/s"),
+                    ("cost per million tokens", f"${s.cost_per_million_tokens_usd:,.3f}"),
+                ],
+            )
+        )
+    sections.append(
+        (
+            "Site",
+            [
+                ("pods", f"{f.pods} × {f.pod_name}"),
+                ("GPUs", f"{f.gpus:,} {f.gpu_type}"),
+                ("IT power", f"{fmt.power(f.it_peak_w)} peak, {fmt.power(f.it_mean_w)} mean"),
+                (
+                    "facility power",
+                    f"{fmt.power(f.facility_peak_w)} peak, {fmt.power(f.facility_mean_w)} mean",
+                ),
+                ("grid feed", fmt.power(f.feed_w)),
+                ("annual energy", f"{f.annual_facility_energy_wh / 1e6:,.0f} MWh"),
+                ("PUE", f"{f.annual_pue:.3f} annual, {f.peak_pue:.3f} peak hour"),
+                (
+                    "cooling",
+                    f"{f.cooling_plant}, {fmt.power(f.cooling_capacity_w)} "
+                    f"(hottest hour {f.hottest_c:.1f} °C, "
+                    f"{f.free_cooling_hours:,} free-cooling hours, {f.climate})",
+                ),
+                (
+                    "batteries",
+                    f"{f.battery_units} × {f.battery_unit} = {fmt.energy(f.battery_energy_wh)}, "
+                    f"ride-through {f.ride_through_s / 60:.0f} min "
+                    f"(target {f.ride_through_target_s / 60:.0f} min)",
+                ),
+                ("annual CO2", f"{f.annual_co2_t:,.0f} t ({f.grid_region})"),
+            ],
+        )
+    )
+    sections.append(
+        (
+            "Cost",
+            [
+                ("capex", _usd(f.capex.total_usd)),
+                ("opex per year", _usd(f.opex.total_usd)),
+                (f"TCO over {f.years:g} years", _usd(f.tco_usd)),
+                ("$ per GPU-hour", f"${f.cost_per_gpu_hour_usd:.2f}"),
+            ],
+        )
+    )
+    return sections
+
+
+def capex_rows(plan: Plan) -> list[tuple[str, float]]:
+    """Capex and yearly opex components [USD], for tables and the cost plot."""
+    c = plan.facility.capex
+    o = plan.facility.opex
+    return [
+        ("GPUs and servers", c.gpus_usd),
+        ("network", c.network_usd),
+        ("electrical", c.electrical_usd),
+        ("cooling", c.cooling_usd),
+        ("building", c.building_usd),
+        ("batteries", c.battery_usd),
+        ("generators", c.generator_usd),
+        ("energy / yr", o.energy_usd),
+        ("IT maintenance / yr", o.it_maintenance_usd),
+        ("facility maintenance / yr", o.facility_maintenance_usd),
+        ("staff / yr", o.staff_usd),
+    ]
+
+
+def html_report(plan: Plan) -> str:
+    """The plan as one self-contained HTML page with plots."""
+    f = plan.facility
+    title = (
+        f"Plan: {plan.training.model} training"
+        if plan.training
+        else f"Plan: {plan.serving.model} serving"
+        if plan.serving
+        else "Plan"
+    )
+    report = HtmlReport(
+        title, subtitle=f"site {plan.site}: {f.pods} × {f.pod_name}, {f.climate}, {f.grid_region}"
+    )
+    for name, rows in summary_sections(plan):
+        report.section(name).table(["", ""], rows)
+    notes = list(plan.notes) + list(f.notes)
+    year = report.section("Power and PUE over the year")
+    hours = np.arange(f.hourly_facility_w.size) / 24.0
+    fig = new_figure()
+    ax = fig.add_subplot()
+    ax.plot(hours, f.hourly_facility_w / MEGA, lw=0.5, label="facility")
+    ax.plot(hours, f.hourly_it_w / MEGA, lw=0.8, label="IT")
+    ax.set_xlabel("day of year")
+    ax.set_ylabel("MW")
+    ax.legend(loc="upper right")
+    year.figure("Hourly power", fig, "IT and facility power at the workload's mean load")
+    fig = new_figure()
+    ax = fig.add_subplot()
+    ax.plot(hours, f.hourly_pue, lw=0.5, color="tab:red")
+    ax.set_xlabel("day of year")
+    ax.set_ylabel("PUE")
+    ax2 = ax.twinx()
+    ax2.plot(hours, f.hourly_outdoor_c, lw=0.3, color="tab:gray", alpha=0.6)
+    ax2.set_ylabel("outdoor dry-bulb [°C]")
+    year.figure("Hourly PUE", fig, f"annual (energy-weighted) PUE {f.annual_pue:.3f}")
+    costs = report.section("Cost breakdown")
+    cost_rows = capex_rows(plan)
+    costs.table(["component", "USD"], [(k, round(v)) for k, v in cost_rows])
+    fig = new_figure(9.0, 3.8)
+    ax = fig.add_subplot()
+    ax.barh([k for k, _ in cost_rows][::-1], [v / MEGA for _, v in cost_rows][::-1], color="tab:blue")
+    ax.set_xlabel("USD million")
+    costs.figure("Capex and yearly opex", fig)
+    layout = report.section("Layout breakdown")
+    fig = new_figure(9.0, 3.2)
+    ax = fig.add_subplot()
+    if plan.training is not None:
+        phases = plan.training.step_phases_s
+        layout.table(["phase", "seconds per step"], list(phases.items()))
+        ax.barh(list(phases), list(phases.values()), color="tab:green")
+        ax.set_xlabel("seconds per step")
+        layout.figure(
+            "Where a training step goes", fig, ", ".join(f"{k}={v}" for k, v in plan.training.layout.items())
+        )
+    elif plan.serving is not None:
+        s = plan.serving
+        layout.table(["", ""], list(s.replica.items()))
+        used, spare = s.gpus_used, f.gpus - s.gpus_used
+        ax.barh(["GPUs"], [used], label="serving replicas", color="tab:green")
+        ax.barh(["GPUs"], [spare], left=[used], label="spare in the last pod", color="tab:gray")
+        ax.legend()
+        layout.figure("GPUs by role", fig)
+    if notes:
+        notes_section = report.section("Notes")
+        for n in notes:
+            notes_section.text(n)
+    return report.render()
