@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import EXAMPLES
 
 Cli = Callable[..., tuple[int, str, str]]
@@ -61,7 +60,7 @@ def test_capability(cli: Cli) -> None:
     (("--tokens", "1T"), "give a model"),
 ])
 def test_bad_goals_exit_2(cli: Cli, args: tuple[str, ...], message: str) -> None:
-    code, out, err = cli("plan", EXAMPLES / "megapod.yaml", *args)
+    code, _, err = cli("plan", EXAMPLES / "megapod.yaml", *args)
     assert code == 2
     assert message in err
     assert "Traceback" not in err and err.count("\n") == 1

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from tests.conftest import EXAMPLES
 
 from megapod.errors import InfeasibleError, SpecError
 from megapod.physics import battery, climate
@@ -19,7 +20,6 @@ from megapod.planner.plan import (
 from megapod.planner.sizing import pod_mean_it_w
 from megapod.spec import load_site
 from megapod.spec.goal import ServingGoal, TrainingGoal, goal_from_dict
-from tests.conftest import EXAMPLES
 
 
 @pytest.fixture(scope="module")
