@@ -70,3 +70,14 @@ def test_power_and_speed_bounds(u: float, cap: float, m: float) -> None:
 def test_speed_monotone_in_cap(c1: float, c2: float) -> None:
     lo, hi = sorted((c1, c2))
     assert gp.speed_fraction(1.0, 70.0, 700.0, lo) <= gp.speed_fraction(1.0, 70.0, 700.0, hi) + 1e-12
+
+
+def test_fit_recovers_linear_model() -> None:
+    rng = np.random.default_rng(7)
+    u = rng.uniform(0, 1, 400)
+    p = 70.0 + 630.0 * u + rng.normal(0, 5.0, u.size)
+    idle, peak = gp.fit_linear_power(u, p)
+    assert idle == pytest.approx(70.0, abs=2.0)
+    assert peak == pytest.approx(700.0, abs=2.0)
+    with pytest.raises(ValueError, match="two or more"):
+        gp.fit_linear_power([0.5, 0.5], [300.0, 310.0])

@@ -164,3 +164,18 @@ def server_power_w(
     """
     gpus_w = system.gpus * gpu_power_w(gpu, utilization, power_cap_w)
     return np.asarray(gpus_w + host_power_w(system.host_power_w, utilization), dtype=np.float64)
+
+
+def fit_linear_power(utilization: npt.ArrayLike, power_w: npt.ArrayLike) -> tuple[float, float]:
+    """Least-squares ``(idle_w, max_w)`` of the linear model from measured samples [W].
+
+    For calibrating a catalog entry from board-power samples (e.g. NVML
+    ``nvmlDeviceGetPowerUsage`` readings taken while a step of known utilization runs):
+    fits ``P = a + b·u`` and returns ``(a, a + b)``. Needs at least two distinct utilizations.
+    """
+    u = np.asarray(utilization, dtype=np.float64).ravel()
+    p = np.asarray(power_w, dtype=np.float64).ravel()
+    if u.size != p.size or np.unique(u).size < 2:
+        raise ValueError("need power samples at two or more distinct utilizations")
+    slope, intercept = np.polyfit(u, p, 1)
+    return float(intercept), float(intercept + slope)
