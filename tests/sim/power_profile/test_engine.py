@@ -129,3 +129,21 @@ def test_performance_model_phases(site: Site) -> None:
     names = [p.name for p in r.baseline.job.phases]
     assert names[:2] == ["forward", "backward"] and r.baseline.job.gpus == 576
     assert r.sizing is None and r.baseline.meets_limits is None
+
+
+def test_swing_limit_through_the_engine(site: Site) -> None:
+    s = spec(
+        timeline={"duration_s": 30, "resolution_s": 0.001},
+        limits={"max_swing_w": "150 kW", "swing_window_s": 10},
+        mitigations=[
+            {
+                "name": "battery",
+                "steps": [{"strategy": "battery_smoothing", "params": {"ramp_limit_w_per_s": "1 MW/s"}}],
+            }
+        ],
+    )
+    r = run_power_profile(site, s, seed=2)
+    assert r.baseline.metrics.swing_w > 150e3
+    bat = r.mitigations[0]
+    assert bat.meets_limits and bat.metrics.swing_w <= 150e3 * (1 + 1e-6)
+    assert r.sizing is not None and r.sizing.control_ramp_w_per_s < 1e6
