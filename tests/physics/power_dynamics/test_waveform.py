@@ -123,3 +123,29 @@ def test_poisson_failures_are_seeded() -> None:
     b = failure_times_s(86_400.0, 3600.0, np.random.default_rng(5))
     assert a == b and 10 < len(a) < 45  # 24 expected; Poisson 99.9 % range
     assert failure_times_s(100.0, None, np.random.default_rng(5)) == ()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    duration_s=st.floats(1.0, 120.0),
+    step_samples=st.integers(50, 5000),
+    ckpt_every=st.one_of(st.none(), st.floats(1.0, 60.0)),
+    ckpt_s=st.floats(0.0, 10.0),
+    fails=st.lists(st.floats(0.0, 120.0), max_size=5),
+    restart_s=st.floats(0.0, 20.0),
+    ramp_s=st.floats(0.0, 20.0),
+)
+def test_timeline_tiles_the_window(
+    duration_s: float,
+    step_samples: int,
+    ckpt_every: float | None,
+    ckpt_s: float,
+    fails: list[float],
+    restart_s: float,
+    ramp_s: float,
+) -> None:
+    segs = job_segments(duration_s, 0.01, step_samples, ckpt_every, ckpt_s, tuple(fails), restart_s, ramp_s)
+    assert sum(s.samples for s in segs) == max(1, round(duration_s / 0.01))
+    assert all(s.samples > 0 for s in segs)
+    # every failure inside the window that does not fall in a down stretch cuts a segment
+    assert sum(1 for s in segs if s.kind == "down") <= len(fails)
