@@ -46,10 +46,17 @@ def test_serving_from_goal_file(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_capability(cli: Cli) -> None:
-    code, out, err = cli("plan", EXAMPLES / "megapod.yaml", "--capability", "--json")
+    code, out, err = cli("plan", EXAMPLES / "megapod.yaml", "--capability", "--models", "llama3-8b,llama3-405b",
+                         "--json")
     assert code == 0, err
     rows = json.loads(out)["capability"]
-    assert {r["model"] for r in rows} >= {"llama3-8b", "llama3-405b"}
+    assert [r["model"] for r in rows] == ["llama3-8b", "llama3-405b"]
+    assert rows[0]["train_days"] < rows[1]["train_days"]
+    code, out, err = cli("plan", EXAMPLES / "megapod.yaml", "--capability", "--models", "llama3-8b")
+    assert code == 0, err
+    assert "days to train" in out
+    code, _, err = cli("plan", EXAMPLES / "megapod.yaml", "--capability", "--models", "llama3-9b")
+    assert code == 2 and "llama3-8b" in err
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -41,13 +41,15 @@ def plan(
     output_len: Annotated[int | None, Opt("--output-len", help="output tokens per request")] = None,
     years: Annotated[float | None, Opt("--years", help="TCO horizon")] = None,
     capability: Annotated[bool, Opt("--capability", help="what can this site train or serve")] = False,
+    models: Annotated[str | None, Opt("--models", help="comma-separated presets for --capability")] = None,
     as_json: Annotated[bool, Opt("--json", help="print one JSON document")] = False,
     html: Annotated[Path | None, Opt("--html", help="write an HTML report with plots")] = None,
 ) -> None:
     """Size a site pod by pod for a training or serving goal and report power, PUE, cost and CO2."""
     site = load_site(spec)
     if capability:
-        caps = site_capability(site, gpu=gpu)
+        names = [m.strip() for m in models.split(",") if m.strip()] if models else None
+        caps = site_capability(site, models=names, gpu=gpu)
         if as_json:
             typer.echo(json.dumps({"site": site.name, "capability": [asdict(c) for c in caps]}))
             return
