@@ -93,3 +93,14 @@ def test_hourly_pue_energy_weighted() -> None:
     t = np.array([0.0, 40.0])
     h = thermal.hourly_facility(np.array([1e6, 0.2e6]), 1e6, curves, plant("air-chiller"), 2e6, t)
     assert h.annual_pue == pytest.approx(float(h.flow.facility_w.sum() / h.flow.it_w.sum()))
+
+
+def test_wet_bulb_basis_for_evaporative_plants() -> None:
+    prof = climate.load_profile("memphis-tn")
+    dry = plant("air-chiller")
+    wet = dry.model_copy(update={"temperature_basis": "wet-bulb"})
+    np.testing.assert_array_equal(thermal.plant_outdoor_c(dry, prof.dry_bulb_c, prof.wet_bulb_c), prof.dry_bulb_c)
+    t_wet = thermal.plant_outdoor_c(wet, prof.dry_bulb_c, prof.wet_bulb_c)
+    np.testing.assert_array_equal(t_wet, prof.wet_bulb_c)
+    # towers see the cooler wet-bulb, so more free-cooling hours and a better COP
+    assert thermal.free_cooling_hours(wet, t_wet) > thermal.free_cooling_hours(dry, prof.dry_bulb_c)

@@ -26,3 +26,8 @@ class CoolingPlantEntry(CatalogEntry):
     design_outdoor_c: TempC
     derate_per_c: Fraction = Field(description="capacity lost per °C above design_outdoor_c")
     typical_pue: float = Field(ge=1.0, le=3.0)
+    temperature_basis: Literal["dry-bulb", "wet-bulb"] = Field(
+        "dry-bulb",
+        description="outdoor temperature the COP points, free-cooling threshold and derating refer to: "
+        "dry-bulb for dry coolers and air-cooled chillers, wet-bulb for evaporative (cooling-tower) plants",
+    )

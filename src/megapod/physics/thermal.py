@@ -34,6 +34,16 @@ WATER_DENSITY_KG_PER_M3 = 995.7
 WATER_CP_J_PER_KG_K = 4178.0
 
 
+def plant_outdoor_c(plant: CoolingPlantEntry, dry_bulb_c: ArrayLike, wet_bulb_c: ArrayLike) -> FloatArray:
+    """The outdoor temperature the plant's curves refer to: dry-bulb, or wet-bulb for towers.
+
+    Evaporative heat rejection approaches the wet-bulb temperature (ASHRAE Handbook —
+    HVAC Systems and Equipment, ch. 40 "Cooling Towers"); dry coolers the dry-bulb.
+    """
+    basis = wet_bulb_c if plant.temperature_basis == "wet-bulb" else dry_bulb_c
+    return np.asarray(basis, dtype=np.float64)
+
+
 def plant_cop(plant: CoolingPlantEntry, outdoor_c: ArrayLike) -> FloatArray:
     """Whole-plant COP at outdoor dry-bulb ``outdoor_c`` [°C] (linear in the catalog's points)."""
     temps = np.array([p[0] for p in plant.cop_points], dtype=np.float64)

@@ -157,7 +157,7 @@ def size_facility(
     region = grid_region(site)
     curves = ChainCurves.from_entries(pod.power.chain)
     plant = pod.cooling.plant
-    outdoor = profile.dry_bulb_c
+    outdoor = thermal.plant_outdoor_c(plant, profile.dry_bulb_c, profile.wet_bulb_c)
     it_peak_pod = inv.it_peak_w
     it_mean_pod = pod_mean_it_w(pod, gpu_mean_w)
 
