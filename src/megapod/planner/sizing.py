@@ -183,6 +183,9 @@ def size_facility(
             f"{facility_peak_pod / 1e6:.2f} MW; the plan uses the sized feed"
         )
 
+    if site.grid.feed_w < facility_peak_pod * pods:
+        notes.append(f"the site's grid feed {site.grid.feed_w / 1e6:,.1f} MW is below the "
+                     f"{facility_peak_pod * pods / 1e6:,.1f} MW these pods draw at peak")
     gen_w = pod.power.generators.power_w if pod.power.generators else 0.0
     target = pod.power.ride_through_target_s
     if target is None:
