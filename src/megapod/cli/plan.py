@@ -65,8 +65,8 @@ def plan(
         return
     doc: dict[str, Any] = {}
     if goal_file is not None:
-        doc = dict(load_goal(goal_file).model_dump(exclude_unset=True))
-        doc["kind"] = load_goal(goal_file).kind
+        loaded = load_goal(goal_file)
+        doc = {**loaded.model_dump(exclude_unset=True), "kind": loaded.kind}
     flags: dict[str, Any] = {
         "model": model, "tokens": tokens, "deadline_s": deadline, "gpu_budget": gpus, "gpu": gpu,
         "dtype": dtype, "tokens_per_s": tokens_per_s, "latency_per_token_s": latency,
