@@ -64,6 +64,8 @@ def test_facility_sizing_rules(megapod_site) -> None:  # type: ignore[no-untyped
     assert f.annual_facility_energy_wh == pytest.approx(float(np.sum(f.hourly_facility_w)))
     assert f.tco_usd == pytest.approx(f.capex.total_usd + 5 * f.opex.total_usd)
     assert f.hourly_pue.shape == (8760,)
+    # ERCOT's peak/off-peak spread (1.8/0.85) beats the 92.5 % round trip: arbitrage pays
+    assert 0 < f.battery_tou_savings_usd < 0.2 * f.opex.energy_usd
     t = plan.training
     assert t is not None
     assert t.run_cost_usd == pytest.approx(f.annualized_cost_usd * t.wall_s / (365 * 86400))

@@ -288,10 +288,11 @@ def simulate_dispatch(
     out_b = np.empty(n)
     out_g = np.empty(n)
     out_u = np.empty(n)
+    days = math.ceil(n / intervals_per_day)
+    thresholds = [np.percentile(price[d * intervals_per_day:(d + 1) * intervals_per_day], [25.0, 75.0])
+                  for d in range(days)]
     for i in range(n):
-        day = i // intervals_per_day
-        window = price[day * intervals_per_day:(day + 1) * intervals_per_day]
-        lo, hi = np.percentile(window, [25.0, 75.0])
+        lo, hi = thresholds[i // intervals_per_day]
         ctx = DispatchContext(float(load[i]), float(price[i]), float(lo), float(hi), grid_limit_w,
                               soc, bool(up[i]))
         request = fn(battery, ctx)

@@ -75,6 +75,7 @@ class FacilitySizing:
     switches: int
     nic_ports: int
     annual_co2_t: float
+    battery_tou_savings_usd: float
     capex: cost.Capex
     opex: cost.Opex
     annualized_cost_usd: float
@@ -184,8 +185,10 @@ def size_facility(
         )
 
     if site.grid.feed_w < facility_peak_pod * pods:
-        notes.append(f"the site's grid feed {site.grid.feed_w / 1e6:,.1f} MW is below the "
-                     f"{facility_peak_pod * pods / 1e6:,.1f} MW these pods draw at peak")
+        notes.append(
+            f"the site's grid feed {site.grid.feed_w / 1e6:,.1f} MW is below the "
+            f"{facility_peak_pod * pods / 1e6:,.1f} MW these pods draw at peak"
+        )
     gen_w = pod.power.generators.power_w if pod.power.generators else 0.0
     target = pod.power.ride_through_target_s
     if target is None:
@@ -217,6 +220,9 @@ def size_facility(
     )
     price = cost.hourly_price_usd_per_wh(region)
     energy_usd = cost.energy_cost_usd(facility_hourly, price)
+    savings = (
+        _tou_savings_usd(unit, units_pod, need_wh, facility_hourly / pods, facility_peak_pod, price) * pods
+    )
     opex = cost.annual_opex(prices, cap, energy_usd, it_peak_pod * pods)
     annualized = cost.annualized_cost_usd(prices, cap, opex)
     gpus = pod.gpus * pods
@@ -251,6 +257,7 @@ def size_facility(
         switches=inv.switches * pods,
         nic_ports=inv.nics * pods,
         annual_co2_t=co2,
+        battery_tou_savings_usd=savings,
         capex=cap,
         opex=opex,
         annualized_cost_usd=annualized,
@@ -262,4 +269,25 @@ def size_facility(
         hourly_pue=year.pue,
         hourly_outdoor_c=outdoor,
         notes=tuple(notes),
+    )
+
+
+def _tou_savings_usd(
+    unit: catalog.BatteryEntry,
+    units: int,
+    reserve_wh: float,
+    facility_w: FloatArray,
+    feed_w: float,
+    price_usd_per_wh: FloatArray,
+) -> float:
+    """Yearly energy-cost saving of one pod's bank doing time-of-use arbitrage above its backup
+    reserve (``tou-arbitrage`` policy, grid import within the feed) [USD/year]."""
+    energy = units * unit.energy_wh
+    reserve_soc = min(unit.soc_max, unit.soc_min + reserve_wh / energy) if energy > 0 else unit.soc_max
+    params = battery_physics.BatteryParams(
+        energy, units * unit.power_w, unit.round_trip_efficiency, unit.soc_min, unit.soc_max, reserve_soc
+    )
+    run = battery_physics.simulate_dispatch("tou-arbitrage", params, facility_w, price_usd_per_wh, feed_w)
+    return cost.energy_cost_usd(facility_w, price_usd_per_wh) - cost.energy_cost_usd(
+        run.grid_w, price_usd_per_wh
     )

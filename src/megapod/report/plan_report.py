@@ -126,6 +126,7 @@ def summary_sections(plan: Plan) -> list[tuple[str, Rows]]:
             [
                 ("capex", _usd(f.capex.total_usd)),
                 ("opex per year", _usd(f.opex.total_usd)),
+        ("battery TOU arbitrage", f"{_usd(f.battery_tou_savings_usd)} per year (not deducted from opex)"),
                 (f"TCO over {f.years:g} years", _usd(f.tco_usd)),
                 ("$ per GPU-hour", f"${f.cost_per_gpu_hour_usd:.2f}"),
             ],
