@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from megapod import catalog
 from megapod.catalog.cooling import CoolingPlantEntry
@@ -104,3 +106,25 @@ def test_wet_bulb_basis_for_evaporative_plants() -> None:
     np.testing.assert_array_equal(t_wet, prof.wet_bulb_c)
     # towers see the cooler wet-bulb, so more free-cooling hours and a better COP
     assert thermal.free_cooling_hours(wet, t_wet) > thermal.free_cooling_hours(dry, prof.dry_bulb_c)
+
+
+@settings(max_examples=100, deadline=None)
+@given(name=st.sampled_from(["air-chiller", "rear-door", "direct-liquid"]),
+       t1=st.floats(-40, 55), t2=st.floats(-40, 55))
+def test_cop_and_capacity_fall_with_heat(name: str, t1: float, t2: float) -> None:
+    p = plant(name)
+    lo, hi = sorted((t1, t2))
+    assert thermal.plant_cop(p, hi) <= thermal.plant_cop(p, lo) + 1e-12
+    assert thermal.derated_capacity_w(p, 1e6, hi) <= thermal.derated_capacity_w(p, 1e6, lo) + 1e-6
+    assert thermal.plant_cop(p, hi) > 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.sampled_from(["air-chiller", "rear-door", "direct-liquid"]),
+       it=st.floats(0, 2e7), rated=st.floats(1e5, 2e7), temps=st.lists(st.floats(-30, 50), min_size=1, max_size=48))
+def test_hourly_energy_balance(name: str, it: float, rated: float, temps: list[float]) -> None:
+    curves = ChainCurves.from_entries(PowerChain())
+    h = thermal.hourly_facility(it, rated, curves, plant(name), rated, np.array(temps))
+    f = h.flow
+    np.testing.assert_allclose(f.facility_w, f.it_w + f.electrical_loss_w + f.cooling_w, rtol=1e-12, atol=1e-6)
+    assert np.all(h.pue >= 1.0)
