@@ -26,16 +26,22 @@ MAX_FILE_BYTES = 4_000_000
 def read_document(path: str | Path) -> dict[str, Any]:
     """Parse a YAML (``.yaml``/``.yml``) or TOML (``.toml``) file into a mapping."""
     p = Path(path)
+    data = read_bytes(p)
+    return parse_document(data, fmt="toml" if p.suffix.lower() == ".toml" else "yaml", name=str(p))
+
+
+def read_bytes(path: str | Path, what: str = "spec file") -> bytes:
+    """The bytes of a ``what`` file, refusing missing files, folders and oversized files."""
+    p = Path(path)
     try:
         size = p.stat().st_size
     except OSError as exc:
         raise SpecError(str(path), f"cannot read the file: {exc.strerror}") from None
     if p.is_dir():
-        raise SpecError(str(path), "is a directory, not a spec file")
+        raise SpecError(str(path), f"is a directory, not a {what}")
     if size > MAX_FILE_BYTES:
         raise SpecError(str(path), f"{size:,} bytes is larger than the {MAX_FILE_BYTES:,} allowed")
-    data = p.read_bytes()
-    return parse_document(data, fmt="toml" if p.suffix.lower() == ".toml" else "yaml", name=str(p))
+    return p.read_bytes()
 
 
 def parse_document(data: bytes, fmt: str = "yaml", name: str = "<document>") -> dict[str, Any]:

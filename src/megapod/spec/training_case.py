@@ -21,7 +21,7 @@ from megapod import catalog
 from megapod.catalog.gpu import GpuEntry
 from megapod.errors import SpecError
 from megapod.spec.base import SpecModel
-from megapod.spec.loader import MAX_FILE_BYTES, parse_document, validate
+from megapod.spec.loader import parse_document, read_bytes, validate
 
 
 class CaseHardware(SpecModel):
@@ -104,15 +104,7 @@ def read_cases(path: str | Path) -> list[TrainingCase | CaseError]:
     validated on its own and a bad one becomes a :class:`CaseError`.
     """
     p = Path(path)
-    try:
-        size = p.stat().st_size
-    except OSError as exc:
-        raise SpecError(str(path), f"cannot read the file: {exc.strerror}") from None
-    if p.is_dir():
-        raise SpecError(str(path), "is a directory, not a case file")
-    if size > MAX_FILE_BYTES:
-        raise SpecError(str(path), f"{size:,} bytes is larger than the {MAX_FILE_BYTES:,} allowed")
-    data = p.read_bytes()
+    data = read_bytes(p, "case file")
     docs = _case_list(data, str(p))
     out: list[TrainingCase | CaseError] = []
     for i, doc in enumerate(docs):
