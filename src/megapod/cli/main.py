@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "megapod.cli.predict",
     "megapod.cli.power_profile",
     "megapod.cli.plan",
+    "megapod.cli.simulate",
 )
 
 app = typer.Typer(

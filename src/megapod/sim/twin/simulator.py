@@ -41,7 +41,7 @@ _PRIO = {GRID_END: 0, REPAIR: 1, SPARE_BACK: 1, GEN_UP: 2, BATTERY_EMPTY: 3, GRI
 # job states
 WAITING, QUEUED, RUNNING, DONE = 0, 1, 2, 3
 #: Maximum queued jobs an EASY pass examines behind a blocked head (cf. Slurm bf_max_job_test).
-BACKFILL_DEPTH = 256
+BACKFILL_DEPTH = 64
 
 ProgressFn = Callable[[float, float], None]
 
@@ -90,6 +90,7 @@ class Twin:
         self.v0 = [0.0] * n
         self.setup = [0.0] * n
         self.tau = [math.inf] * n
+        self.end_v = [0.0] * n
         self.run_token = [0] * n
         self.q_token = [0] * n
         self.setup_next = [0.0] * n
@@ -203,7 +204,9 @@ class Twin:
         self.setup[j] = setup
         self.v0[j] = self.v_now
         self.run_token[j] += 1
-        heapq.heappush(self.done_heap, (self.v_now + setup + rem + n_ckpt * self.write_s, self.run_token[j], j))
+        end_v = self.v_now + setup + rem + n_ckpt * self.write_s
+        self.end_v[j] = end_v
+        heapq.heappush(self.done_heap, (end_v, self.run_token[j], j))
 
     def _release(self, j: int) -> None:
         alloc = self.alloc[j]
@@ -348,13 +351,6 @@ class Twin:
             heapq.heappop(self.queues[p])
             self._start(head, alloc)
 
-    def _end_real_s(self, j: int) -> float:
-        tau = self.tau[j]
-        rem = self.remaining[j]
-        n_ckpt = max(0, math.ceil(rem / tau) - 1) if math.isfinite(tau) else 0
-        end_v = self.v0[j] + self.setup[j] + rem + n_ckpt * self.write_s
-        return self.now + (end_v - self.v_now) / self.speed
-
     def _backfill(self, p: int) -> None:
         """EASY backfill (Lifka 1995): reserve for the head; later jobs start now if they end
         before the reservation or use only GPUs the head will not need."""
@@ -366,13 +362,15 @@ class Twin:
         free = part.free_gpus
         shadow = math.inf
         extra = 0
-        for end, j in sorted((self._end_real_s(j), j) for j in self.running[p]):
-            free += self.gpus[j]
+        gpus = self.gpus
+        end_v = self.end_v
+        for j in sorted(self.running[p], key=end_v.__getitem__):
+            free += gpus[j]
             if free >= need:
-                shadow, extra = end, free - need
+                shadow, extra = self.now + (end_v[j] - self.v_now) / self.speed, free - need
                 break
         q = self.queues[p]
-        for _, j, tok in heapq.nsmallest(BACKFILL_DEPTH, q)[1:]:
+        for _, j, tok in _heap_first(q, BACKFILL_DEPTH)[1:]:
             if part.free_gpus <= 0:
                 break
             if self.state[j] != QUEUED or self.q_token[j] != tok:
@@ -683,6 +681,23 @@ class Twin:
                 self.cluster.set_up(node, True)
         self.down_d = [0] * len(self.down_d)
         self.dirty.update(range(len(self.queues)))
+
+
+def _heap_first(heap: list[Any], k: int) -> list[Any]:
+    """The ``k`` smallest items of a binary heap in order, in O(k log k): walk the heap from
+    its root with a frontier heap of indices, never touching the rest."""
+    out: list[Any] = []
+    if not heap:
+        return out
+    frontier = [(heap[0], 0)]
+    n = len(heap)
+    while frontier and len(out) < k:
+        item, i = heapq.heappop(frontier)
+        out.append(item)
+        for c in (2 * i + 1, 2 * i + 2):
+            if c < n:
+                heapq.heappush(frontier, (heap[c], c))
+    return out
 
 
 def simulate(scenario: Scenario, progress: ProgressFn | None = None) -> SimResult:
