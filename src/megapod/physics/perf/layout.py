@@ -135,6 +135,13 @@ def check_layout(model: TransformerModel, layout: Layout, gpus: int | None = Non
         )
     if lay.interleave > 1 and lay.pp == 1:
         raise InfeasibleError("interleave > 1 needs pipeline parallelism (pp > 1)")
+    chunks = lay.pp * lay.interleave
+    if lay.interleave > 1 and model.layers % chunks and (model.layers + 2) % chunks:
+        raise InfeasibleError(
+            f"interleaved schedule needs the {model.layers} layers (or {model.layers + 2} "
+            f"counting the embedding and the loss as one layer each) to divide into "
+            f"pp·v = {chunks} virtual stages"
+        )
     if lay.global_batch % (lay.dp * lay.micro_batch):
         raise InfeasibleError(
             f"global batch {lay.global_batch} is not divisible by dp {lay.dp} × micro-batch "

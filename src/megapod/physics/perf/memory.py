@@ -38,6 +38,23 @@ GRAD_BYTES = 4.0
 OPTIMIZER_BYTES = 12.0
 FP8_WEIGHT_COPY_BYTES = 1.0
 ACTIVATION_BYTES = 2.0
+#: Full-size (not sequence-sharded) 16-bit buffers Transformer Engine registers for
+#: tensor-parallel communication overlap: all-gather / reduce-scatter around the QKV, attention
+#: output, MLP-in and MLP-out GEMMs, forward and backward (``initialize_ub``, one
+#: ``tokens × hidden`` buffer per overlapped GEMM).
+TP_OVERLAP_BUFFERS = 8
+
+
+def tp_overlap_buffer_bytes(model: TransformerModel, layout: Layout) -> float:
+    """Memory of the TP communication-overlap buffers on one GPU [byte].
+
+    ``TP_OVERLAP_BUFFERS · b·s/c · h · 2``; zero without TP or without the overlap. The buffers
+    are allocated once for the micro-batch shape and live for the whole run.
+    """
+    if layout.tp <= 1 or not layout.tp_comm_overlap:
+        return 0.0
+    tokens = layout.micro_batch * model.seq_len / layout.cp
+    return TP_OVERLAP_BUFFERS * tokens * model.hidden * ACTIVATION_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +66,13 @@ class MemoryBreakdown:
     optimizer_bytes: float
     activations_bytes: float
     reserve_bytes: float
+    comm_buffers_bytes: float = 0.0
 
     @property
     def total_bytes(self) -> float:
         """Sum of the parts [byte]."""
         return (self.weights_bytes + self.grads_bytes + self.optimizer_bytes
-                + self.activations_bytes + self.reserve_bytes)
+                + self.activations_bytes + self.reserve_bytes + self.comm_buffers_bytes)
 
 
 def params_per_gpu(model: TransformerModel, layout: Layout) -> tuple[float, float]:
@@ -134,4 +152,5 @@ def memory_per_gpu(
     logits = 8.0 * tokens / layout.cp * model.vocab / layout.tp
     if layout.pp == 1:  # otherwise the first stage, without the logits, is the fuller one
         activations += logits
-    return MemoryBreakdown(weights, grads, optimizer, activations, reserve_bytes)
+    return MemoryBreakdown(weights, grads, optimizer, activations, reserve_bytes,
+                           tp_overlap_buffer_bytes(model, layout))

@@ -50,6 +50,13 @@ from megapod.physics.perf.kernels import (
 from megapod.physics.perf.layout import Layout, check_layout, layers_per_gpu
 from megapod.physics.perf.memory import MemoryBreakdown, memory_per_gpu, params_per_gpu
 from megapod.physics.perf.model import TransformerModel
+from megapod.physics.perf.scale_costs import (
+    dp_buckets,
+    overlap_contention_s,
+    pipeline_fill_p2p_s,
+    ring_attention_exposed_s,
+    ring_attention_merge_bytes,
+)
 from megapod.units import GIB, TERA
 
 #: Bytes of the 16-bit activations exchanged by TP, PP, CP and EP collectives.
@@ -257,9 +264,15 @@ def layer_cost(
         cp_levels = _levels(links, cp, tp)
         bw, lat = (cp_levels[-1].bw_bytes_per_s, cp_levels[-1].latency_s)
         kv_bytes = 2.0 * tokens * kv / tp * ACT_BYTES
-        ring = (cp - 1) * p2p_s(kv_bytes, bw, lat)
-        cp_fwd = max(0.0, ring - attn_fwd)
-        cp_bwd = max(0.0, 2.0 * ring - attn_bwd)
+        step = p2p_s(kv_bytes, bw, lat)  # backward also returns dK, dV: twice the bytes
+        merge = memory_bound_time_s(ring_attention_merge_bytes(tokens, h / tp, heads), hbm, 1,
+                                    cal.kernel_overhead_s)
+        cp_fwd = ring_attention_exposed_s(attn_fwd, step, cp, merge)
+        cp_bwd = ring_attention_exposed_s(attn_bwd, 2.0 * step, cp, 2.0 * merge)
+        hidden_fwd = (cp - 1) * min(step, attn_fwd / cp)
+        hidden_bwd = (cp - 1) * min(2.0 * step, attn_bwd / cp)
+        cp_fwd += overlap_contention_s(hidden_fwd, cal.sms)
+        cp_bwd += overlap_contention_s(hidden_bwd, cal.sms)
     return LayerCost(gemm_fwd, gemm_bwd, attn_fwd, attn_bwd, mem_fwd, mem_bwd, tp_fwd, ep_fwd,
                      cp_fwd, cp_bwd)
 
@@ -333,6 +346,10 @@ def _assemble(
         # whatever the GEMMs cannot cover stay exposed
         tp_fwd = max(lc.tp_fwd / lay.tp, lc.tp_fwd - lc.gemm_fwd)
         tp_bwd = max(lc.tp_fwd / lay.tp, lc.tp_fwd - lc.gemm_bwd)
+    sms = hw.calibration.sms
+    # hidden TP traffic still takes SMs from the GEMMs it overlaps
+    tp_fwd += overlap_contention_s(lc.tp_fwd - tp_fwd, sms)
+    tp_bwd += overlap_contention_s(lc.tp_fwd - tp_bwd, sms)
     comm_fwd = tp_fwd + lc.ep_fwd + lc.cp_fwd
     comm_bwd = tp_bwd + lc.ep_fwd + lc.cp_bwd
     if lay.recompute == "full":
@@ -344,19 +361,24 @@ def _assemble(
     bwd_mb = lps * bwd + head[0] * 2.0 / 3.0
     comm_mb = lps * (comm_fwd + comm_bwd) + head[1]
     pp_mb = 0.0
+    fill_s = 0.0
     if lay.pp > 1:
         pp_levels = _levels(links, lay.pp, lay.tp * lay.cp * lay.dp)
         bw, lat = pp_levels[-1].bw_bytes_per_s, pp_levels[-1].latency_s
         send = lay.micro_batch * model.seq_len / lay.cp * model.hidden * ACT_BYTES / lay.tp
-        pp_mb = 2.0 * lay.interleave * p2p_s(send, bw, lat)
+        one = p2p_s(send, bw, lat)
+        pp_mb = 2.0 * lay.interleave * one
         if lay.p2p_overlap:  # each send hides under the compute of one virtual stage
             per_chunk = (lps * (fwd + bwd)) / lay.interleave
-            pp_mb = 2.0 * lay.interleave * max(lat, p2p_s(send, bw, lat) - per_chunk / 2.0)
+            pp_mb = 2.0 * lay.interleave * max(lat, one - per_chunk / 2.0)
+            pp_mb += overlap_contention_s(2.0 * lay.interleave * one - pp_mb, sms)
+        fill_s = pipeline_fill_p2p_s(lay.pp, one)  # fill and drain wait for each transfer
     m = lay.micro_batches
     t_mb = fwd_mb + bwd_mb + comm_mb + pp_mb
     compute_s = m * (fwd_mb + bwd_mb)
-    bubble_s = (lay.pp - 1) / lay.interleave * t_mb
-    dp_s, dp_exposed = _data_parallel(model, lay, links, lps * bwd, lps * fwd, m * t_mb, lps)
+    bubble_s = (lay.pp - 1) / lay.interleave * t_mb + fill_s
+    dp_s, dp_exposed = _data_parallel(model, lay, links, lps * bwd, lps * fwd, m * t_mb, lps,
+                                      sms)
     dense, experts = params_per_gpu(model, lay)
     updated = dense + experts
     if lay.zero_stage >= 1:
@@ -383,7 +405,8 @@ def _assemble(
     detail = {"tp_s": m * lps * passes * lc.tp_fwd, "tp_exposed_s": m * lps * tp_exposed,
               "ep_s": m * lps * passes * lc.ep_fwd,
               "cp_exposed_s": m * lps * (lc.cp_fwd + lc.cp_bwd),
-              "pp_p2p_s": m * pp_mb, "dp_s": dp_s, "dp_exposed_s": dp_exposed}
+              "pp_p2p_s": m * pp_mb, "pp_fill_s": fill_s, "dp_s": dp_s,
+              "dp_exposed_s": dp_exposed}
     return StepBreakdown(
         layout=lay, step_time_s=step, compute_s=compute_s, exposed_comm_s=exposed,
         bubble_s=bubble_s, optimizer_s=optimizer_s, tflops_per_gpu=reported / TERA,
@@ -395,13 +418,15 @@ def _assemble(
 
 def _data_parallel(
     model: TransformerModel, lay: Layout, links: _Links, bwd_window_s: float,
-    fwd_window_s: float, pipelined_s: float, buckets: int,
+    fwd_window_s: float, pipelined_s: float, buckets: int, sms: int = 0,
 ) -> tuple[float, float]:
     """(total, exposed) time of gradient and parameter synchronisation per step [s].
 
     Gradients are reduced in 32-bit (16-bit for fp16 runs, as Megatron-LM does), parameters
-    gathered in 16-bit. Overlap: everything but the last of ``buckets`` buckets hides under
-    the window of compute it overlaps.
+    gathered in 16-bit, in Megatron-Core's buckets, each paying the collective's latency
+    (:func:`~megapod.physics.perf.scale_costs.dp_buckets`). Overlap: everything but the last of
+    ``buckets`` buckets hides under the window of compute it overlaps, and the hidden part
+    slows that compute by the SMs its kernels hold (``sms`` units on the GPU; 0 = ignore).
     """
     ranks = lay.dp * lay.cp
     if ranks <= 1:
@@ -412,14 +437,21 @@ def _data_parallel(
     expert_ranks = max(1, ranks // lay.ep)
     expert_levels = _levels(links, expert_ranks, lay.tp * lay.ep)
 
+    dense_buckets = dp_buckets(dense, ranks)
+    expert_buckets = dp_buckets(experts, expert_ranks)
+
     def sync(kind: str, per_param_bytes: float) -> float:
         fn = {"ar": hierarchical_all_reduce_s, "rs": hierarchical_reduce_scatter_s,
               "ag": hierarchical_all_gather_s}[kind]
+        # one call moves all the bytes; every further bucket adds the latency-only term
         return (fn(dense * per_param_bytes, dense_levels)
-                + fn(experts * per_param_bytes, expert_levels))
+                + max(0, dense_buckets - 1) * fn(0.0, dense_levels)
+                + fn(experts * per_param_bytes, expert_levels)
+                + max(0, expert_buckets - 1) * fn(0.0, expert_levels))
 
     def exposed(t: float, window: float) -> float:
-        return max(0.0, t - window) + t / max(1, buckets)
+        tail = max(0.0, t - window) + t / max(1, buckets)
+        return tail + overlap_contention_s(max(0.0, t - tail), sms)
 
     if lay.zero_stage == 0:
         t = sync("ar", grad_bytes)
