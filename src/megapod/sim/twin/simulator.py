@@ -35,9 +35,11 @@ from megapod.spec.scenario import Scenario
 from megapod.units import HOUR_S, YEAR_S
 
 # event kinds (kernel payloads are ints)
-FAILURE, REPAIR, SPARE_BACK, WEATHER, GRID_START, GRID_END, GEN_UP, BATTERY_EMPTY = range(8)
+FAILURE, REPAIR, SPARE_BACK, WEATHER, GRID_START, GRID_END, GEN_UP, BATTERY_EMPTY, SHED = range(9)
 # event priorities at equal times: grid and repairs before failures and weather
-_PRIO = {GRID_END: 0, REPAIR: 1, SPARE_BACK: 1, GEN_UP: 2, BATTERY_EMPTY: 3, GRID_START: 4, FAILURE: 5, WEATHER: 6}
+_PRIO = {GRID_END: 0, REPAIR: 1, SPARE_BACK: 1, GEN_UP: 2, BATTERY_EMPTY: 3, GRID_START: 4, FAILURE: 5, WEATHER: 6, SHED: 3}
+#: Margin kept beyond one checkpoint write when shedding before the battery runs out [s].
+SHED_GUARD_S = 60.0
 # job states
 WAITING, QUEUED, RUNNING, DONE = 0, 1, 2, 3
 #: Maximum queued jobs an EASY pass examines behind a blocked head (cf. Slurm bf_max_job_test).
@@ -135,6 +137,7 @@ class Twin:
         self.supply_limits: dict[int, float] = {}
         self.gen_on = False
         self.empty_handle: int | None = None
+        self.shed_handle: int | None = None
         self.outdoor_c = 20.0
         self.counters = {"failures": 0, "failures_idle": 0, "blackouts": 0, "grid_events": 0,
                          "outage_checkpoints": 0, "events": 0}
@@ -417,6 +420,9 @@ class Twin:
         if self.empty_handle is not None:
             self.kernel.cancel(self.empty_handle)
             self.empty_handle = None
+        if self.shed_handle is not None:
+            self.kernel.cancel(self.shed_handle)
+            self.shed_handle = None
         if self.supply_limits and not self.blackout:
             supply = min(self.supply_limits.values()) + (self.layout.generator_power_w if self.gen_on else 0.0)
             deficit = self._facility_w() - supply
@@ -428,6 +434,9 @@ class Twin:
                 self.battery_rate_w = -deficit
                 t_empty = self.now + self.soc_wh * HOUR_S / deficit
                 self.empty_handle = self.kernel.schedule(t_empty, BATTERY_EMPTY, 0, _PRIO[BATTERY_EMPTY])
+                if self.outage.checkpoint_and_shed and any(self.running):
+                    t_shed = max(self.now, t_empty - self.write_s - SHED_GUARD_S)
+                    self.shed_handle = self.kernel.schedule(t_shed, SHED, 0, _PRIO[SHED])
             else:
                 self.battery_rate_w = 0.0
         elif self.soc_wh < cap and not self.supply_limits:
@@ -504,6 +513,13 @@ class Twin:
             deficit = self._facility_w() - supply
             if deficit <= 0 or (deficit <= self.layout.battery_power_w and self.soc_wh * HOUR_S / deficit >= expected_s):
                 break
+            self._stop(j, save=True, count_interrupt=False)
+            self.counters["outage_checkpoints"] += 1
+
+    def _on_shed(self) -> None:
+        """The battery will be empty in about one checkpoint write: save every running job now."""
+        self.shed_handle = None
+        for j in sorted(j for part in self.running for j in part):
             self._stop(j, save=True, count_interrupt=False)
             self.counters["outage_checkpoints"] += 1
 
@@ -621,7 +637,8 @@ class Twin:
         handlers = {FAILURE: lambda p: self._on_failure(), REPAIR: self._on_repair,
                     SPARE_BACK: lambda p: None, WEATHER: self._on_weather,
                     GRID_START: self._on_grid_start, GRID_END: self._on_grid_end,
-                    GEN_UP: self._on_gen_up, BATTERY_EMPTY: lambda p: self._on_battery_empty()}
+                    GEN_UP: self._on_gen_up, BATTERY_EMPTY: lambda p: self._on_battery_empty(),
+                    SHED: lambda p: self._on_shed()}
         report_every = max(horizon / 200.0, 1.0)
         next_report = report_every
         events = 0
