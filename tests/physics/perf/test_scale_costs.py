@@ -11,8 +11,14 @@ from hypothesis import strategies as st
 from megapod.errors import InfeasibleError
 from megapod.physics.perf import Hardware, Layout, TransformerModel, model_preset, train_step
 from megapod.physics.perf.collectives import p2p_s
+from megapod.physics.perf.kernels import memory_bound_time_s
 from megapod.physics.perf.layout import check_layout
-from megapod.physics.perf.memory import TP_OVERLAP_BUFFERS, memory_per_gpu, tp_overlap_buffer_bytes
+from megapod.physics.perf.memory import (
+    TP_OVERLAP_BUFFERS,
+    memory_per_gpu,
+    params_per_gpu,
+    tp_overlap_buffer_bytes,
+)
 from megapod.physics.perf.scale_costs import (
     COMM_KERNEL_SMS,
     dp_buckets,
@@ -21,7 +27,11 @@ from megapod.physics.perf.scale_costs import (
     ring_attention_exposed_s,
     ring_attention_merge_bytes,
 )
-from megapod.physics.perf.training import layer_cost
+from megapod.physics.perf.training import (
+    ADAM_BYTES_PER_PARAM,
+    GRAD_ZERO_BYTES_PER_PARAM,
+    layer_cost,
+)
 
 H100 = Hardware.from_gpu("h100-sxm", 8, 400e9)
 GPT = TransformerModel(layers=32, hidden=4096, heads=32, kv_heads=32, ffn_hidden=16384,
@@ -124,3 +134,15 @@ def test_interleaving_needs_layers_to_divide_into_virtual_stages() -> None:
         check_layout(model, Layout(pp=9, dp=1, global_batch=9, interleave=3))
     big = model_preset("llama3-405b")  # 126 layers + embedding + loss = 128 = 16·8
     check_layout(big, Layout(pp=16, dp=1, global_batch=16, interleave=8))
+
+
+def test_optimizer_step_moves_the_sharded_states_and_zeroes_the_gradient_buffer() -> None:
+    lay = Layout(tp=8, pp=1, dp=16, micro_batch=1, global_batch=16, zero_stage=1)
+    r = train_step(GPT, H100, lay, check_memory=False)
+    dense, _ = params_per_gpu(GPT, lay)
+    cal = H100.calibration
+    hbm = H100.gpu.hbm_bw_bytes_per_s * cal.hbm_efficiency
+    expected = memory_bound_time_s(ADAM_BYTES_PER_PARAM * dense / 16
+                                   + GRAD_ZERO_BYTES_PER_PARAM * dense, hbm, 5,
+                                   cal.kernel_overhead_s)
+    assert r.optimizer_s == pytest.approx(expected)

@@ -64,6 +64,9 @@ ACT_BYTES = 2.0
 #: HBM bytes per weight of one mixed-precision Adam update: read 32-bit master weight,
 #: momentum, variance and gradient (16), write the first three (12) and the 16-bit copy (2).
 ADAM_BYTES_PER_PARAM = 30.0
+#: HBM bytes per weight of zeroing the 32-bit main-gradient buffer every step (a memset over
+#: the whole local buffer; only ZeRO-2/3 shard it), Megatron-Core ``zero_grad_buffer``.
+GRAD_ZERO_BYTES_PER_PARAM = 4.0
 #: GPU utilization (0..1, share of the compute units kept busy) of the phases of a step, for
 #: power models: GEMM-bound compute, NCCL kernels (a few SMs), idle waits, memory-bound update.
 UTILIZATION = {"forward": 1.0, "backward": 1.0, "exposed_comm": 0.15, "pipeline_bubble": 0.0,
@@ -383,9 +386,13 @@ def _assemble(
     updated = dense + experts
     if lay.zero_stage >= 1:
         updated = dense / (lay.dp * lay.cp) + experts / max(1, lay.dp * lay.cp // lay.ep)
+    grad_buffer = dense + experts  # the 32-bit gradient buffer is zeroed before each step
+    if lay.zero_stage >= 2:
+        grad_buffer = updated
     hbm = hw.gpu.hbm_bw_bytes_per_s * hw.calibration.hbm_efficiency
-    optimizer_s = memory_bound_time_s(ADAM_BYTES_PER_PARAM * updated, hbm, 4,
-                                      hw.calibration.kernel_overhead_s)
+    optimizer_s = memory_bound_time_s(
+        ADAM_BYTES_PER_PARAM * updated + GRAD_ZERO_BYTES_PER_PARAM * grad_buffer, hbm, 5,
+        hw.calibration.kernel_overhead_s)
     exposed = m * (comm_mb + pp_mb) + dp_exposed
     step = compute_s + exposed + bubble_s + optimizer_s
     tokens = lay.global_batch * model.seq_len
