@@ -14,6 +14,7 @@ from pathlib import Path
 
 from megapod.sim.twin import simulate
 from megapod.spec.scenario import Scenario, load_scenario
+from megapod.units import GIB, KIB
 
 SCENARIO = Path(__file__).resolve().parents[1] / "examples" / "scenarios" / "colossus_year.yaml"
 
@@ -46,7 +47,7 @@ def main() -> None:
     base = load_scenario(SCENARIO)
     if "--quick" not in sys.argv:
         run(base, "full year (colossus_year.yaml)")
-        peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+        peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * KIB / GIB
         print(f"peak resident memory: {peak_gib:.2f} GiB")
     print("scaling with GPUs (jobs per GPU fixed, one year):")
     for f in (0.125, 0.25, 0.5):

@@ -2,52 +2,69 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from megapod.sim.twin.cluster import Cluster
+from megapod.sim.twin.cluster import Allocation, Cluster
 
 OPS = st.lists(
-    st.tuples(st.sampled_from(["place", "release", "down", "up"]), st.integers(1, 40),
+    st.tuples(st.sampled_from(["place", "release", "down", "up", "blackout"]), st.integers(1, 40),
               st.sampled_from(["consolidated", "spread", "topology"])),
     max_size=120,
 )
 
 
+def _pieces(a: Allocation, g: int) -> list[tuple[int, int]]:
+    return [(n, g) for n in a[0]] + list(a[1])
+
+
 @settings(max_examples=150, deadline=None)
 @given(OPS)
 def test_no_gpu_is_held_twice(ops: list[tuple[str, int, str]]) -> None:
-    node_gpus = [8] * 6 + [4] * 2
-    c = Cluster(node_gpus, [0] * 8, ["all"])
-    held: list[list[tuple[int, int]]] = []
+    g, nodes = 8, 8
+    c = Cluster([g] * nodes, [0] * nodes, ["all"])
+    held: list[Allocation] = []
     for op, n, mode in ops:
+        busy_nodes = {x for a in held for x, _ in _pieces(a, g)}
         if op == "place":
             a = c.place(0, n, mode)
             if a is not None:
-                assert sum(t for _, t in a) == n
-                assert all(c.node_up[node] for node, _ in a)
+                assert sum(t for _, t in _pieces(a, g)) == n
+                assert all(c.node_up[node] for node, _ in _pieces(a, g))
                 held.append(a)
         elif op == "release" and held:
             c.release(held.pop(n % len(held)))
-        elif op in ("down", "up"):
-            node = n % 8
-            if op == "up" or all(node not in {x for x, _ in a} for a in held):
-                c.set_up(node, op == "up")
-        use = [0] * 8
+        elif op in ("down", "up") and (n % nodes) not in busy_nodes:
+            c.set_up(n % nodes, op == "up")
+        elif op == "blackout" and not held:
+            c.set_many(list(range(nodes)), n % 2 == 0)
+        use = [0] * nodes
         for a in held:
-            for node, t in a:
+            for node, t in _pieces(a, g):
                 use[node] += t
-        for node in range(8):
-            assert use[node] + c.node_free[node] == node_gpus[node]  # every GPU is free xor held once
-            assert 0 <= c.node_free[node] <= node_gpus[node]
-        up_free = sum(c.node_free[i] for i in range(8) if c.node_up[i])
-        assert c.partitions[0].free_gpus == up_free
+        for node in range(nodes):
+            assert use[node] + int(c.node_free[node]) == g  # every GPU is free xor held once
+        part = c.partitions[0]
+        assert part.free_gpus == sum(int(c.node_free[i]) for i in range(nodes) if c.node_up[i])
+        assert len(set(part.full)) == len(part.full)
+        assert c.can_fit(0, 1) == (part.free_gpus > 0)
 
 
-def test_consolidated_is_best_fit_and_spread_worst_fit() -> None:
+def test_consolidated_is_best_fit_and_spread_prefers_empty_nodes() -> None:
     c = Cluster([8, 8, 8], [0, 0, 0], ["p"])
-    assert c.place(0, 6, "consolidated") == [(0, 6)]
-    assert c.place(0, 2, "consolidated") == [(0, 2)]  # fills node 0 exactly
-    assert c.place(0, 2, "spread") == [(1, 2)]
-    assert c.place(0, 3, "spread") == [(2, 3)]  # the emptiest node
-    assert c.place(0, 12, "consolidated") is None or c.partitions[0].free_gpus >= 0
+    a = c.place(0, 6, "consolidated")
+    assert a is not None and a[0] == [] and a[1][0][1] == 6
+    first = a[1][0][0]
+    b = c.place(0, 2, "consolidated")
+    assert b is not None and b[1] == [(first, 2)]  # fills that node exactly
+    s = c.place(0, 3, "spread")
+    assert s is not None and s[1][0][0] != first
+    assert c.place(0, 16, "consolidated") is None  # one full node left: no room for two
+    w = c.place(0, 8, "consolidated")
+    assert w is not None and len(w[0]) == 1
+
+
+def test_partition_with_mixed_node_sizes_is_refused() -> None:
+    with pytest.raises(ValueError, match="mixes node sizes"):
+        Cluster([8, 4], [0, 0], ["p"])

@@ -1,26 +1,34 @@
-"""Free GPUs per node, grouped in partitions: no per-GPU objects.
+"""Free GPUs per node, grouped in partitions: no per-GPU objects, whole nodes moved in bulk.
 
-Each partition keeps, for every free-GPU count ``f``, an insertion-ordered set of its up nodes
-with exactly ``f`` free GPUs (``buckets[f]``). A best fit for ``n ≤`` node size is the first
-non-empty bucket at or above ``n``; a worst fit the last. Jobs larger than a node take nodes
-with the most free GPUs first. Every operation touches O(node size) buckets, not all nodes.
+Every partition has one node size ``G``. Its up nodes are kept in two structures:
+
+* ``full``: a stack of nodes with all ``G`` GPUs free; a job of ``n ≥ G`` GPUs takes
+  ``n // G`` whole nodes off the top in one slice (node-exclusive gang placement);
+* ``buckets[f]`` (``0 < f < G``): insertion-ordered sets of partly used nodes with ``f`` free;
+  a best fit for ``n < G`` is the first non-empty bucket at or above ``n``, then a full node.
+
+Free counts live in a numpy array so that whole-node allocations are updated in one call.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-Allocation = list[tuple[int, int]]
-"""(node, GPUs) pairs held by one job."""
+import numpy as np
+import numpy.typing as npt
+
+Allocation = tuple[list[int], list[tuple[int, int]]]
+"""(whole nodes, [(node, GPUs) on partly used nodes]) held by one job."""
 
 
 @dataclass
 class Partition:
-    """Nodes that one queue may use."""
+    """Nodes that one queue may use, all of ``node_gpus`` GPUs."""
 
     name: str
     nodes: list[int]
-    max_node_gpus: int
+    node_gpus: int
+    full: list[int] = field(default_factory=list)
     buckets: list[dict[int, None]] = field(default_factory=list)
     free_gpus: int = 0
     up_gpus: int = 0
@@ -30,104 +38,160 @@ class Cluster:
     """Node free counts, up/down state, and partitions over them.
 
     Args:
-        node_gpus: GPUs of each node.
+        node_gpus: GPUs of each node (one size within a partition).
         node_partition: partition index of each node.
         partition_names: one name per partition.
     """
 
     def __init__(self, node_gpus: list[int], node_partition: list[int], partition_names: list[str]) -> None:
         self.node_gpus = list(node_gpus)
-        self.node_free = list(node_gpus)
+        self.node_free: npt.NDArray[np.int64] = np.asarray(node_gpus, dtype=np.int64).copy()
         self.node_up = [True] * len(node_gpus)
         self.node_partition = list(node_partition)
         self.partitions: list[Partition] = []
         for p, name in enumerate(partition_names):
             nodes = [i for i, q in enumerate(node_partition) if q == p]
-            top = max((node_gpus[i] for i in nodes), default=0)
-            part = Partition(name, nodes, top, [{} for _ in range(top + 1)])
-            for i in nodes:
-                part.buckets[node_gpus[i]][i] = None
-                part.free_gpus += node_gpus[i]
-                part.up_gpus += node_gpus[i]
-            self.partitions.append(part)
+            sizes = {node_gpus[i] for i in nodes}
+            if len(sizes) > 1:
+                raise ValueError(f"partition {name!r} mixes node sizes {sorted(sizes)}")
+            size = sizes.pop() if sizes else 1
+            self.partitions.append(Partition(name, nodes, size, buckets=[{} for _ in range(size)]))
+        for part in self.partitions:
+            self._rebuild(part)
 
     @property
     def total_gpus(self) -> int:
         """GPUs installed."""
         return sum(self.node_gpus)
 
-    def _move(self, part: Partition, node: int, new_free: int) -> None:
-        old = self.node_free[node]
-        if self.node_up[node]:
+    def _rebuild(self, part: Partition) -> None:
+        g = part.node_gpus
+        part.full = []
+        part.buckets = [{} for _ in range(g)]
+        part.free_gpus = part.up_gpus = 0
+        free = self.node_free
+        for i in part.nodes:
+            if not self.node_up[i]:
+                continue
+            f = int(free[i])
+            part.up_gpus += g
+            part.free_gpus += f
+            if f == g:
+                part.full.append(i)
+            elif f > 0:
+                part.buckets[f][i] = None
+
+    def _set_free(self, part: Partition, node: int, new: int) -> None:
+        """Move a partly used or full node to free count ``new`` (node is up)."""
+        old = int(self.node_free[node])
+        g = part.node_gpus
+        if old == g:
+            if part.full[-1] == node:
+                part.full.pop()
+            else:
+                part.full.remove(node)
+        elif old > 0:
             del part.buckets[old][node]
-            part.buckets[new_free][node] = None
-            part.free_gpus += new_free - old
-        self.node_free[node] = new_free
+        if new == g:
+            part.full.append(node)
+        elif new > 0:
+            part.buckets[new][node] = None
+        self.node_free[node] = new
+        part.free_gpus += new - old
 
     def can_fit(self, p: int, gpus: int) -> bool:
-        """Whether ``gpus`` fit in partition ``p`` now (on one node when they fit in a node)."""
+        """Whether ``gpus`` fit in partition ``p`` now."""
         part = self.partitions[p]
         if gpus > part.free_gpus:
             return False
-        if gpus >= part.max_node_gpus:
-            return True
-        buckets = part.buckets
-        return any(buckets[f] for f in range(gpus, part.max_node_gpus + 1))
+        g = part.node_gpus
+        k, r = divmod(gpus, g)
+        if r == 0:
+            return len(part.full) >= k
+        if any(part.buckets[f] for f in range(r, g)):
+            return len(part.full) >= k
+        return len(part.full) >= k + 1
 
     def place(self, p: int, gpus: int, mode: str) -> Allocation | None:
-        """Allocate ``gpus`` in partition ``p``: ``consolidated`` (best fit), ``spread`` (worst
-        fit) or ``topology`` (whole nodes in index order, so neighbours share a domain and pod)."""
+        """Allocate ``gpus`` in partition ``p``: ``consolidated`` (best fit), ``spread`` (a full
+        node before a partly used one) or ``topology`` (whole nodes in index order, so that a
+        job's nodes are neighbours in their scale-up domain and pod)."""
         part = self.partitions[p]
         if gpus > part.free_gpus:
             return None
-        buckets = part.buckets
-        top = part.max_node_gpus
-        if gpus < top or (gpus == top and mode != "topology"):
-            order = range(gpus, top + 1) if mode != "spread" else range(top, gpus - 1, -1)
-            for f in order:
-                if buckets[f]:
-                    node = next(iter(buckets[f]))
-                    self._move(part, node, f - gpus)
-                    return [(node, gpus)]
-            if gpus < top:
+        g = part.node_gpus
+        k, r = divmod(gpus, g)
+        partial: list[tuple[int, int]] = []
+        if r:
+            node = -1
+            buckets = part.buckets
+            if mode == "spread" and len(part.full) > k:
+                node = part.full[-1]
+            else:
+                order = range(r, g) if mode != "spread" else range(g - 1, r - 1, -1)
+                for f in order:
+                    if buckets[f]:
+                        node = next(iter(buckets[f]))
+                        break
+                if node < 0 and len(part.full) > k:
+                    node = part.full[-1]
+            if node < 0:
                 return None
-        # multi-node: most-free nodes first
-        alloc: Allocation = []
-        need = gpus
-        for f in range(top, 0, -1):
-            if need <= 0:
-                break
-            cands = list(buckets[f]) if mode != "topology" else sorted(buckets[f])
-            for node in cands:
-                take = min(f, need)
-                alloc.append((node, take))
-                need -= take
-                if need <= 0:
-                    break
-        if need > 0:  # pragma: no cover - guarded by free_gpus
+            if len(part.full) - (1 if int(self.node_free[node]) == g else 0) < k:
+                return None
+            self._set_free(part, node, int(self.node_free[node]) - r)
+            partial.append((node, r))
+        elif len(part.full) < k:
             return None
-        for node, take in alloc:
-            self._move(part, node, self.node_free[node] - take)
-        return alloc
+        whole: list[int] = []
+        if k:
+            if mode == "topology":
+                part.full.sort(reverse=True)
+            whole = part.full[-k:]
+            del part.full[-k:]
+            self.node_free[whole] = 0
+            part.free_gpus -= k * g
+        return whole, partial
 
     def release(self, alloc: Allocation) -> None:
-        """Give an allocation back."""
+        """Give an allocation back (its nodes are up)."""
+        whole, partial = alloc
         parts = self.partitions
-        for node, take in alloc:
-            self._move(parts[self.node_partition[node]], node, self.node_free[node] + take)
+        if whole:
+            part = parts[self.node_partition[whole[0]]]
+            self.node_free[whole] = part.node_gpus
+            part.full.extend(whole)
+            part.free_gpus += len(whole) * part.node_gpus
+        for node, take in partial:
+            part = parts[self.node_partition[node]]
+            self._set_free(part, node, int(self.node_free[node]) + take)
 
     def set_up(self, node: int, up: bool) -> None:
-        """Take a node out of service (its free GPUs leave the pool) or bring it back."""
+        """Take one node out of service (its free GPUs leave the pool) or bring it back."""
         if self.node_up[node] == up:
             return
         part = self.partitions[self.node_partition[node]]
-        free = self.node_free[node]
+        free = int(self.node_free[node])
+        g = part.node_gpus
         if up:
-            part.buckets[free][node] = None
+            if free == g:
+                part.full.append(node)
+            elif free > 0:
+                part.buckets[free][node] = None
             part.free_gpus += free
-            part.up_gpus += self.node_gpus[node]
+            part.up_gpus += g
         else:
-            del part.buckets[free][node]
+            if free == g:
+                part.full.remove(node)
+            elif free > 0:
+                del part.buckets[free][node]
             part.free_gpus -= free
-            part.up_gpus -= self.node_gpus[node]
+            part.up_gpus -= g
         self.node_up[node] = up
+
+    def set_many(self, nodes: list[int], up: bool) -> None:
+        """Take many nodes down or up at once (a blackout), rebuilding the partitions once."""
+        for node in nodes:
+            self.node_up[node] = up
+        for part in self.partitions:
+            self._rebuild(part)

@@ -112,6 +112,9 @@ class Twin:
         self.running: list[set[int]] = [set() for _ in range(nparts)]
         self.queue_usage = [0] * (int(self.jobs.queue.max()) + 1 if n else 1)
         self.node_jobs: list[dict[int, int]] = [{} for _ in self.layout.node_gpus]
+        self.whole_jobs: dict[int, set[int]] = {}
+        first = {p: i for i, p in reversed(list(enumerate(self.layout.node_partition)))}
+        self.part_design = [self.layout.node_design[first[p]] for p in range(nparts)]
         self.done_heap: list[tuple[float, int, int]] = []
         nd = len(self.layout.designs)
         self.busy_d = [0] * nd
@@ -191,11 +194,13 @@ class Twin:
         if self.start_s[j] != self.start_s[j]:
             self.start_s[j] = now
         self.run_start_s[j] = now
-        design = self.layout.node_design
+        whole, partial = alloc
         node_jobs = self.node_jobs
-        for node, take in alloc:
+        for node, take in partial:
             node_jobs[node][j] = take
-            self.busy_d[design[node]] += take
+        if whole:
+            self.whole_jobs[j] = set(whole)
+        self.busy_d[self.part_design[self.part[j]]] += g
         self.running[self.part[j]].add(j)
         self.queue_usage[self.qid[j]] += g
         rem = self.remaining[j]
@@ -215,10 +220,11 @@ class Twin:
         alloc = self.alloc[j]
         assert alloc is not None
         self.cluster.release(alloc)
-        design = self.layout.node_design
-        for node, take in alloc:
+        for node, _ in alloc[1]:
             del self.node_jobs[node][j]
-            self.busy_d[design[node]] -= take
+        if alloc[0]:
+            del self.whole_jobs[j]
+        self.busy_d[self.part_design[self.part[j]]] -= self.gpus[j]
         self.alloc[j] = None
         self.running[self.part[j]].discard(j)
         self.queue_usage[self.qid[j]] -= self.gpus[j]
@@ -450,7 +456,7 @@ class Twin:
     def _on_failure(self) -> None:
         assert self.reliability is not None
         self.kernel.schedule(self.now + self.rng.exponential(1.0 / self.fail_rate), FAILURE, 0, _PRIO[FAILURE])
-        gpu = int(self.rng.integers(self.cluster.total_gpus))
+        gpu = int(self.rng.integers(self.total_gpus))
         node = int(np.searchsorted(self.node_cum, gpu, side="right"))
         comp = int(self.rng.choice(len(self.comp_p), p=self.comp_p))
         if not self.cluster.node_up[node]:
@@ -464,10 +470,16 @@ class Twin:
             if slot < acc:
                 hit = j
                 break
+        owner = None
+        if not self.node_jobs[node] and self.cluster.node_free[node] == 0:
+            owner = next((j for j, nodes in self.whole_jobs.items() if node in nodes), None)
+            hit = owner
         if hit is None:
             self.counters["failures_idle"] += 1
         repair_s = self.reliability.components[comp].repair_s
         victims = list(self.node_jobs[node]) if repair_s > 0 else ([hit] if hit is not None else [])
+        if owner is not None and owner not in victims:
+            victims.append(owner)
         for j in victims:
             self._stop(j, save=False, count_interrupt=True)
         if repair_s > 0:
@@ -528,11 +540,7 @@ class Twin:
         if not self.supply_limits:
             self.gen_on = False
             if self.blackout:
-                self.blackout = False
-                for node, failed in enumerate(self.node_failed):
-                    if not failed:
-                        self.cluster.set_up(node, True)
-                self.down_d = [0] * len(self.down_d)
+                self._end_blackout()
         self._battery_sync()
         self.dirty.update(range(len(self.queues)))
 
@@ -546,10 +554,10 @@ class Twin:
             for j in list(s):
                 self._stop(j, save=False, count_interrupt=True)
         self.blackout = True
-        for node, failed in enumerate(self.node_failed):
-            if not failed:
-                self.cluster.set_up(node, False)
-                self.down_d[self.layout.node_design[node]] += self.layout.node_gpus[node]
+        nodes = [node for node, failed in enumerate(self.node_failed) if not failed]
+        self.cluster.set_many(nodes, False)
+        for node in nodes:
+            self.down_d[self.layout.node_design[node]] += self.layout.node_gpus[node]
         self.soc_wh = 0.0
         self.battery_rate_w = 0.0
 
@@ -592,6 +600,7 @@ class Twin:
         self.dirty: set[int] = set()
         node_gpus = np.asarray(self.layout.node_gpus, dtype=np.int64)
         self.node_cum = np.cumsum(node_gpus)
+        self.total_gpus = int(self.node_cum[-1])
         if self.reliability is not None:
             counts = np.array([c.interruptions for c in self.reliability.components], dtype=np.float64)
             self.comp_p = counts / counts.sum()
@@ -688,14 +697,12 @@ class Twin:
         if i in self.supply_limits:
             self.gen_on = True
             if self.blackout and self.layout.generator_power_w > 0:
-                self._on_grid_end_blackout_only()
+                self._end_blackout()
 
-    def _on_grid_end_blackout_only(self) -> None:
-        """Generators pick up after a blackout: nodes come back while the grid is still out."""
+    def _end_blackout(self) -> None:
+        """Power is back (grid or generators): every node not under repair comes up."""
         self.blackout = False
-        for node, failed in enumerate(self.node_failed):
-            if not failed:
-                self.cluster.set_up(node, True)
+        self.cluster.set_many([n for n, failed in enumerate(self.node_failed) if not failed], True)
         self.down_d = [0] * len(self.down_d)
         self.dirty.update(range(len(self.queues)))
 
