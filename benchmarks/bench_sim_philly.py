@@ -25,9 +25,12 @@ def run(sc: Scenario, label: str) -> None:
     res = twin.run()
     t2 = time.perf_counter()
     s = res.summary
-    print(f"{label:<28} read+build={t1 - t0:5.2f} s  simulate={t2 - t1:5.2f} s  events/s={s['events'] / (t2 - t1):>9,.0f}  "
-          f"jobs={s['jobs']:,}  util={s['utilization']:.4f}  queue_mean={s['queue_mean_s']:>8,.0f} s  "
-          f"jct_mean={s['jct_mean_s']:>8,.0f} s  preemptions={s['preemptions']:,}")
+    rate = s["events"] / (t2 - t1)
+    print(
+        f"{label:<28} read+build={t1 - t0:5.2f} s  simulate={t2 - t1:5.2f} s  events/s={rate:>9,.0f}  "
+        f"jobs={s['jobs']:,}  util={s['utilization']:.4f}  queue_mean={s['queue_mean_s']:>8,.0f} s  "
+        f"jct_mean={s['jct_mean_s']:>8,.0f} s  preemptions={s['preemptions']:,}"
+    )
 
 
 def main() -> None:
@@ -40,8 +43,13 @@ def main() -> None:
     heavy = base.workload.model_copy(update={"trace": trace.model_copy(update={"time_scale": 0.25})})
     print("arrivals 4x faster, first 20 days:")
     for q in QUEUE_POLICIES:
-        sc = base.model_copy(update={"workload": heavy, "horizon_s": 20 * DAY_S,
-                                     "policies": base.policies.model_copy(update={"queue": q})})
+        sc = base.model_copy(
+            update={
+                "workload": heavy,
+                "horizon_s": 20 * DAY_S,
+                "policies": base.policies.model_copy(update={"queue": q}),
+            }
+        )
         run(sc, f"  {q}")
 
 

@@ -25,8 +25,12 @@ def variant(base: Scenario, job_fraction: float, pod_fraction: float) -> Scenari
     site = base.site.model_copy(update={"pods": pods})
     syn = base.workload.synthetic
     assert syn is not None and syn.jobs is not None and syn.arrival_rate_per_s is not None
-    syn = syn.model_copy(update={"jobs": int(syn.jobs * job_fraction),
-                                 "arrival_rate_per_s": syn.arrival_rate_per_s * pod_fraction})
+    syn = syn.model_copy(
+        update={
+            "jobs": int(syn.jobs * job_fraction),
+            "arrival_rate_per_s": syn.arrival_rate_per_s * pod_fraction,
+        }
+    )
     horizon = base.horizon_s * job_fraction / pod_fraction if job_fraction < pod_fraction else base.horizon_s
     wl = base.workload.model_copy(update={"synthetic": syn})
     return base.model_copy(update={"site": site, "workload": wl, "horizon_s": min(horizon, base.horizon_s)})
@@ -37,9 +41,11 @@ def run(sc: Scenario, label: str) -> float:
     res = simulate(sc)
     wall = time.perf_counter() - t0
     s = res.summary
-    print(f"{label:<34} gpus={s['gpus']:>7,} jobs={s['jobs']:>9,} events={s['events']:>9,} "
-          f"wall={wall:6.1f} s  events/s={s['events'] / wall:>9,.0f}  util={s['utilization']:.3f} "
-          f"goodput={s['goodput']:.3f} interruptions={s['interruptions']:,} blackouts={s['blackouts']}")
+    print(
+        f"{label:<34} gpus={s['gpus']:>7,} jobs={s['jobs']:>9,} events={s['events']:>9,} "
+        f"wall={wall:6.1f} s  events/s={s['events'] / wall:>9,.0f}  util={s['utilization']:.3f} "
+        f"goodput={s['goodput']:.3f} interruptions={s['interruptions']:,} blackouts={s['blackouts']}"
+    )
     return wall
 
 

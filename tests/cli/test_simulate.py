@@ -23,9 +23,18 @@ def test_simulate_writes_tables_and_report(cli: Callable[..., tuple[int, str, st
     jobs = pd.read_parquet(tmp_path / "run" / "jobs.parquet")
     series = pd.read_parquet(tmp_path / "run" / "series.parquet")
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert {"submit_s", "start_s", "end_s", "queue_s", "jct_s", "interruptions", "lost_gpu_h"} <= set(jobs.columns)
-    assert {"allocated_gpus", "it_power_w", "facility_power_w", "pue", "battery_soc",
-            "price_usd_per_mwh", "carbon_kg_per_mwh"} <= set(series.columns)
+    assert {"submit_s", "start_s", "end_s", "queue_s", "jct_s", "interruptions", "lost_gpu_h"} <= set(
+        jobs.columns
+    )
+    assert {
+        "allocated_gpus",
+        "it_power_w",
+        "facility_power_w",
+        "pue",
+        "battery_soc",
+        "price_usd_per_mwh",
+        "carbon_kg_per_mwh",
+    } <= set(series.columns)
     assert summary["jobs"] == len(jobs)
     html = (tmp_path / "run" / "report.html").read_text()
     assert "data:image/png;base64" in html and "megapod-week" in html

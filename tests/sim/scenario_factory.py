@@ -34,15 +34,23 @@ def small_scenario(
             "synthetic": {
                 "arrival_rate_per_s": rate_per_s,
                 "jobs": jobs,
-                "gpus": {"kind": "discrete", "values": [1, 2, 8, 16, 72, 144], "weights": [50, 10, 20, 10, 6, 4]},
+                "gpus": {
+                    "kind": "discrete",
+                    "values": [1, 2, 8, 16, 72, 144],
+                    "weights": [50, 10, 20, 10, 6, 4],
+                },
                 "duration_s": {"kind": "lognormal", "median": 1800, "sigma": 1.2, "maximum": 86400},
                 "queues": 3,
             },
-            "pretraining": [{"name": "big", "gpus": pretrain_gpus, "work_s": 3 * 86400}] if pretrain_gpus else [],
+            "pretraining": [{"name": "big", "gpus": pretrain_gpus, "work_s": 3 * 86400}]
+            if pretrain_gpus
+            else [],
         },
         "policies": {"queue": queue, "placement": placement, "outage": outage},
         "failures": {"enabled": failures},
-        "grid": {"events": [{"start_s": outage_at_s, "duration_s": outage_s}] if outage_at_s is not None else []},
+        "grid": {
+            "events": [{"start_s": outage_at_s, "duration_s": outage_s}] if outage_at_s is not None else []
+        },
         "energy": {"price_usd_per_mwh": 50, "carbon_kg_per_mwh": 400},
         "output": {"resolution_s": 900},
     }

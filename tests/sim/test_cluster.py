@@ -9,8 +9,11 @@ from hypothesis import strategies as st
 from megapod.sim.twin.cluster import Allocation, Cluster
 
 OPS = st.lists(
-    st.tuples(st.sampled_from(["place", "release", "down", "up", "blackout"]), st.integers(1, 40),
-              st.sampled_from(["consolidated", "spread", "topology"])),
+    st.tuples(
+        st.sampled_from(["place", "release", "down", "up", "blackout"]),
+        st.integers(1, 40),
+        st.sampled_from(["consolidated", "spread", "topology"]),
+    ),
     max_size=120,
 )
 

@@ -24,7 +24,9 @@ def heavy(request: pytest.FixtureRequest) -> Scenario:
 
 
 def _with(sc: Scenario, queue: str) -> dict[str, float]:
-    return simulate(sc.model_copy(update={"policies": sc.policies.model_copy(update={"queue": queue})})).summary
+    return simulate(
+        sc.model_copy(update={"policies": sc.policies.model_copy(update={"queue": queue})})
+    ).summary
 
 
 def test_full_replay_respects_vc_layout(shared_dir: Path) -> None:

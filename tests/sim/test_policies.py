@@ -6,10 +6,10 @@ import math
 
 import pytest
 
+from megapod.errors import SpecError
 from megapod.sim.twin import simulate
 from megapod.sim.twin.policies import CHECKPOINT_POLICIES, OUTAGE_RESPONSES, PLACEMENTS, QUEUE_POLICIES
 from megapod.sim.twin.registry import Registry
-from megapod.errors import SpecError
 
 from .scenario_factory import small_scenario
 

@@ -31,11 +31,15 @@ def test_gpu_seconds_and_energy_are_conserved_under_failures_and_outage() -> Non
     res = simulate(sc)
     s = res.summary
     total_h = s["gpus"] * sc.horizon_s / 3600
-    assert s["busy_gpu_h"] + s["idle_gpu_h"] + s["failed_gpu_h"] + s["down_gpu_h"] == pytest.approx(total_h, rel=1e-9)
+    assert s["busy_gpu_h"] + s["idle_gpu_h"] + s["failed_gpu_h"] + s["down_gpu_h"] == pytest.approx(
+        total_h, rel=1e-9
+    )
     assert s["down_gpu_h"] > 0  # a 6 h outage outlasts the 3.85 MWh battery at this load
     assert s["blackouts"] == 1
     j = res.jobs
-    assert (j["useful_gpu_h"] + j["checkpoint_gpu_h"] + j["lost_gpu_h"]).sum() == pytest.approx(j["busy_gpu_h"].sum())
+    assert (j["useful_gpu_h"] + j["checkpoint_gpu_h"] + j["lost_gpu_h"]).sum() == pytest.approx(
+        j["busy_gpu_h"].sum()
+    )
     assert j["busy_gpu_h"].sum() == pytest.approx(s["busy_gpu_h"], rel=1e-9)
     # facility energy = IT + electrical losses + cooling (bin by bin)
     ts = res.series
@@ -49,12 +53,17 @@ def test_llama3_interruptions_and_effective_training_time() -> None:
     16,384 H100, effective training time above 90%."""
     site = load_site(EXAMPLES / "cortex.yaml")
     site = site.model_copy(update={"pods": [site.pods[0].model_copy(update={"count": 17})]})
-    sc = Scenario.model_validate({
-        "name": "llama3", "site": site, "horizon_s": 54 * 86400.0, "seed": 1,
-        "workload": {"pretraining": [{"name": "llama3-405b", "gpus": 16384, "work_s": 100 * 86400}]},
-        "policies": {"checkpoint": {"policy": "young-daly", "write_s": 30, "restart_s": 300}},
-        "weather": {"enabled": False},
-    })
+    sc = Scenario.model_validate(
+        {
+            "name": "llama3",
+            "site": site,
+            "horizon_s": 54 * 86400.0,
+            "seed": 1,
+            "workload": {"pretraining": [{"name": "llama3-405b", "gpus": 16384, "work_s": 100 * 86400}]},
+            "policies": {"checkpoint": {"policy": "young-daly", "write_s": 30, "restart_s": 300}},
+            "weather": {"enabled": False},
+        }
+    )
     job = simulate(sc).jobs.iloc[0]
     assert 419 * 0.85 < job["interruptions"] < 419 * 1.15
     effective = job["useful_gpu_h"] / (16384 * 54 * 24)
@@ -64,7 +73,12 @@ def test_llama3_interruptions_and_effective_training_time() -> None:
 def test_outage_aware_saves_goodput() -> None:
     """A 6 h outage the battery cannot carry: checkpointing and shedding at once keeps the work
     that doing nothing loses when the battery runs out."""
-    kw = {"outage_at_s": 1.5 * 86400.0, "outage_s": 6 * 3600.0, "pretrain_gpus": 432, "horizon_s": 2.5 * 86400.0}
+    kw = {
+        "outage_at_s": 1.5 * 86400.0,
+        "outage_s": 6 * 3600.0,
+        "pretrain_gpus": 432,
+        "horizon_s": 2.5 * 86400.0,
+    }
     none = simulate(small_scenario(outage="none", **kw)).summary
     aware = simulate(small_scenario(outage="outage-aware", **kw)).summary
     assert none["blackouts"] == 1

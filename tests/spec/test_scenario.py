@@ -20,31 +20,43 @@ def _write(tmp_path: Path, body: str) -> Path:
 
 def test_site_path_is_relative_to_the_scenario(tmp_path: Path) -> None:
     site = (EXAMPLES / "megapod.yaml").resolve()
-    p = _write(tmp_path, f"name: x\nsite: {site}\nhorizon_s: 1 d\nworkload:\n  pretraining: [{{name: a, gpus: 8, work_s: 1 h}}]\n")
+    p = _write(
+        tmp_path,
+        f"name: x\nsite: {site}\nhorizon_s: 1 d\nworkload:\n  pretraining: [{{name: a, gpus: 8, work_s: 1 h}}]\n",
+    )
     sc = load_scenario(p)
     assert sc.site.gpus == 576 and sc.horizon_s == 86400.0
     assert sc.power_profile is None  # room for the power-dynamics section
 
 
 def test_missing_trace_names_the_field(tmp_path: Path) -> None:
-    p = _write(tmp_path, f"name: x\nsite: {(EXAMPLES / 'megapod.yaml').resolve()}\nhorizon_s: 1 d\n"
-               "workload:\n  trace: {path: ../nowhere/jobs.csv}\n")
+    p = _write(
+        tmp_path,
+        f"name: x\nsite: {(EXAMPLES / 'megapod.yaml').resolve()}\nhorizon_s: 1 d\n"
+        "workload:\n  trace: {path: ../nowhere/jobs.csv}\n",
+    )
     with pytest.raises(SpecError, match=r"workload\.trace\.path.*not found.*shared"):
         load_scenario(p)
 
 
 def test_missing_site_file(tmp_path: Path) -> None:
-    p = _write(tmp_path, "name: x\nsite: nope.yaml\nhorizon_s: 1 d\nworkload: {pretraining: [{name: a, gpus: 1, work_s: 10}]}\n")
-    with pytest.raises(SpecError, match="site file 'nope.yaml' not found"):
+    p = _write(
+        tmp_path,
+        "name: x\nsite: nope.yaml\nhorizon_s: 1 d\nworkload: {pretraining: [{name: a, gpus: 1, work_s: 10}]}\n",
+    )
+    with pytest.raises(SpecError, match=r"site file 'nope\.yaml' not found"):
         load_scenario(p)
 
 
-@pytest.mark.parametrize(("snippet", "where"), [
-    ("horizon_s: -5", "horizon_s"),
-    ("horizon_s: 1 d\npolicies: {queue: fifo, placment: spread}", "policies.placment"),
-    ("horizon_s: 1 d\nworkload: {}", "workload"),
-    ("horizon_s: 1 d\noutput: {resolution_s: 1}", "horizon / output.resolution_s"),
-])
+@pytest.mark.parametrize(
+    ("snippet", "where"),
+    [
+        ("horizon_s: -5", "horizon_s"),
+        ("horizon_s: 1 d\npolicies: {queue: fifo, placment: spread}", "policies.placment"),
+        ("horizon_s: 1 d\nworkload: {}", "workload"),
+        ("horizon_s: 1 d\noutput: {resolution_s: 1}", "horizon / output.resolution_s"),
+    ],
+)
 def test_bad_fields_are_named(tmp_path: Path, snippet: str, where: str) -> None:
     body = f"name: x\nsite: {(EXAMPLES / 'megapod.yaml').resolve()}\n{snippet}\n"
     if "workload" not in snippet:

@@ -53,9 +53,12 @@ def test_fit_and_generate_reproduce_the_trace_shape(shared_dir: Path) -> None:
 
 
 def test_same_seed_same_jobs_and_diurnal_thinning() -> None:
-    spec = SyntheticJobs(arrival_rate_per_s=0.01, diurnal_amplitude=0.8,
-                         gpus=Distribution(kind="discrete", values=[1, 8]),
-                         duration_s=Distribution(median=600, sigma=1.0))
+    spec = SyntheticJobs(
+        arrival_rate_per_s=0.01,
+        diurnal_amplitude=0.8,
+        gpus=Distribution(kind="discrete", values=[1, 8]),
+        duration_s=Distribution(median=600, sigma=1.0),
+    )
     a = generate_jobs(spec, 20 * 86400, np.random.default_rng(4))
     b = generate_jobs(spec, 20 * 86400, np.random.default_rng(4))
     assert np.array_equal(a.submit_s, b.submit_s) and np.array_equal(a.gpus, b.gpus)

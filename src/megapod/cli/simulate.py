@@ -28,8 +28,10 @@ def register(app: typer.Typer) -> None:
 
 def simulate(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML", show_default=False)],
-    out: Annotated[Path | None, typer.Option("--out", help="folder for jobs.parquet, series.parquet, "
-                                                          "summary.json, report.html")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="folder for jobs.parquet, series.parquet, summary.json, report.html"),
+    ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="override the scenario's seed")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON document")] = False,
 ) -> None:
@@ -39,8 +41,14 @@ def simulate(
         sc = sc.model_copy(update={"seed": seed})
     twin = Twin(sc)
     if len(twin.jobs) >= PROGRESS_MIN_JOBS and not as_json:
-        with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                      TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        with Progress(
+            TextColumn("simulating"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        ) as bar:
             task = bar.add_task("sim", total=sc.horizon_s)
             twin.progress = lambda t, h: bar.update(task, completed=t)
             result = twin.run()

@@ -53,8 +53,10 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
 def render_sim_report(result: SimResult) -> str:
     """The report as one self-contained HTML page (nothing is written)."""
     s = result.summary
-    rep = HtmlReport(f"Simulation: {s['scenario']}",
-                     subtitle=f"{s['gpus']:,} GPUs, {s['horizon_s'] / DAY_S:,.1f} days, seed {s['seed']}")
+    rep = HtmlReport(
+        f"Simulation: {s['scenario']}",
+        subtitle=f"{s['gpus']:,} GPUs, {s['horizon_s'] / DAY_S:,.1f} days, seed {s['seed']}",
+    )
     sec = rep.section("Summary")
     sec.highlight("utilization", f"{s['utilization']:.1%}")
     sec.highlight("goodput", f"{s['goodput']:.1%}")
@@ -79,11 +81,15 @@ def render_sim_report(result: SimResult) -> str:
     axes[2].set_xlabel("day")
     axes[2].legend(loc="lower right")
     fig.tight_layout()
-    rep.section("Time series").figure("GPUs, power, battery", fig,
-                                       caption=f"bins of {(ts['t_end_s'] - ts['t_start_s']).iloc[0] / HOUR_S:g} h")
+    rep.section("Time series").figure(
+        "GPUs, power, battery",
+        fig,
+        caption=f"bins of {(ts['t_end_s'] - ts['t_start_s']).iloc[0] / HOUR_S:g} h",
+    )
     plt.close(fig)
     jobs = result.jobs
     worst = jobs.sort_values("lost_gpu_h", ascending=False).head(10)
     rep.section("Jobs that lost the most work").dataframe(
-        worst[["job_id", "kind", "gpus", "queue_s", "jct_s", "interruptions", "lost_gpu_h", "state"]])
+        worst[["job_id", "kind", "gpus", "queue_s", "jct_s", "interruptions", "lost_gpu_h", "state"]]
+    )
     return rep.render()

@@ -133,9 +133,7 @@ class Scenario(SpecModel):
     def _bins(self) -> Scenario:
         bins = self.horizon_s / self.output.resolution_s
         if bins > 2_000_000:
-            raise ValueError(
-                f"horizon / output.resolution_s = {bins:,.0f} bins; at most 2,000,000 are kept"
-            )
+            raise ValueError(f"horizon / output.resolution_s = {bins:,.0f} bins; at most 2,000,000 are kept")
         return self
 
     def resolve(self, relative: str) -> Path:

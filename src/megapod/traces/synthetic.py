@@ -33,7 +33,9 @@ def fit_trace(table: JobTable) -> TraceFit:
     logs = np.log(table.duration_s)
     return TraceFit(
         arrival_rate_per_s=(len(table) - 1) / span_s,
-        gpus=Distribution(kind="discrete", values=[float(v) for v in values], weights=[float(c) for c in counts]),
+        gpus=Distribution(
+            kind="discrete", values=[float(v) for v in values], weights=[float(c) for c in counts]
+        ),
         duration_s=Distribution(
             kind="lognormal",
             median=float(math.exp(logs.mean())),
@@ -72,7 +74,8 @@ def generate_jobs(
         raise ValueError("synthetic jobs need a rate, a size and a duration distribution (or a fit)")
     peak = rate * (1.0 + spec.diurnal_amplitude)
     expected = int(spec.jobs if spec.jobs is not None else peak * horizon_s)
-    n_draw = int(expected * 1.1 + 10 * math.sqrt(expected + 1) + 10)
+    # thinning keeps 1 / (1 + a) of the draws on average
+    n_draw = int(expected * (1.0 + spec.diurnal_amplitude) * 1.1 + 10 * math.sqrt(expected + 1) + 10)
     t = np.cumsum(rng.exponential(1.0 / peak, size=n_draw))
     if spec.diurnal_amplitude > 0:
         keep = rng.random(n_draw) * (1.0 + spec.diurnal_amplitude) < (

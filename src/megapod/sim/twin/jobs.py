@@ -55,8 +55,16 @@ def build_jobs(
     fixed: list[int] = []  # partition forced for pretraining/inference (-1 = by label/draw)
     if wl.trace is not None:
         t = wl.trace
-        parts.append(read_trace(scenario.resolve(t.path), t.partition_column, t.queue_column,
-                                t.start_s, t.max_jobs, t.time_scale))
+        parts.append(
+            read_trace(
+                scenario.resolve(t.path),
+                t.partition_column,
+                t.queue_column,
+                t.start_s,
+                t.max_jobs,
+                t.time_scale,
+            )
+        )
         kinds.append(KIND_BATCH)
         prios.append(0)
         fixed.append(-1)
@@ -81,8 +89,9 @@ def build_jobs(
         fixed.append(biggest)
     index = {name: i for i, name in enumerate(partition_names)}
     weights = np.asarray(partition_gpus, dtype=np.float64)
-    cols: dict[str, list[npt.NDArray[np.generic]]] = {k: [] for k in
-                                                       ("id", "sub", "work", "gpus", "part", "queue", "prio", "kind")}
+    cols: dict[str, list[npt.NDArray[np.generic]]] = {
+        k: [] for k in ("id", "sub", "work", "gpus", "part", "queue", "prio", "kind")
+    }
     queue_ids: dict[str, int] = {}
     for table, kind, prio, forced in zip(parts, kinds, prios, fixed, strict=True):
         n = len(table)
@@ -123,8 +132,14 @@ def build_jobs(
 
 def _single(name: str, submit_s: float, work_s: float, gpus: int) -> JobTable:
     obj = np.array([name], dtype=object)
-    return JobTable(obj, np.array([submit_s]), np.array([work_s]), np.array([gpus], dtype=np.int64),
-                    np.array([""], dtype=object), np.array([name], dtype=object))
+    return JobTable(
+        obj,
+        np.array([submit_s]),
+        np.array([work_s]),
+        np.array([gpus], dtype=np.int64),
+        np.array([""], dtype=object),
+        np.array([name], dtype=object),
+    )
 
 
 def _pretrain_work_s(scenario: Scenario, job: PretrainingJob) -> float:
@@ -154,5 +169,11 @@ def _inference_replicas(svc: InferenceService, horizon_s: float) -> JobTable:
     starts = np.arange(0.0, horizon_s, svc.step_s)
     n = len(starts)
     ids = np.array([f"{svc.name}-{i:06d}" for i in range(n)], dtype=object)
-    return JobTable(ids, starts, np.full(n, svc.step_s), inference_demand_gpus(svc, starts),
-                    np.full(n, "", dtype=object), np.full(n, svc.name, dtype=object))
+    return JobTable(
+        ids,
+        starts,
+        np.full(n, svc.step_s),
+        inference_demand_gpus(svc, starts),
+        np.full(n, "", dtype=object),
+        np.full(n, svc.name, dtype=object),
+    )

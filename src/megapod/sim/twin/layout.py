@@ -95,7 +95,9 @@ def build_layout(scenario: Scenario) -> Layout:
         node_partition = list(node_design)
     else:
         names, node_partition = _partitions_from_csv(scenario, len(node_gpus))
-    return Layout(node_gpus, node_design, node_partition, names, designs, battery_wh, battery_w, gen_w, gen_start)
+    return Layout(
+        node_gpus, node_design, node_partition, names, designs, battery_wh, battery_w, gen_w, gen_start
+    )
 
 
 def _partitions_from_csv(scenario: Scenario, nodes: int) -> tuple[list[str], list[int]]:

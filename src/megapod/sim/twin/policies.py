@@ -131,4 +131,6 @@ class OutageResponse:
 
 OUTAGE_RESPONSES: Registry[OutageResponse] = Registry("outage response")
 OUTAGE_RESPONSES.register("none", OutageResponse("none", checkpoint_and_shed=False, hold_queue=False))
-OUTAGE_RESPONSES.register("outage-aware", OutageResponse("outage-aware", checkpoint_and_shed=True, hold_queue=True))
+OUTAGE_RESPONSES.register(
+    "outage-aware", OutageResponse("outage-aware", checkpoint_and_shed=True, hold_queue=True)
+)

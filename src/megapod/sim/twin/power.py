@@ -30,8 +30,10 @@ def it_power_w(
     gpus = max(design.gpus, 1)
     util = np.divide(busy, up, out=np.zeros_like(busy * up), where=up > 0)
     host = host_power_w(design.host_full_w * up / gpus, util, HOST_IDLE_FRACTION)
-    return np.asarray(busy * board_busy + (up - busy) * design.gpu_idle_w + host + design.switch_w * (up > 0),
-                      dtype=np.float64)
+    return np.asarray(
+        busy * board_busy + (up - busy) * design.gpu_idle_w + host + design.switch_w * (up > 0),
+        dtype=np.float64,
+    )
 
 
 def facility_flow(

@@ -88,7 +88,9 @@ def build_result(twin: Twin) -> SimResult:
     rec = twin.rec
     nd = rec.designs
     t = np.frombuffer(rec.t, dtype=np.float64)
-    vals = np.frombuffer(rec.values, dtype=np.float64).reshape(-1, 3 * nd) if len(t) else np.zeros((0, 3 * nd))
+    vals = (
+        np.frombuffer(rec.values, dtype=np.float64).reshape(-1, 3 * nd) if len(t) else np.zeros((0, 3 * nd))
+    )
     designs = twin.layout.designs
     pods = sc.site.pods
     # weather per bin (step function), job speed and GPU cap approximated per bin
@@ -134,7 +136,11 @@ def build_result(twin: Twin) -> SimResult:
     cols["job_speed"] = speed
     st = np.frombuffer(rec.s_t, dtype=np.float64)
     cap_wh = twin.layout.battery_energy_wh
-    soc = np.interp(edges[1:], st, np.frombuffer(rec.s_wh, dtype=np.float64)) if len(st) else np.full(len(width), cap_wh)
+    soc = (
+        np.interp(edges[1:], st, np.frombuffer(rec.s_wh, dtype=np.float64))
+        if len(st)
+        else np.full(len(width), cap_wh)
+    )
     cols["battery_soc"] = soc / cap_wh if cap_wh > 0 else np.zeros(len(width))
     cols["price_usd_per_mwh"] = np.full(len(width), sc.energy.price_usd_per_mwh)
     cols["carbon_kg_per_mwh"] = np.full(len(width), sc.energy.carbon_kg_per_mwh)
@@ -185,7 +191,9 @@ def build_result(twin: Twin) -> SimResult:
         "interruptions": int(jobs["interruptions"].sum()),
         "preemptions": int(jobs["preemptions"].sum()),
         **{k: v for k, v in twin.counters.items()},
-        "min_battery_soc": float(np.min(np.frombuffer(rec.s_wh, dtype=np.float64)) / cap_wh) if cap_wh > 0 and len(st) else math.nan,
+        "min_battery_soc": float(np.min(np.frombuffer(rec.s_wh, dtype=np.float64)) / cap_wh)
+        if cap_wh > 0 and len(st)
+        else math.nan,
     }
     _ = WH_PER_J
     return SimResult(jobs=jobs, series=series, summary=summary)
@@ -205,22 +213,26 @@ def _jobs_table(twin: Twin) -> pd.DataFrame:
     js = twin.jobs
     start = np.asarray(twin.start_s)
     end = np.asarray(twin.end_s)
-    return pd.DataFrame({
-        "job_id": js.job_id.astype(str),
-        "kind": _KIND_NAMES[js.kind],
-        "partition": np.asarray(twin.layout.partition_names, dtype=object)[js.partition] if len(js) else [],
-        "gpus": js.gpus,
-        "submit_s": js.submit_s,
-        "start_s": start,
-        "end_s": end,
-        "queue_s": np.asarray(twin.queue_s),
-        "jct_s": end - js.submit_s,
-        "work_s": js.work_s,
-        "interruptions": np.asarray(twin.interruptions, dtype=np.int64),
-        "preemptions": np.asarray(twin.preemptions, dtype=np.int64),
-        "busy_gpu_h": np.asarray(twin.busy_gpu_s) / HOUR_S,
-        "useful_gpu_h": np.asarray(twin.useful_gpu_s) / HOUR_S,
-        "lost_gpu_h": np.asarray(twin.lost_gpu_s) / HOUR_S,
-        "checkpoint_gpu_h": np.asarray(twin.ckpt_gpu_s) / HOUR_S,
-        "state": _STATE_NAMES[np.asarray(twin.state, dtype=np.int64)] if len(js) else [],
-    })
+    return pd.DataFrame(
+        {
+            "job_id": js.job_id.astype(str),
+            "kind": _KIND_NAMES[js.kind],
+            "partition": np.asarray(twin.layout.partition_names, dtype=object)[js.partition]
+            if len(js)
+            else [],
+            "gpus": js.gpus,
+            "submit_s": js.submit_s,
+            "start_s": start,
+            "end_s": end,
+            "queue_s": np.asarray(twin.queue_s),
+            "jct_s": end - js.submit_s,
+            "work_s": js.work_s,
+            "interruptions": np.asarray(twin.interruptions, dtype=np.int64),
+            "preemptions": np.asarray(twin.preemptions, dtype=np.int64),
+            "busy_gpu_h": np.asarray(twin.busy_gpu_s) / HOUR_S,
+            "useful_gpu_h": np.asarray(twin.useful_gpu_s) / HOUR_S,
+            "lost_gpu_h": np.asarray(twin.lost_gpu_s) / HOUR_S,
+            "checkpoint_gpu_h": np.asarray(twin.ckpt_gpu_s) / HOUR_S,
+            "state": _STATE_NAMES[np.asarray(twin.state, dtype=np.int64)] if len(js) else [],
+        }
+    )

@@ -37,7 +37,17 @@ from megapod.units import HOUR_S, YEAR_S
 # event kinds (kernel payloads are ints)
 FAILURE, REPAIR, SPARE_BACK, WEATHER, GRID_START, GRID_END, GEN_UP, BATTERY_EMPTY, SHED = range(9)
 # event priorities at equal times: grid and repairs before failures and weather
-_PRIO = {GRID_END: 0, REPAIR: 1, SPARE_BACK: 1, GEN_UP: 2, BATTERY_EMPTY: 3, GRID_START: 4, FAILURE: 5, WEATHER: 6, SHED: 3}
+_PRIO = {
+    GRID_END: 0,
+    REPAIR: 1,
+    SPARE_BACK: 1,
+    GEN_UP: 2,
+    BATTERY_EMPTY: 3,
+    GRID_START: 4,
+    FAILURE: 5,
+    WEATHER: 6,
+    SHED: 3,
+}
 #: Margin kept beyond one checkpoint write when shedding before the battery runs out [s].
 SHED_GUARD_S = 60.0
 # job states
@@ -80,19 +90,20 @@ class Twin:
     def _init_state(self) -> None:
         js = self.jobs
         n = len(js)
-        self.submit = js.submit_s.tolist()
-        self.work = js.work_s.tolist()
-        self.gpus = js.gpus.tolist()
-        self.part = js.partition.tolist()
-        self.prio = js.priority.tolist()
-        self.qid = js.queue.tolist()
+        self.submit: list[float] = js.submit_s.tolist()
+        self.work: list[float] = js.work_s.tolist()
+        self.gpus: list[int] = js.gpus.tolist()
+        self.part: list[int] = js.partition.tolist()
+        self.prio: list[int] = js.priority.tolist()
+        self.qid: list[int] = js.queue.tolist()
         self.state = [WAITING] * n
-        self.remaining = list(self.work)
+        self.remaining: list[float] = list(self.work)
         self.alloc: list[Allocation | None] = [None] * n
         self.v0 = [0.0] * n
         self.setup = [0.0] * n
         self.tau = [math.inf] * n
         self.end_v = [0.0] * n
+        self.tau_by_gpus: dict[int, float] = {}
         self.run_token = [0] * n
         self.q_token = [0] * n
         self.setup_next = [0.0] * n
@@ -142,8 +153,14 @@ class Twin:
         self.empty_handle: int | None = None
         self.shed_handle: int | None = None
         self.outdoor_c = 20.0
-        self.counters = {"failures": 0, "failures_idle": 0, "blackouts": 0, "grid_events": 0,
-                         "outage_checkpoints": 0, "events": 0}
+        self.counters = {
+            "failures": 0,
+            "failures_idle": 0,
+            "blackouts": 0,
+            "grid_events": 0,
+            "outage_checkpoints": 0,
+            "events": 0,
+        }
         self.rec = Recorder(nd)
 
     # ------------------------------------------------------------- job views
@@ -204,8 +221,15 @@ class Twin:
         self.running[self.part[j]].add(j)
         self.queue_usage[self.qid[j]] += g
         rem = self.remaining[j]
-        mtbf = 1.0 / (self.rate_per_gpu_s * g) if self.rate_per_gpu_s > 0 else math.inf
-        tau = self.ckpt_fn(self.sc.policies.checkpoint.interval_s, self.write_s, mtbf) if self.write_s > 0 else math.inf
+        tau = self.tau_by_gpus.get(g)
+        if tau is None:
+            mtbf = 1.0 / (self.rate_per_gpu_s * g) if self.rate_per_gpu_s > 0 else math.inf
+            tau = (
+                self.ckpt_fn(self.sc.policies.checkpoint.interval_s, self.write_s, mtbf)
+                if self.write_s > 0
+                else math.inf
+            )
+            self.tau_by_gpus[g] = tau
         self.tau[j] = tau
         n_ckpt = max(0, math.ceil(rem / tau) - 1) if math.isfinite(tau) else 0
         setup = self.setup_next[j]
@@ -399,12 +423,16 @@ class Twin:
 
     # ----------------------------------------------------------------- power
     def _up_d(self) -> list[int]:
-        return [d.gpus - f - dn for d, f, dn in zip(self.layout.designs, self.failed_d, self.down_d, strict=True)]
+        return [
+            d.gpus - f - dn for d, f, dn in zip(self.layout.designs, self.failed_d, self.down_d, strict=True)
+        ]
 
     def _it_w(self) -> float:
         ups = self._up_d()
-        return sum(float(it_power_w(d, b, u, self.gpu_cap_w))
-                   for d, b, u in zip(self.layout.designs, self.busy_d, ups, strict=True))
+        return sum(
+            float(it_power_w(d, b, u, self.gpu_cap_w))
+            for d, b, u in zip(self.layout.designs, self.busy_d, ups, strict=True)
+        )
 
     def _facility_w(self) -> float:
         ups = self._up_d()
@@ -430,7 +458,9 @@ class Twin:
             self.kernel.cancel(self.shed_handle)
             self.shed_handle = None
         if self.supply_limits and not self.blackout:
-            supply = min(self.supply_limits.values()) + (self.layout.generator_power_w if self.gen_on else 0.0)
+            supply = min(self.supply_limits.values()) + (
+                self.layout.generator_power_w if self.gen_on else 0.0
+            )
             deficit = self._facility_w() - supply
             if deficit > self.layout.battery_power_w:
                 self.soc_wh = 0.0 if self.soc_wh <= 0 else self.soc_wh
@@ -455,7 +485,9 @@ class Twin:
     # ------------------------------------------------------------ event kinds
     def _on_failure(self) -> None:
         assert self.reliability is not None
-        self.kernel.schedule(self.now + self.rng.exponential(1.0 / self.fail_rate), FAILURE, 0, _PRIO[FAILURE])
+        self.kernel.schedule(
+            self.now + self.rng.exponential(1.0 / self.fail_rate), FAILURE, 0, _PRIO[FAILURE]
+        )
         gpu = int(self.rng.integers(self.total_gpus))
         node = int(np.searchsorted(self.node_cum, gpu, side="right"))
         comp = int(self.rng.choice(len(self.comp_p), p=self.comp_p))
@@ -520,10 +552,14 @@ class Twin:
         if self.layout.generator_power_w > 0:
             expected_s = min(expected_s, self.layout.generator_start_s)
         supply = min(self.supply_limits.values())
-        running = sorted((j for s in self.running for j in s), key=lambda j: (self.prio[j], -self.run_start_s[j]))
+        running = sorted(
+            (j for s in self.running for j in s), key=lambda j: (self.prio[j], -self.run_start_s[j])
+        )
         for j in running:
             deficit = self._facility_w() - supply
-            if deficit <= 0 or (deficit <= self.layout.battery_power_w and self.soc_wh * HOUR_S / deficit >= expected_s):
+            if deficit <= 0 or (
+                deficit <= self.layout.battery_power_w and self.soc_wh * HOUR_S / deficit >= expected_s
+            ):
                 break
             self._stop(j, save=True, count_interrupt=False)
             self.counters["outage_checkpoints"] += 1
@@ -565,15 +601,21 @@ class Twin:
         """Bring the SoC to now without changing the rate."""
         dt = self.now - self.battery_t
         if dt > 0 and self.battery_rate_w != 0.0:
-            self.soc_wh = min(self.layout.battery_energy_wh, max(0.0, self.soc_wh + self.battery_rate_w * dt / HOUR_S))
+            self.soc_wh = min(
+                self.layout.battery_energy_wh, max(0.0, self.soc_wh + self.battery_rate_w * dt / HOUR_S)
+            )
         self.battery_t = self.now
 
     def _on_weather(self, hour: int) -> None:
         self.outdoor_c = float(self.temps[hour % len(self.temps)])
         self.kernel.schedule(self.now + HOUR_S, WEATHER, hour + 1, _PRIO[WEATHER])
         speed, cap = 1.0, None
-        for d, pod, b, u in zip(self.layout.designs, self.sc.site.pods, self.busy_d, self._up_d(), strict=True):
-            s, c = thermal_speed(d, pod.cooling.plant, pod.cooling.capacity_w * pod.count, self.outdoor_c, b, u)
+        for d, pod, b, u in zip(
+            self.layout.designs, self.sc.site.pods, self.busy_d, self._up_d(), strict=True
+        ):
+            s, c = thermal_speed(
+                d, pod.cooling.plant, pod.cooling.capacity_w * pod.count, self.outdoor_c, b, u
+            )
             if s < speed:
                 speed, cap = s, c
         self.speed = speed
@@ -642,12 +684,19 @@ class Twin:
         run_token = self.run_token
         state = self.state
         dirty = self.dirty
-        rec = self.rec
-        handlers = {FAILURE: lambda p: self._on_failure(), REPAIR: self._on_repair,
-                    SPARE_BACK: lambda p: None, WEATHER: self._on_weather,
-                    GRID_START: self._on_grid_start, GRID_END: self._on_grid_end,
-                    GEN_UP: self._on_gen_up, BATTERY_EMPTY: lambda p: self._on_battery_empty(),
-                    SHED: lambda p: self._on_shed()}
+        rec_t = self.rec.t.append
+        rec_v = self.rec.values.extend
+        handlers: dict[int, Callable[[int], None]] = {
+            FAILURE: lambda p: self._on_failure(),
+            REPAIR: self._on_repair,
+            SPARE_BACK: lambda p: None,
+            WEATHER: self._on_weather,
+            GRID_START: self._on_grid_start,
+            GRID_END: self._on_grid_end,
+            GEN_UP: self._on_gen_up,
+            BATTERY_EMPTY: lambda p: self._on_battery_empty(),
+            SHED: lambda p: self._on_shed(),
+        }
         report_every = max(horizon / 200.0, 1.0)
         next_report = report_every
         events = 0
@@ -684,7 +733,10 @@ class Twin:
                 dirty.clear()
             if self.supply_limits or self.battery_rate_w != 0.0:
                 self._battery_sync()
-            rec.state(t, self.busy_d, self.failed_d, self.down_d)
+            rec_t(t)
+            rec_v(self.busy_d)
+            rec_v(self.failed_d)
+            rec_v(self.down_d)
             if self.progress is not None and t >= next_report:
                 self.progress(t, horizon)
                 next_report = t + report_every
