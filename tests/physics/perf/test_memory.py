@@ -50,7 +50,9 @@ def test_zero_stages_shard_states() -> None:
     assert z[0].optimizer_bytes == pytest.approx(12 * dense)
     assert z[1].optimizer_bytes == pytest.approx(12 * dense / 16)
     assert z[1].grads_bytes == z[0].grads_bytes
-    assert z[2].grads_bytes == pytest.approx(z[0].grads_bytes / 16)
+    # ZeRO-2: the 32-bit shard plus the full 16-bit accumulation buffer (2 bytes per weight)
+    assert z[2].grads_bytes == pytest.approx(z[0].grads_bytes / 16 + 2 * dense)
+    assert z[3].grads_bytes == pytest.approx(z[0].grads_bytes / 16)
     assert z[3].weights_bytes == pytest.approx(z[0].weights_bytes / 16)
     totals = [m.total_bytes for m in z]
     assert totals == sorted(totals, reverse=True)

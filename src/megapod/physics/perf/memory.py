@@ -38,6 +38,11 @@ GRAD_BYTES = 4.0
 OPTIMIZER_BYTES = 12.0
 FP8_WEIGHT_COPY_BYTES = 1.0
 ACTIVATION_BYTES = 2.0
+#: ZeRO-2 with gradient accumulation: a rank keeping only its 32-bit gradient shard cannot
+#: accumulate the other shards, so micro-batches accumulate into a full 16-bit buffer that is
+#: reduce-scattered once per step (NeMo's distributed Adam with a contiguous 16-bit gradient
+#: buffer; PyTorch FSDP ``SHARD_GRAD_OP`` under ``no_sync``).
+ACCUMULATION_BUFFER_BYTES = 2.0
 #: Full-size (not sequence-sharded) 16-bit buffers Transformer Engine registers for
 #: tensor-parallel communication overlap: all-gather / reduce-scatter around the QKV, attention
 #: output, MLP-in and MLP-out GEMMs, forward and backward (``initialize_ub``, one
@@ -132,6 +137,8 @@ def memory_per_gpu(
     grads = params * GRAD_BYTES
     if layout.zero_stage >= 2:
         grads = dense * GRAD_BYTES / shard_dense + experts * GRAD_BYTES / dp_expert
+    if layout.zero_stage == 2:  # micro-batches accumulate into a full 16-bit buffer first
+        grads += params * ACCUMULATION_BUFFER_BYTES
     optimizer = params * OPTIMIZER_BYTES
     if layout.zero_stage >= 1:
         optimizer = dense * OPTIMIZER_BYTES / shard_dense + experts * OPTIMIZER_BYTES / dp_expert

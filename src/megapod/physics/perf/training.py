@@ -19,7 +19,8 @@ References:
     Korthikanti et al., MLSys 2023 (sequence parallelism: all-gather + reduce-scatter
     replacing each all-reduce; selective recomputation).
     Rajbhandari et al., SC'20 (ZeRO communication volumes: stage 1-2 = all-reduce volume,
-    stage 3 = 1.5x).
+    stage 3 = 1.5x; stage 2 accumulates micro-batches in a full 16-bit buffer, since a rank
+    keeps only its 32-bit gradient shard).
     Liu, Zaharia, Abbeel, "Ring Attention with Blockwise Transformers", 2023 (context
     parallelism: K/V passed around a ring, overlapped with attention).
 """
@@ -463,10 +464,17 @@ def _data_parallel(
     if lay.zero_stage == 0:
         t = sync("ar", grad_bytes)
         return t, exposed(t, bwd_window_s)
-    if lay.zero_stage in (1, 2):
+    m = lay.micro_batches
+    if lay.zero_stage == 1:
         grads = sync("rs", grad_bytes)
         params = sync("ag", ACT_BYTES)
         return grads + params, exposed(grads, bwd_window_s) + exposed(params, fwd_window_s)
-    m = lay.micro_batches
+    if lay.zero_stage == 2:
+        # a rank that keeps only its shard of the gradients cannot accumulate the others'
+        # shards: micro-batches accumulate into a full 16-bit buffer (memory.py), reduced
+        # once per step in 16-bit
+        grads = sync("rs", ACT_BYTES)
+        params = sync("ag", ACT_BYTES)
+        return grads + params, exposed(grads, bwd_window_s) + exposed(params, fwd_window_s)
     t = m * (2.0 * sync("ag", ACT_BYTES) + sync("rs", grad_bytes))
     return t, exposed(t, pipelined_s)
