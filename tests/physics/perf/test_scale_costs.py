@@ -148,14 +148,14 @@ def test_optimizer_step_moves_the_sharded_states_and_zeroes_the_gradient_buffer(
     assert r.optimizer_s == pytest.approx(expected)
 
 
-def test_zero2_reduces_once_per_step_in_16_bit() -> None:
-    # ZeRO-2 accumulates in a full 16-bit buffer, so its gradient reduce-scatter moves half the
-    # bytes of ZeRO-1's 32-bit one and happens once per step, whatever the micro-batch count
+def test_zero2_reduces_once_per_step() -> None:
+    # ZeRO-2 accumulates in a full 16-bit buffer and reduce-scatters it once per step at the
+    # 32-bit gradient precision: the same traffic as ZeRO-1, whatever the micro-batch count
     base = Layout(tp=8, pp=1, dp=16, micro_batch=1, global_batch=64, zero_stage=1)
     z1 = train_step(GPT, H100, base, check_memory=False).comm_detail_s["dp_s"]
     z2 = train_step(GPT, H100, dataclasses.replace(base, zero_stage=2),
                     check_memory=False).comm_detail_s["dp_s"]
     more = dataclasses.replace(base, zero_stage=2, global_batch=256)
     z2_more = train_step(GPT, H100, more, check_memory=False).comm_detail_s["dp_s"]
-    assert z2 < z1
+    assert z2 == pytest.approx(z1)
     assert z2_more == pytest.approx(z2)

@@ -472,8 +472,9 @@ def _data_parallel(
     if lay.zero_stage == 2:
         # a rank that keeps only its shard of the gradients cannot accumulate the others'
         # shards: micro-batches accumulate into a full 16-bit buffer (memory.py), reduced
-        # once per step in 16-bit
-        grads = sync("rs", ACT_BYTES)
+        # once per step at the run's gradient precision (32-bit: Llama 3 reduce-scatters in
+        # FP32 for numerical stability, Dubey et al. 2024, Section 3.3.2)
+        grads = sync("rs", grad_bytes)
         params = sync("ag", ACT_BYTES)
         return grads + params, exposed(grads, bwd_window_s) + exposed(params, fwd_window_s)
     t = m * (2.0 * sync("ag", ACT_BYTES) + sync("rs", grad_bytes))
