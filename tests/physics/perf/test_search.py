@@ -46,3 +46,17 @@ def test_fixed_dimensions_are_respected() -> None:
 def test_nothing_fits() -> None:
     with pytest.raises(InfeasibleError, match="no valid layout"):
         search_layouts(model_preset("megatron-1t"), 8, H100, 8)
+
+
+def test_search_keeps_megatron_interleaving_rules() -> None:
+    # interleaved layouts split the layers into p·v equal virtual stages (or L + 2 with the
+    # embedding and the loss counted as layers) and run a multiple of p micro-batches
+    model = model_preset("llama3-70b")  # 80 layers
+    best = search_layouts(model, 72, H100, global_batch=144, dtype="bf16", top=20, tp=8)
+    assert best
+    for r in best:
+        lay = r.layout
+        if lay.interleave > 1:
+            chunks = lay.pp * lay.interleave
+            assert model.layers % chunks == 0 or (model.layers + 2) % chunks == 0
+            assert lay.micro_batches % lay.pp == 0
