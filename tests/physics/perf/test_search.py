@@ -60,3 +60,11 @@ def test_search_keeps_megatron_interleaving_rules() -> None:
             chunks = lay.pp * lay.interleave
             assert model.layers % chunks == 0 or (model.layers + 2) % chunks == 0
             assert lay.micro_batches % lay.pp == 0
+
+
+def test_search_refuses_interleaving_that_leaves_virtual_stages_uneven() -> None:
+    model = model_preset("llama3-70b")  # 80 layers do not split into 9·3 virtual stages
+    with pytest.raises(InfeasibleError, match="virtual stages"):
+        search_layouts(model, 72, H100, global_batch=144, tp=8, pp=9, interleave=3)
+    ok = search_layouts(model, 64, H100, global_batch=128, tp=8, pp=4, interleave=5, top=1)
+    assert ok[0].layout.interleave == 5  # 80 = 4·5·4
