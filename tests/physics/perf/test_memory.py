@@ -65,3 +65,14 @@ def test_params_per_gpu_split() -> None:
     # 12 layers of 12h^2 (+ norms) over tp, plus one embedding shard
     expected = 12 * GPT.params_per_layer / 8 + GPT.vocab * GPT.hidden / 8
     assert dense == pytest.approx(expected)
+
+
+def test_embedding_counted_as_a_layer_lightens_the_first_stage() -> None:
+    # Llama 3 405B: 126 layers + embedding + loss = 128 = 16 stages × 8 virtual stages; the
+    # first stage holds 7 transformer layers and the embedding, not 8 layers
+    model = TransformerModel(layers=126, hidden=1024, heads=8, kv_heads=8, ffn_hidden=4096,
+                             vocab=1000, seq_len=1024)
+    even = dataclasses.replace(model, layers=128)
+    lay = Layout(pp=16, dp=1, global_batch=16, interleave=8, recompute="none")
+    assert memory_per_gpu(model, lay).activations_bytes == pytest.approx(
+        memory_per_gpu(even, lay).activations_bytes * 7 / 8)

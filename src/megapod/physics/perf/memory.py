@@ -150,6 +150,11 @@ def memory_per_gpu(
     else:
         in_flight_factor = 1.0
     layers_per_stage = layers_per_gpu(model, layout)
+    chunks = layout.pp * layout.interleave
+    if layout.pp > 1 and model.layers % chunks and (model.layers + 2) % chunks == 0:
+        # the embedding counts as a layer: the first stage holds one transformer layer fewer
+        # (Llama 3: one layer fewer on the first and last stages, Dubey et al. 2024, 3.3.2)
+        layers_per_stage -= 1
     activations = per_layer * layers_per_stage * in_flight * in_flight_factor
     if layout.recompute == "full":  # one layer's full activations live during its backward
         activations += tokens * _activation_per_token(
