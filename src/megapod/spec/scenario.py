@@ -95,10 +95,22 @@ class Weather(SpecModel):
 
 
 class Energy(SpecModel):
-    """Energy price and grid carbon intensity (flat unless a grid-region profile exists)."""
+    """Energy price and grid carbon intensity.
 
-    price_usd_per_mwh: float = Field(0.0, ge=0, le=100_000)
-    carbon_kg_per_mwh: float = Field(0.0, ge=0, le=10_000)
+    By default both are the hourly typical-year profiles of the site's grid region
+    (``site.location.grid_region``): time-of-use price and hourly carbon intensity. A region
+    named here replaces the site's; a flat value replaces that signal's profile.
+    """
+
+    grid_region: str | None = Field(
+        None, min_length=1, description="grid-region profile name; default: the site's location"
+    )
+    price_usd_per_mwh: float | None = Field(
+        None, ge=0, le=100_000, description="flat energy price; default: the region's hourly price"
+    )
+    carbon_kg_per_mwh: float | None = Field(
+        None, ge=0, le=10_000, description="flat carbon intensity; default: the region's hourly profile"
+    )
 
 
 class Output(SpecModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -15,8 +16,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from megapod.physics.carbon import emissions_t
+from megapod.sim.twin.grid_profile import hour_index
 from megapod.sim.twin.power import facility_flow, it_power_w
-from megapod.units import HOUR_S, MEGA, WH_PER_J
+from megapod.units import HOUR_S, KILO, MEGA, WH_PER_J
 
 if TYPE_CHECKING:
     from megapod.sim.twin.simulator import Twin
@@ -93,26 +96,32 @@ def build_result(twin: Twin) -> SimResult:
     )
     designs = twin.layout.designs
     pods = sc.site.pods
-    # weather per bin (step function), job speed and GPU cap approximated per bin
+    # Power is evaluated on a fine grid: the output bins split at every hour boundary, so each
+    # fine segment lies inside one hour of the price and carbon profiles, and cost and CO2
+    # integrate power x hourly price exactly; then segments are summed back into output bins.
+    fine = np.union1d(edges, np.arange(0.0, horizon, HOUR_S))
+    wf = np.diff(fine)
+    to_bins = _binner(np.searchsorted(fine, edges[:-1]), wf, width, len(fine) == len(edges))
+    # weather per segment (step function), job speed and GPU cap approximated per segment
     if len(rec.w_t):
         wt = np.frombuffer(rec.w_t, dtype=np.float64)
-        temp = bin_step_means(wt, np.frombuffer(rec.w_temp, dtype=np.float64), edges, float(rec.w_temp[0]))
-        speed = bin_step_means(wt, np.frombuffer(rec.w_speed, dtype=np.float64), edges, 1.0)
+        temp = bin_step_means(wt, np.frombuffer(rec.w_temp, dtype=np.float64), fine, float(rec.w_temp[0]))
+        speed = bin_step_means(wt, np.frombuffer(rec.w_speed, dtype=np.float64), fine, 1.0)
     else:
-        temp = np.full(len(width), twin.outdoor_c)
-        speed = np.ones(len(width))
+        temp = np.full(len(wf), twin.outdoor_c)
+        speed = np.ones(len(wf))
     cols: dict[str, FloatArray] = {"t_start_s": edges[:-1], "t_end_s": edges[1:]}
-    it_total = np.zeros(len(width))
-    fac_total = np.zeros(len(width))
-    cooling_total = np.zeros(len(width))
-    loss_total = np.zeros(len(width))
-    busy_total = np.zeros(len(width))
-    failed_total = np.zeros(len(width))
-    down_total = np.zeros(len(width))
+    it_total = np.zeros(len(wf))
+    fac_total = np.zeros(len(wf))
+    cooling_total = np.zeros(len(wf))
+    loss_total = np.zeros(len(wf))
+    busy_total = np.zeros(len(wf))
+    failed_total = np.zeros(len(wf))
+    down_total = np.zeros(len(wf))
     for d, (design, pod) in enumerate(zip(designs, pods, strict=True)):
-        busy = bin_step_means(t, vals[:, d], edges)
-        failed = bin_step_means(t, vals[:, nd + d], edges)
-        down = bin_step_means(t, vals[:, 2 * nd + d], edges)
+        busy = bin_step_means(t, vals[:, d], fine)
+        failed = bin_step_means(t, vals[:, nd + d], fine)
+        down = bin_step_means(t, vals[:, 2 * nd + d], fine)
         up = design.gpus - failed - down
         it = it_power_w(design, busy, up)
         flow = facility_flow(design, it, pod.cooling.plant, temp)
@@ -123,17 +132,27 @@ def build_result(twin: Twin) -> SimResult:
         busy_total += busy
         failed_total += failed
         down_total += down
+    hours = hour_index(fine[:-1])
+    price = twin.grid.price_at(hours)
+    carbon = twin.grid.carbon_at(hours)
+    seg_wh = fac_total * wf / HOUR_S
     gpus = float(sum(d.gpus for d in designs))
-    cols["allocated_gpus"] = busy_total
-    cols["failed_gpus"] = failed_total
-    cols["down_gpus"] = down_total
-    cols["idle_gpus"] = gpus - busy_total - failed_total - down_total
-    cols["it_power_w"] = it_total
-    cols["facility_power_w"] = fac_total
-    cols["cooling_power_w"] = cooling_total
-    cols["pue"] = np.divide(fac_total, it_total, out=np.ones_like(it_total), where=it_total > 0)
-    cols["outdoor_temp_c"] = temp
-    cols["job_speed"] = speed
+    busy_bins = to_bins(busy_total)
+    failed_bins = to_bins(failed_total)
+    down_bins = to_bins(down_total)
+    it_bins = to_bins(it_total)
+    fac_bins = to_bins(fac_total)
+    cooling_bins = to_bins(cooling_total)
+    cols["allocated_gpus"] = busy_bins
+    cols["failed_gpus"] = failed_bins
+    cols["down_gpus"] = down_bins
+    cols["idle_gpus"] = gpus - busy_bins - failed_bins - down_bins
+    cols["it_power_w"] = it_bins
+    cols["facility_power_w"] = fac_bins
+    cols["cooling_power_w"] = cooling_bins
+    cols["pue"] = np.divide(fac_bins, it_bins, out=np.ones_like(it_bins), where=it_bins > 0)
+    cols["outdoor_temp_c"] = to_bins(temp)
+    cols["job_speed"] = to_bins(speed)
     st = np.frombuffer(rec.s_t, dtype=np.float64)
     cap_wh = twin.layout.battery_energy_wh
     soc = (
@@ -142,17 +161,20 @@ def build_result(twin: Twin) -> SimResult:
         else np.full(len(width), cap_wh)
     )
     cols["battery_soc"] = soc / cap_wh if cap_wh > 0 else np.zeros(len(width))
-    cols["price_usd_per_mwh"] = np.full(len(width), sc.energy.price_usd_per_mwh)
-    cols["carbon_kg_per_mwh"] = np.full(len(width), sc.energy.carbon_kg_per_mwh)
+    # time-mean price and intensity over each bin; cost and CO2 of the bin's own energy
+    cols["price_usd_per_mwh"] = to_bins(price) * MEGA
+    cols["carbon_kg_per_mwh"] = to_bins(carbon) * KILO
+    cols["energy_cost_usd"] = to_bins(seg_wh * price / wf) * width
+    cols["co2_kg"] = to_bins(seg_wh * carbon / wf) * width / KILO
     series = pd.DataFrame(cols)
 
     jobs = _jobs_table(twin)
-    fac_wh = float((fac_total * width).sum() / HOUR_S)
-    it_wh = float((it_total * width).sum() / HOUR_S)
-    cool_wh = float((cooling_total * width).sum() / HOUR_S)
-    loss_wh = float((loss_total * width).sum() / HOUR_S)
+    fac_wh = float(seg_wh.sum())
+    it_wh = float((it_total * wf).sum() / HOUR_S)
+    cool_wh = float((cooling_total * wf).sum() / HOUR_S)
+    loss_wh = float((loss_total * wf).sum() / HOUR_S)
     gpu_s = gpus * horizon
-    busy_gpu_s = float((busy_total * width).sum())
+    busy_gpu_s = float((busy_total * wf).sum())
     useful = float(jobs["useful_gpu_h"].sum() * HOUR_S)
     done = jobs[jobs["state"] == "done"]
     started = jobs[jobs["start_s"].notna()]
@@ -170,8 +192,8 @@ def build_result(twin: Twin) -> SimResult:
         "goodput": useful / gpu_s,
         "busy_gpu_h": busy_gpu_s / HOUR_S,
         "idle_gpu_h": float((series["idle_gpus"] * width).sum() / HOUR_S),
-        "failed_gpu_h": float((failed_total * width).sum() / HOUR_S),
-        "down_gpu_h": float((down_total * width).sum() / HOUR_S),
+        "failed_gpu_h": float((failed_total * wf).sum() / HOUR_S),
+        "down_gpu_h": float((down_total * wf).sum() / HOUR_S),
         "useful_gpu_h": useful / HOUR_S,
         "lost_gpu_h": float(jobs["lost_gpu_h"].sum()),
         "checkpoint_gpu_h": float(jobs["checkpoint_gpu_h"].sum()),
@@ -186,8 +208,10 @@ def build_result(twin: Twin) -> SimResult:
         "electrical_loss_mwh": loss_wh / MEGA,
         "energy_balance_error": abs(fac_wh - (it_wh + cool_wh + loss_wh)) / fac_wh if fac_wh > 0 else 0.0,
         "mean_pue": fac_wh / it_wh if it_wh > 0 else math.nan,
-        "energy_cost_usd": fac_wh / MEGA * sc.energy.price_usd_per_mwh,
-        "tco2": fac_wh / MEGA * sc.energy.carbon_kg_per_mwh / 1000.0,
+        "energy_cost_usd": float(np.sum(seg_wh * price)),
+        "tco2": emissions_t(seg_wh, carbon),
+        "price_from": twin.grid.price_from,
+        "carbon_from": twin.grid.carbon_from,
         "interruptions": int(jobs["interruptions"].sum()),
         "preemptions": int(jobs["preemptions"].sum()),
         **{k: v for k, v in twin.counters.items()},
@@ -197,6 +221,20 @@ def build_result(twin: Twin) -> SimResult:
     }
     _ = WH_PER_J
     return SimResult(jobs=jobs, series=series, summary=summary)
+
+
+def _binner(
+    starts: npt.NDArray[np.intp], wf: FloatArray, width: FloatArray, identity: bool
+) -> Callable[[FloatArray], FloatArray]:
+    """Time-mean over each output bin of values given per fine segment (``starts``: index of
+    each bin's first segment; ``wf``, ``width``: segment and bin widths [s])."""
+
+    def to_bins(x: FloatArray) -> FloatArray:
+        if identity:
+            return np.asarray(x, dtype=np.float64)
+        return np.asarray(np.add.reduceat(x * wf, starts) / width, dtype=np.float64)
+
+    return to_bins
 
 
 def _stat(col: pd.Series, how: str | float) -> float:

@@ -21,6 +21,7 @@ from megapod.catalog.reliability import ReliabilityEntry
 from megapod.errors import SpecError
 from megapod.sim.engine import EventKernel
 from megapod.sim.twin.cluster import Allocation, Cluster
+from megapod.sim.twin.grid_profile import GridProfile, grid_profile
 from megapod.sim.twin.jobs import JobSet, build_jobs
 from megapod.sim.twin.layout import Layout, build_layout
 from megapod.sim.twin.policies import (
@@ -76,6 +77,7 @@ class Twin:
         part_gpus = [p.up_gpus for p in self.cluster.partitions]
         self.jobs: JobSet = build_jobs(scenario, lay.partition_names, part_gpus, self.rng)
         self.reliability = self._reliability()
+        self.grid: GridProfile = grid_profile(scenario)
 
     def _reliability(self) -> ReliabilityEntry | None:
         f = self.sc.failures
