@@ -72,6 +72,8 @@ def test_constant_load_over_two_hours_with_two_prices(resolution_s: float) -> No
     assert s["facility_energy_mwh"] == pytest.approx(2 * p_mw, rel=1e-12)
     assert s["energy_cost_usd"] == pytest.approx(p_mw * (40 + 100), rel=1e-12)
     assert s["tco2"] == pytest.approx(p_mw * (300 + 500) / 1000, rel=1e-12)
+    assert s["mean_price_usd_per_mwh"] == pytest.approx(70.0, rel=1e-12)  # equal energy each hour
+    assert s["mean_carbon_kg_per_mwh"] == pytest.approx(400.0, rel=1e-12)
     assert res.series["energy_cost_usd"].sum() == pytest.approx(s["energy_cost_usd"], rel=1e-12)
     assert res.series["co2_kg"].sum() / 1000 == pytest.approx(s["tco2"], rel=1e-12)
     # the bin columns are time means of the hourly signal

@@ -32,6 +32,10 @@ SUMMARY_ROWS: tuple[tuple[str, str], ...] = (
     ("mean_pue", "mean PUE"),
     ("energy_cost_usd", "energy cost [USD]"),
     ("tco2", "emissions [tCO2]"),
+    ("mean_price_usd_per_mwh", "energy-weighted price [USD/MWh]"),
+    ("mean_carbon_kg_per_mwh", "energy-weighted carbon [kg/MWh]"),
+    ("price_from", "price from (region or flat)"),
+    ("carbon_from", "carbon from (region or flat)"),
     ("blackouts", "blackouts"),
     ("events", "events"),
 )
@@ -65,7 +69,7 @@ def render_sim_report(result: SimResult) -> str:
     sec.table(["figure", "value"], summary_rows(s))
     ts = result.series
     t_d = ts["t_start_s"] / DAY_S
-    fig, axes = plt.subplots(3, 1, figsize=(9, 7.5), sharex=True)
+    fig, axes = plt.subplots(4, 1, figsize=(9, 10), sharex=True)
     axes[0].plot(t_d, ts["allocated_gpus"], label="allocated")
     axes[0].plot(t_d, ts["failed_gpus"], label="failed")
     axes[0].plot(t_d, ts["down_gpus"], label="down (outage)")
@@ -78,11 +82,19 @@ def render_sim_report(result: SimResult) -> str:
     axes[2].plot(t_d, ts["battery_soc"], label="battery SoC")
     axes[2].plot(t_d, ts["job_speed"], label="job speed (thermal)")
     axes[2].set_ylabel("fraction")
-    axes[2].set_xlabel("day")
     axes[2].legend(loc="lower right")
+    axes[3].plot(t_d, ts["price_usd_per_mwh"], color="tab:green", label=f"price ({s['price_from']})")
+    axes[3].set_ylabel("USD/MWh")
+    axes[3].set_xlabel("day")
+    carbon_ax = axes[3].twinx()
+    carbon_ax.plot(t_d, ts["carbon_kg_per_mwh"], color="tab:gray", label=f"carbon ({s['carbon_from']})")
+    carbon_ax.set_ylabel("kg CO2/MWh")
+    handles = axes[3].get_legend_handles_labels()
+    extra = carbon_ax.get_legend_handles_labels()
+    axes[3].legend(handles[0] + extra[0], handles[1] + extra[1], loc="upper right")
     fig.tight_layout()
     rep.section("Time series").figure(
-        "GPUs, power, battery",
+        "GPUs, power, battery, grid price and carbon",
         fig,
         caption=f"bins of {(ts['t_end_s'] - ts['t_start_s']).iloc[0] / HOUR_S:g} h",
     )

@@ -210,6 +210,8 @@ def build_result(twin: Twin) -> SimResult:
         "mean_pue": fac_wh / it_wh if it_wh > 0 else math.nan,
         "energy_cost_usd": float(np.sum(seg_wh * price)),
         "tco2": emissions_t(seg_wh, carbon),
+        "mean_price_usd_per_mwh": float(np.sum(seg_wh * price)) / fac_wh * MEGA if fac_wh > 0 else math.nan,
+        "mean_carbon_kg_per_mwh": float(np.sum(seg_wh * carbon)) / fac_wh * KILO if fac_wh > 0 else math.nan,
         "price_from": twin.grid.price_from,
         "carbon_from": twin.grid.carbon_from,
         "interruptions": int(jobs["interruptions"].sum()),
