@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from megapod.errors import SpecError
 from megapod.quantities import DurationS, PowerW
@@ -57,6 +57,18 @@ class Policies(SpecModel):
     las_threshold_gpu_s: float = Field(
         3600.0 * 8, gt=0, description="attained-service step between LAS priority levels"
     )
+    queue_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="fair-share weight per queue name (> 0); queues not listed weigh 1 (equal shares)",
+    )
+
+    @field_validator("queue_weights")
+    @classmethod
+    def _positive_weights(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, w in v.items() if not w > 0 or w == float("inf")]
+        if bad:
+            raise ValueError(f"weights must be positive and finite: {', '.join(sorted(bad))}")
+        return v
 
 
 class Failures(SpecModel):

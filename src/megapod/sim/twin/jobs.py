@@ -31,6 +31,8 @@ class JobSet:
     priority: npt.NDArray[np.int64]
     kind: npt.NDArray[np.int64]
     dropped: int
+    #: queue name of each ``queue`` id
+    queue_names: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.submit_s)
@@ -127,6 +129,7 @@ def build_jobs(
         priority=cat["prio"][ok][order].astype(np.int64),
         kind=cat["kind"][ok][order].astype(np.int64),
         dropped=int((~ok & (cat["sub"] < scenario.horizon_s)).sum()),
+        queue_names=tuple(queue_ids),
     )
 
 

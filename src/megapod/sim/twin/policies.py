@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,6 +32,7 @@ class JobView(Protocol):
     def remaining_s(self, j: int) -> float: ...
     def attained_gpu_s(self, j: int) -> float: ...
     def queue_usage_gpus(self, j: int) -> int: ...
+    def queue_weight(self, j: int) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,19 @@ class QueuePolicy:
         backfill: later jobs may start if they do not delay the head (EASY).
         preemptive: a waiting job with a lower key may preempt running jobs.
         dynamic: the key of a waiting job changes while it waits (re-sorted every pass).
+        within_queue: a static key that orders the jobs *of one queue* exactly as ``order``
+            does (the dynamic part of ``order`` is the same for every job of a queue). The
+            twin then keeps one heap per queue and compares only the queue heads' ``order``
+            keys: the same schedule as re-sorting, in O(queues) per start instead of
+            O(waiting jobs) per pass. Not combined with backfill or preemption.
+        running_keys_fall: keys of waiting jobs are fixed and keys of running jobs never rise
+            while they run (SRTF). The preemption check then re-examines only the running
+            jobs that outranked the head last time, plus jobs started since: the same victims
+            as sorting every running job, without doing so on every pass.
+        running_key_rise_s: for keys of running jobs that rise only at known attained
+            service (LAS levels): ``(attained_gpu_s, las_step) -> attained GPU-s`` before
+            which the key cannot rise. The preemption check then re-examines a running job
+            that did not outrank the head only once it may have reached that service.
     """
 
     name: str
@@ -50,6 +65,13 @@ class QueuePolicy:
     backfill: bool = False
     preemptive: bool = False
     dynamic: bool = False
+    within_queue: OrderFn | None = None
+    running_keys_fall: bool = False
+    running_key_rise_s: Callable[[float, float], float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.within_queue is not None and (self.backfill or self.preemptive):
+            raise ValueError(f"{self.name}: a per-queue order cannot backfill or preempt")
 
 
 class OrderFn(Protocol):
@@ -73,17 +95,28 @@ def _las(view: JobView, j: int, las_step_gpu_s: float) -> Key:
     return (-view.priority(j) * 1000.0 + level, view.submit_s(j), j)
 
 
+def las_next_level_gpu_s(attained_gpu_s: float, las_step_gpu_s: float) -> float:
+    """Attained service [GPU-s] at which the LAS level ``⌊log2(1 + a/step)⌋`` next rises:
+    ``step·(2^(L+1) − 1)``."""
+    level = math.floor(math.log2(1.0 + attained_gpu_s / las_step_gpu_s))
+    return las_step_gpu_s * (2.0 ** (level + 1) - 1.0)
+
+
 def _fair(view: JobView, j: int, las_step_gpu_s: float) -> Key:
-    return (-view.priority(j) * 1e9 + view.queue_usage_gpus(j), view.submit_s(j), j)
+    # weighted usage u/w of the job's queue; priority dominates (usage/weight < 1e9)
+    share = view.queue_usage_gpus(j) / view.queue_weight(j)
+    return (-view.priority(j) * 1e9 + share, view.submit_s(j), j)
 
 
 QUEUE_POLICIES: Registry[QueuePolicy] = Registry("queueing policy")
 QUEUE_POLICIES.register("fifo", QueuePolicy("fifo", _fifo))
 QUEUE_POLICIES.register("easy-backfill", QueuePolicy("easy-backfill", _fifo, backfill=True))
 QUEUE_POLICIES.register("sjf", QueuePolicy("sjf", _sjf))
-QUEUE_POLICIES.register("srtf", QueuePolicy("srtf", _srtf, preemptive=True))
-QUEUE_POLICIES.register("las", QueuePolicy("las", _las, preemptive=True))
-QUEUE_POLICIES.register("fair-share", QueuePolicy("fair-share", _fair, dynamic=True))
+QUEUE_POLICIES.register("srtf", QueuePolicy("srtf", _srtf, preemptive=True, running_keys_fall=True))
+QUEUE_POLICIES.register(
+    "las", QueuePolicy("las", _las, preemptive=True, running_key_rise_s=las_next_level_gpu_s)
+)
+QUEUE_POLICIES.register("fair-share", QueuePolicy("fair-share", _fair, dynamic=True, within_queue=_fifo))
 
 #: Placement modes understood by :meth:`megapod.sim.twin.cluster.Cluster.place`.
 PLACEMENTS: Registry[str] = Registry("placement policy")

@@ -31,6 +31,7 @@ from megapod.sim.twin.policies import (
     QUEUE_POLICIES,
 )
 from megapod.sim.twin.power import facility_flow, it_power_w, thermal_speed
+from megapod.sim.twin.reservation import NodeReservation
 from megapod.sim.twin.results import Recorder, SimResult, build_result
 from megapod.spec.scenario import Scenario
 from megapod.units import HOUR_S, YEAR_S
@@ -124,6 +125,15 @@ class Twin:
         self.queues: list[list[tuple[Any, int, int]]] = [[] for _ in range(nparts)]
         self.running: list[set[int]] = [set() for _ in range(nparts)]
         self.queue_usage = [0] * (int(self.jobs.queue.max()) + 1 if n else 1)
+        weights = self.sc.policies.queue_weights
+        names = self.jobs.queue_names
+        self.queue_weights = [
+            weights.get(names[q], 1.0) if q < len(names) else 1.0 for q in range(len(self.queue_usage))
+        ]
+        # per-queue heaps of a ``within_queue`` policy; preemption memo of ``running_keys_fall``
+        self.sub_queues: list[dict[int, list[tuple[Any, int, int]]]] = [{} for _ in range(nparts)]
+        self.outranking: list[tuple[Any, set[int]] | None] = [None] * nparts
+        self.rise_due: list[list[tuple[float, int, int]]] = [[] for _ in range(nparts)]
         self.node_jobs: list[dict[int, int]] = [{} for _ in self.layout.node_gpus]
         self.whole_jobs: dict[int, set[int]] = {}
         first = {p: i for i, p in reversed(list(enumerate(self.layout.node_partition)))}
@@ -194,6 +204,10 @@ class Twin:
         """GPUs held now by the job's queue."""
         return self.queue_usage[self.qid[j]]
 
+    def queue_weight(self, j: int) -> float:
+        """Fair-share weight of the job's queue (``policies.queue_weights``, default 1)."""
+        return self.queue_weights[self.qid[j]]
+
     # ------------------------------------------------------------- job moves
     def _key(self, j: int) -> Any:
         return self.queue_policy.order(self, j, self.sc.policies.las_threshold_gpu_s)
@@ -202,6 +216,12 @@ class Twin:
         self.state[j] = QUEUED
         self.queued_since[j] = self.now
         self.q_token[j] += 1
+        within = self.queue_policy.within_queue
+        if within is not None:
+            p = self.part[j]
+            heap = self.sub_queues[p].setdefault(self.qid[j], [])
+            heapq.heappush(heap, (within(self, j, self.sc.policies.las_threshold_gpu_s), j, self.q_token[j]))
+            return
         heapq.heappush(self.queues[self.part[j]], (self._key(j), j, self.q_token[j]))
 
     def _start(self, j: int, alloc: Allocation) -> None:
@@ -221,6 +241,9 @@ class Twin:
             self.whole_jobs[j] = set(whole)
         self.busy_d[self.part_design[self.part[j]]] += g
         self.running[self.part[j]].add(j)
+        memo = self.outranking[self.part[j]]
+        if memo is not None:
+            memo[1].add(j)
         self.queue_usage[self.qid[j]] += g
         rem = self.remaining[j]
         tau = self.tau_by_gpus.get(g)
@@ -324,17 +347,23 @@ class Twin:
     def _schedule(self, p: int) -> None:
         if self.blackout or (self.outage.hold_queue and self.supply_limits):
             return
+        pol = self.queue_policy
+        if pol.within_queue is not None:
+            self._schedule_by_queue(p)
+            return
         q = self.queues[p]
         if not q:
             return
-        pol = self.queue_policy
         cluster = self.cluster
         state = self.state
         qt = self.q_token
-        if pol.dynamic:
-            q[:] = [(self._key(j), j, t) for _, j, t in q if state[j] == QUEUED and qt[j] == t]
-            heapq.heapify(q)
+        resort = pol.dynamic
         while q:
+            if resort:  # keys move with every start: re-sort before each pick
+                q[:] = [(self._key(j), j, t) for _, j, t in q if state[j] == QUEUED and qt[j] == t]
+                heapq.heapify(q)
+                if not q:
+                    break
             _, j, tok = q[0]
             if state[j] != QUEUED or qt[j] != tok:
                 heapq.heappop(q)
@@ -353,6 +382,36 @@ class Twin:
         if pol.backfill and cluster.partitions[p].free_gpus > 0:
             self._backfill(p)
 
+    def _schedule_by_queue(self, p: int) -> None:
+        """Start jobs in ``order`` when each queue's heap is already in that order: the next
+        job is the queue head with the lowest key (ties cannot occur, keys end in the job)."""
+        subs = self.sub_queues[p]
+        state = self.state
+        qt = self.q_token
+        while True:
+            best: list[tuple[Any, int, int]] | None = None
+            best_key: Any = None
+            for qid in list(subs):
+                heap = subs[qid]
+                while heap and (state[heap[0][1]] != QUEUED or qt[heap[0][1]] != heap[0][2]):
+                    heapq.heappop(heap)
+                if not heap:
+                    del subs[qid]
+                    continue
+                k = self._key(heap[0][1])
+                if best is None or k < best_key:
+                    best, best_key = heap, k
+            if best is None:
+                return
+            j = best[0][1]
+            if not self._admissible(j):
+                return
+            alloc = self.cluster.place(p, self.gpus[j], self.place_mode)
+            if alloc is None:
+                return
+            heapq.heappop(best)
+            self._start(j, alloc)
+
     def _head(self, p: int) -> int | None:
         q = self.queues[p]
         while q:
@@ -367,8 +426,34 @@ class Twin:
         if head is None:
             return
         hk = self._key(head)
-        victims = sorted(((self._key(j), j) for j in self.running[p]), reverse=True)
+        running = self.running[p]
         free = self.cluster.partitions[p].free_gpus
+        need = self.gpus[head]
+        pol = self.queue_policy
+        falling, rise = pol.running_keys_fall, pol.running_key_rise_s
+        memo = self.outranking[p]
+        due = self.rise_due[p]
+        if (falling or rise is not None) and memo is not None and not hk < memo[0]:
+            # a job outranking the head now outranked the (not lower) head of last time, or
+            # started since, or (rising keys) reached the service at which its key may rise
+            pool = {j for j in memo[1] if j in running}
+            run_token = self.run_token
+            while due and due[0][0] <= self.now:
+                _, j, tok = heapq.heappop(due)
+                if run_token[j] == tok and j in running:
+                    pool.add(j)
+            if free + sum(self.gpus[j] for j in pool) < need:  # even all of them would not do
+                self.outranking[p] = (memo[0], pool)
+                return
+        else:
+            pool = running
+            due.clear()
+        victims = sorted(((k, j) for j in pool if (k := self._key(j)) > hk), reverse=True)
+        if falling or rise is not None:
+            outrank = {j for _, j in victims}
+            if rise is not None:
+                self._watch_rise(pool - outrank, outrank, due, rise)
+            self.outranking[p] = (hk, outrank)
         chosen: list[int] = []
         for k, j in victims:
             if k <= hk or free >= self.gpus[head]:
@@ -386,42 +471,93 @@ class Twin:
             heapq.heappop(self.queues[p])
             self._start(head, alloc)
 
+    def _watch_rise(
+        self,
+        jobs: set[int],
+        recheck: set[int],
+        due: list[tuple[float, int, int]],
+        rise: Callable[[float, float], float],
+    ) -> None:
+        """Queue each of ``jobs`` for a new look when its attained service may lift its key;
+        a job that is (nearly) there already goes into ``recheck``, looked at every pass."""
+        step = self.sc.policies.las_threshold_gpu_s
+        now = self.now
+        for j in jobs:
+            a = self.attained_gpu_s(j)
+            t = now + (rise(a, step) - a) * (1.0 - 1e-9) / self.gpus[j] - 1e-6
+            if t <= now:
+                recheck.add(j)
+            else:
+                heapq.heappush(due, (t, j, self.run_token[j]))
+
+    def _run_estimate_s(self, j: int) -> float:
+        """Work-clock time job ``j`` would run if started now: restart, remaining work and the
+        periodic checkpoint writes on the way, as :meth:`_start` schedules its end."""
+        g = self.gpus[j]
+        tau = self.tau_by_gpus.get(g)
+        if tau is None:
+            mtbf = 1.0 / (self.rate_per_gpu_s * g) if self.rate_per_gpu_s > 0 else math.inf
+            ckpt = self.sc.policies.checkpoint.interval_s
+            tau = self.ckpt_fn(ckpt, self.write_s, mtbf) if self.write_s > 0 else math.inf
+        rem = self.remaining[j]
+        n_ckpt = max(0, math.ceil(rem / tau) - 1) if math.isfinite(tau) else 0
+        return self.setup_next[j] + rem + n_ckpt * self.write_s
+
     def _backfill(self, p: int) -> None:
-        """EASY backfill (Lifka 1995): reserve for the head; later jobs start now if they end
-        before the reservation or use only GPUs the head will not need."""
+        """EASY backfill (Lifka 1995; Mu'alem & Feitelson 2001): the head is reserved the
+        earliest time its GPUs free up *on nodes where it can be placed*; a later job starts
+        now if it ends by then, or if the head still fits at that time beside it."""
         head = self._head(p)
         if head is None:
             return
-        part = self.cluster.partitions[p]
-        need = self.gpus[head]
-        free = part.free_gpus
+        cluster = self.cluster
+        part = cluster.partitions[p]
+        g_node = part.node_gpus
+        nf = cluster.node_free
+        up = cluster.node_up
+        res = NodeReservation({n: int(nf[n]) for n in part.nodes if up[n]}, g_node, self.gpus[head])
         shadow = math.inf
-        extra = 0
-        gpus = self.gpus
         end_v = self.end_v
-        for j in sorted(self.running[p], key=end_v.__getitem__):
-            free += gpus[j]
-            if free >= need:
-                shadow, extra = self.now + (end_v[j] - self.v_now) / self.speed, free - need
-                break
+        if res.fits():
+            shadow = self.now
+        else:
+            for j in sorted(self.running[p], key=end_v.__getitem__):
+                self._add_alloc(res, j, 1)
+                if res.fits():
+                    shadow = self.now + (end_v[j] - self.v_now) / self.speed
+                    break
         q = self.queues[p]
         for _, j, tok in _heap_first(q, BACKFILL_DEPTH)[1:]:
             if part.free_gpus <= 0:
                 break
             if self.state[j] != QUEUED or self.q_token[j] != tok:
                 continue
-            g = self.gpus[j]
-            est_end = self.now + (self.setup_next[j] + self.remaining[j]) / self.speed
-            if est_end > shadow and g > extra:
-                continue
+            est_end = self.now + self._run_estimate_s(j) / self.speed
             if not self._admissible(j):
                 continue
-            alloc = self.cluster.place(p, g, self.place_mode)
+            alloc = cluster.place(p, self.gpus[j], self.place_mode)
             if alloc is None:
                 continue
-            if est_end > shadow:
-                extra -= g
+            if est_end > shadow:  # still running at the reservation: the head must fit beside it
+                self._start_alloc_on(res, alloc, -1)
+                if not res.fits():
+                    self._start_alloc_on(res, alloc, 1)
+                    cluster.release(alloc)
+                    continue
             self._start(j, alloc)
+
+    def _add_alloc(self, res: NodeReservation, j: int, sign: int) -> None:
+        alloc = self.alloc[j]
+        assert alloc is not None
+        self._start_alloc_on(res, alloc, sign)
+
+    def _start_alloc_on(self, res: NodeReservation, alloc: Allocation, sign: int) -> None:
+        """Give (``sign`` 1) or take (-1) an allocation's GPUs at the reservation time."""
+        whole, partial = alloc
+        for node in whole:
+            res.add(node, sign * res.g)
+        for node, take in partial:
+            res.add(node, sign * take)
 
     # ----------------------------------------------------------------- power
     def _up_d(self) -> list[int]:
