@@ -44,7 +44,8 @@ class QueuePolicy:
         order: ``(view, job, las_step) -> key``; lower keys run first.
         backfill: later jobs may start if they do not delay the head (EASY).
         preemptive: a waiting job with a lower key may preempt running jobs.
-        dynamic: the key of a waiting job changes while it waits (re-sorted every pass).
+        dynamic: the key of a waiting job changes while it waits (the queue is re-sorted
+            before each start).
         within_queue: a static key that orders the jobs *of one queue* exactly as ``order``
             does (the dynamic part of ``order`` is the same for every job of a queue). The
             twin then keeps one heap per queue and compares only the queue heads' ``order``
