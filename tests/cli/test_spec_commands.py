@@ -30,7 +30,7 @@ def test_describe_json(cli: Cli) -> None:
 def test_describe_table(cli: Cli) -> None:
     code, out, _ = cli("describe", EXAMPLES / "megapod.yaml")
     assert code == 0
-    assert "1.44 EFLOP/s" in out and "187.4 min" in out
+    assert "1.44 EFLOP/s" in out and "180.2 min" in out
 
 
 @pytest.mark.parametrize(

@@ -79,7 +79,7 @@ def test_ride_through_short_of_target() -> None:
     def edit(d: dict[str, Any]) -> None:
         d["pods"][0]["power"]["ride_through_target_s"] = "4 h"
 
-    assert any("187.4 min of ride-through at full load is short of the 240 min target" in f
+    assert any("180.2 min of ride-through at full load is short of the 240 min target" in f
                for f in findings(edit))
 
 

@@ -16,7 +16,9 @@ def test_bundled_pod_by_hand() -> None:
     assert inv.pods[0].switches == 27
     assert inv.it_peak_w == pytest.approx(8 * 132e3 + 27 * 1.7e3)
     assert inv.facility_peak_w == pytest.approx(inv.it_peak_w * 1.12)
-    assert inv.battery_minutes_at_full_load == pytest.approx(3854e3 / inv.facility_peak_w * 60)
+    # usable energy x discharge efficiency (sqrt of the 92.5 % round trip) / facility peak
+    assert inv.battery_minutes_at_full_load == pytest.approx(
+        3854e3 * 0.925**0.5 / inv.facility_peak_w * 60)
 
 
 def test_colossus_totals() -> None:
@@ -40,3 +42,4 @@ def test_fleet_availability() -> None:
 def test_ride_through() -> None:
     assert ride_through_minutes(1000.0, 2000.0, 1000.0) == pytest.approx(60.0)
     assert ride_through_minutes(1000.0, 500.0, 1000.0) == 0.0
+    assert ride_through_minutes(1000.0, 2000.0, 1000.0, 0.81) == pytest.approx(54.0)

@@ -10,9 +10,10 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from megapod.physics import battery as battery_physics
 from megapod.physics import fabric as fabric_physics
 from megapod.spec import Pod, Site
-from megapod.units import HOUR_S, MINUTE_S
+from megapod.units import MINUTE_S
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class PodInventory:
     battery_energy_wh: float
     battery_power_w: float
     battery_minutes_at_full_load: float
+    battery_round_trip_efficiency: float
     generator_power_w: float
     scale_up_domain: int
     bisection_bps: float
@@ -96,8 +98,10 @@ def pod_inventory(pod: Pod) -> PodInventory:
     switches, switch_w, bisection = _scale_out(pod, nics)
     it_peak = servers_w + switch_w
     facility = it_peak * pod.cooling.design_pue
-    battery_wh = pod.power.battery.energy_wh if pod.power.battery else 0.0
-    battery_w = pod.power.battery.power_w if pod.power.battery else 0.0
+    battery = pod.power.battery
+    battery_wh = battery.energy_wh if battery else 0.0
+    battery_w = battery.power_w if battery else 0.0
+    battery_rte = battery.unit.round_trip_efficiency if battery else 1.0
     gen_w = pod.power.generators.power_w if pod.power.generators else 0.0
     domains = {r.server.system.scale_up_domain for r in pod.racks}
     return PodInventory(
@@ -122,20 +126,19 @@ def pod_inventory(pod: Pod) -> PodInventory:
         cooling_capacity_w=pod.cooling.capacity_w,
         battery_energy_wh=battery_wh,
         battery_power_w=battery_w,
-        battery_minutes_at_full_load=ride_through_minutes(battery_wh, battery_w, facility),
+        battery_minutes_at_full_load=ride_through_minutes(battery_wh, battery_w, facility,
+                                                          battery_rte),
+        battery_round_trip_efficiency=battery_rte,
         generator_power_w=gen_w,
         scale_up_domain=max(domains),
         bisection_bps=bisection,
     )
 
 
-def ride_through_minutes(energy_wh: float, power_w: float, load_w: float) -> float:
-    """Minutes a battery of ``energy_wh``/``power_w`` carries ``load_w``; 0 if its power is short."""
-    if load_w <= 0:
-        return float("inf") if energy_wh > 0 else 0.0
-    if power_w < load_w:
-        return 0.0
-    return energy_wh / load_w * HOUR_S / MINUTE_S
+def ride_through_minutes(energy_wh: float, power_w: float, load_w: float,
+                         round_trip_efficiency: float = 1.0) -> float:
+    """Minutes a battery carries ``load_w`` at full load (:func:`physics.battery.ride_through_s`)."""
+    return battery_physics.ride_through_s(energy_wh, power_w, load_w, round_trip_efficiency) / MINUTE_S
 
 
 def site_inventory(site: Site) -> SiteInventory:
@@ -152,6 +155,9 @@ def site_inventory(site: Site) -> SiteInventory:
     facility = total("facility_peak_w")
     battery_wh = total("battery_energy_wh")
     battery_w = total("battery_power_w")
+    # energy-weighted round-trip efficiency of all the site's batteries
+    rte = (sum(p.battery_energy_wh * p.count * p.battery_round_trip_efficiency for p in pods)
+           / battery_wh) if battery_wh else 1.0
     notes: list[str] = []
     inter = 0.0
     if site.inter_pod is not None:
@@ -181,7 +187,7 @@ def site_inventory(site: Site) -> SiteInventory:
         grid_feed_w=site.grid.feed_w,
         battery_energy_wh=battery_wh,
         battery_power_w=battery_w,
-        battery_minutes_at_full_load=ride_through_minutes(battery_wh, battery_w, facility),
+        battery_minutes_at_full_load=ride_through_minutes(battery_wh, battery_w, facility, rte),
         inter_pod_bisection_bps=inter,
         fleet_vehicles=int(fleet_n),
         fleet_mean_available=fleet_avail,
