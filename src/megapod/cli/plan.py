@@ -40,6 +40,8 @@ def plan(
     context: Annotated[int | None, Opt("--context", help="prompt tokens per request")] = None,
     output_len: Annotated[int | None, Opt("--output-len", help="output tokens per request")] = None,
     years: Annotated[float | None, Opt("--years", help="TCO horizon")] = None,
+    max_ramp: Annotated[str | None, Opt("--max-ramp", help="grid ramp limit, e.g. '10 MW/s'")] = None,
+    max_swing: Annotated[str | None, Opt("--max-swing", help="grid swing limit, e.g. '20 MW'")] = None,
     capability: Annotated[bool, Opt("--capability", help="what can this site train or serve")] = False,
     models: Annotated[str | None, Opt("--models", help="comma-separated presets for --capability")] = None,
     as_json: Annotated[bool, Opt("--json", help="print one JSON document")] = False,
@@ -71,6 +73,7 @@ def plan(
         "model": model, "tokens": tokens, "deadline_s": deadline, "gpu_budget": gpus, "gpu": gpu,
         "dtype": dtype, "tokens_per_s": tokens_per_s, "latency_per_token_s": latency,
         "context_len": context, "output_len": output_len, "years": years,
+        "max_ramp_w_per_s": max_ramp, "max_swing_w": max_swing,
     }
     doc.update({k: v for k, v in flags.items() if v is not None})
     if serve:

@@ -40,6 +40,7 @@ from megapod.planner.failures import (
     interruption_rate_per_gpu_s,
     reliability_entry,
 )
+from megapod.planner.grid_limits import GridLimitSizing, size_for_grid_limits
 from megapod.planner.sizing import FacilitySizing, price_table, size_facility
 from megapod.spec import Pod, Site
 from megapod.spec.goal import ModelSpec, ServingGoal, TrainingGoal
@@ -111,6 +112,7 @@ class Plan:
     facility: FacilitySizing
     training: TrainingOutcome | None = None
     serving: ServingOutcome | None = None
+    grid: GridLimitSizing | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def as_dict(self) -> dict[str, Any]:
@@ -121,6 +123,7 @@ class Plan:
             "facility": self.facility.as_dict(),
             "training": self.training.as_dict() if self.training else None,
             "serving": self.serving.as_dict() if self.serving else None,
+            "grid": self.grid.as_dict() if self.grid else None,
             "notes": list(self.notes) + list(self.facility.notes),
         }
 
@@ -270,7 +273,16 @@ def plan_training(site: Site, goal: TrainingGoal) -> Plan:
         run_energy_wh=facility.annual_facility_energy_wh * share,
         run_co2_t=facility.annual_co2_t * share,
     )
-    return Plan("training", site.name, facility, training=outcome, notes=tuple(notes))
+    grid = size_for_grid_limits(
+        site,
+        pod,
+        trial.run.step,
+        facility.battery_unit,
+        facility.battery_units,
+        goal.max_ramp_w_per_s,
+        goal.max_swing_w,
+    )
+    return Plan("training", site.name, facility, training=outcome, grid=grid, notes=tuple(notes))
 
 
 def _pods_for_deadline(

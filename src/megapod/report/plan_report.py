@@ -120,6 +120,8 @@ def summary_sections(plan: Plan) -> list[tuple[str, Rows]]:
             ],
         )
     )
+    if plan.grid is not None:
+        sections.append(("Grid ramp and swing", grid_rows(plan)))
     sections.append(
         (
             "Cost",
@@ -133,6 +135,49 @@ def summary_sections(plan: Plan) -> list[tuple[str, Rows]]:
         )
     )
     return sections
+
+
+def grid_rows(plan: Plan) -> Rows:
+    """Rows of the grid-facing answer: baseline ramp and swing, the limits, the battery."""
+    g = plan.grid
+    assert g is not None
+    rows: Rows = [
+        (
+            "planned draw (no battery)",
+            f"max ramp {g.baseline_max_ramp_w_per_s / 1e6:,.2f} MW/s, "
+            f"swing {g.baseline_swing_w / 1e6:,.2f} MW "
+            f"({g.window_s:.0f} s window with a failure at {g.failure_at_s:.0f} s)",
+        )
+    ]
+    if not g.limited:
+        rows.append(("grid limit", "none asked (give --max-ramp / --max-swing to size a battery)"))
+        return rows
+    asked = []
+    if g.max_ramp_limit_w_per_s is not None:
+        asked.append(f"ramp ≤ {g.max_ramp_limit_w_per_s / 1e6:,.2f} MW/s")
+    if g.max_swing_limit_w is not None:
+        asked.append(f"swing ≤ {g.max_swing_limit_w / 1e6:,.2f} MW")
+    rows.append(("grid limit", ", ".join(asked)))
+    if not g.feasible:
+        rows.append(("battery for the limit", f"none of up to {g.units:,} × {g.unit} holds it"))
+        return rows
+    rows.append(
+        (
+            "battery for the limit",
+            f"{g.units:,} × {g.unit} = {g.power_w / 1e6:,.1f} MW / {g.energy_wh / 1e6:,.1f} MWh, "
+            f"{g.cycles_per_day:.2f} cycles/day"
+            if g.units
+            else "none needed: the planned draw already holds it",
+        )
+    )
+    covers = "covers it" if g.ride_through_covers else "does not cover it"
+    rows.append(
+        (
+            "plan battery",
+            f"{g.plan_units:,} × {g.unit} (ride-through bank of {g.ride_through_units:,} {covers})",
+        )
+    )
+    return rows
 
 
 def capex_rows(plan: Plan) -> list[tuple[str, float]]:

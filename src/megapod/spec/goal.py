@@ -13,9 +13,10 @@ from pydantic import BeforeValidator, Field, field_validator
 
 from megapod import catalog
 from megapod.errors import SpecError
-from megapod.quantities import DurationS
+from megapod.quantities import DurationS, PowerW
 from megapod.spec.base import SpecModel
 from megapod.spec.loader import read_document, validate
+from megapod.spec.power_profile import RampWPerS
 from megapod.units import parse_quantity
 
 Count = Annotated[float, BeforeValidator(lambda v: parse_quantity(v, "count") if v is not None else v)]
@@ -78,6 +79,12 @@ class TrainingGoal(_GoalBase):
     checkpoint_s: DurationS = Field(60.0, ge=0, description="time to write one checkpoint")
     restart_s: DurationS = Field(600.0, ge=0, description="time to restart after an interruption")
     reliability: str = Field("llama3-h100", description="failure-rate entry (reliability.yaml)")
+    max_ramp_w_per_s: RampWPerS | None = Field(
+        None, description='grid ramp limit over 1 s, e.g. "10 MW/s"; sizes a battery to hold it'
+    )
+    max_swing_w: PowerW | None = Field(
+        None, gt=0, description='grid peak-to-trough limit, e.g. "20 MW"; sizes a battery to hold it'
+    )
 
 
 class ServingGoal(_GoalBase):
