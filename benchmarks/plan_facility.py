@@ -13,8 +13,10 @@ import numpy as np
 from megapod import catalog
 from megapod.catalog.cooling import CoolingPlantEntry
 from megapod.physics import climate, gpu_power, thermal
+from megapod.physics.perf import Hardware, model_preset, search_layouts
 from megapod.physics.power_chain import ChainCurves
-from megapod.planner.plan import plan_serving, plan_training
+from megapod.planner.grid_limits import size_for_grid_limits
+from megapod.planner.plan import pick_pod, plan_serving, plan_training
 from megapod.spec import PowerChain, load_site
 from megapod.spec.goal import ServingGoal, TrainingGoal
 
@@ -35,6 +37,34 @@ def main() -> None:
               f"{tr.training.wall_s / 86400:5.1f} d, PUE {tr.facility.annual_pue:.3f}, "
               f"capex ${tr.facility.capex.total_usd / 1e6:,.0f} M | serving {t2 - t1:5.2f} s: "
               f"{sv.facility.pods} pods, ${sv.serving.cost_per_million_tokens_usd:.3f}/M tokens")
+
+    print("\n== grid ramp limit: training goal with --max-ramp 1 MW/s (planner wall time; grid part) ==")
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        site = load_site(path)
+        t0 = time.perf_counter()
+        goal = TrainingGoal(model="llama3-70b", tokens=15e12, deadline_s=60 * 86400, max_ramp_w_per_s=1e6)
+        plan = plan_training(site, goal)
+        t1 = time.perf_counter()
+        g = plan.grid
+        assert g is not None and plan.training is not None
+        pod = pick_pod(site, None)
+        step = search_layouts(
+            model_preset("llama3-70b"),
+            plan.training.gpus_used,
+            Hardware.from_pod(pod),
+            plan.training.layout["global_batch"],
+            plan.training.layout["dtype"],
+            1,
+        )[0]
+        t2 = time.perf_counter()
+        size_for_grid_limits(site, pod, step, g.unit, g.ride_through_units, 1e6)
+        grid_s = time.perf_counter() - t2
+        mw, mwh = g.power_w / 1e6, g.energy_wh / 1e6
+        bank = f"{g.units} units, {mw:,.1f} MW / {mwh:,.1f} MWh" if g.feasible else "none"
+        print(f"{path.name:16s} {t1 - t0:5.2f} s (grid {grid_s:4.2f} s): "
+              f"baseline ramp {g.baseline_max_ramp_w_per_s / 1e6:8.2f} MW/s, "
+              f"swing {g.baseline_swing_w / 1e6:8.2f} MW -> {bank}, {g.cycles_per_day:.2f} cycles/day, "
+              f"ride-through {g.ride_through_units} units {'covers' if g.ride_through_covers else 'short'}")
 
     print("\n== anchor: Llama 3 405B on 16,384 H100 (reported ~30.8 M GPU-hours) ==")
     site = load_site(EXAMPLES / "cortex.yaml")

@@ -21,7 +21,7 @@ def site():  # type: ignore[no-untyped-def]
 def test_training_rows_and_html(site) -> None:  # type: ignore[no-untyped-def]
     plan = plan_training(site, TrainingGoal(model="llama3-8b", tokens=1e12))
     titles = [t for t, _ in summary_sections(plan)]
-    assert titles == ["Training run", "Site", "Cost"]
+    assert titles == ["Training run", "Site", "Grid ramp and swing", "Cost"]
     rows = dict(capex_rows(plan))
     assert sum(v for k, v in rows.items() if "/ yr" not in k) == pytest.approx(plan.facility.capex.total_usd)
     page = html_report(plan)
