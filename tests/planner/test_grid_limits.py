@@ -159,3 +159,26 @@ def test_bad_limit_exits_2_naming_the_field(flag: str, field: str) -> None:
     res = subprocess.run([str(exe), *ARGS, f"{flag}=-1"], capture_output=True, text=True, timeout=120)
     assert res.returncode == 2
     assert field in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_grid_bank_above_ride_through_becomes_the_plan_battery(site, unlimited: Plan) -> None:  # type: ignore[no-untyped-def]
+    base, t = unlimited.grid, unlimited.training
+    assert base is not None and t is not None
+    pod = pick_pod(site, None)
+    from megapod.physics.perf import Hardware, model_preset, search_layouts
+
+    step = search_layouts(
+        model_preset("llama3-70b"),
+        t.gpus_used,
+        Hardware.from_pod(pod),
+        t.layout["global_batch"],
+        t.layout["dtype"],
+        1,
+    )[0]
+    limit = 0.3 * base.baseline_max_ramp_w_per_s
+    g = size_for_grid_limits(site, pod, step, base.unit, 0, max_ramp_w_per_s=limit)
+    assert g.feasible and g.units >= 1
+    assert g.ride_through_covers is False and g.plan_units == g.units
+    plan = Plan(unlimited.kind, unlimited.site, unlimited.facility, training=t, grid=g)
+    rows = dict(dict(summary_sections(plan))["Grid ramp and swing"])
+    assert "does not cover it" in rows["plan battery"]
