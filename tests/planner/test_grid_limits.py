@@ -182,3 +182,17 @@ def test_grid_bank_above_ride_through_becomes_the_plan_battery(site, unlimited: 
     plan = Plan(unlimited.kind, unlimited.site, unlimited.facility, training=t, grid=g)
     rows = dict(dict(summary_sections(plan))["Grid ramp and swing"])
     assert "does not cover it" in rows["plan battery"]
+
+
+def test_a_grid_bank_larger_than_ride_through_is_costed() -> None:
+    from megapod.planner.sizing import price_table, size_facility
+    from megapod.spec import load_site
+
+    site = load_site(EXAMPLES / "megapod.yaml")
+    pod, prices = site.pods[0], price_table("us-2025")
+    base = size_facility(site, pod, 2, 800.0, prices, 5.0)
+    bigger = size_facility(site, pod, 2, 800.0, prices, 5.0, min_battery_units=base.battery_units + 4)
+    assert bigger.battery_units == base.battery_units + 4
+    assert bigger.capex.battery_usd == pytest.approx(base.capex.battery_usd * bigger.battery_units
+                                                     / base.battery_units)
+    assert bigger.ride_through_s > base.ride_through_s

@@ -253,6 +253,18 @@ def plan_training(site: Site, goal: TrainingGoal) -> Plan:
         notes.append(f"the layout uses {trial.run.gpus:,} of the {trial.pods * pod.gpus:,} GPUs")
     prices = price_table(goal.prices, goal.price_overrides)
     facility = size_facility(site, pod, trial.pods, trial.run.mean_gpu_power_w, prices, goal.years)
+    grid = size_for_grid_limits(
+        site,
+        pod,
+        trial.run.step,
+        facility.battery_unit,
+        facility.battery_units,
+        goal.max_ramp_w_per_s,
+        goal.max_swing_w,
+    )
+    if grid.plan_units > facility.battery_units:  # the grid limit needs the larger bank: cost it
+        facility = size_facility(site, pod, trial.pods, trial.run.mean_gpu_power_w, prices,
+                                 goal.years, min_battery_units=grid.plan_units)
     wall = trial.wall_s
     share = wall / YEAR_S
     outcome = TrainingOutcome(
@@ -272,15 +284,6 @@ def plan_training(site: Site, goal: TrainingGoal) -> Plan:
         run_cost_usd=facility.annualized_cost_usd * share,
         run_energy_wh=facility.annual_facility_energy_wh * share,
         run_co2_t=facility.annual_co2_t * share,
-    )
-    grid = size_for_grid_limits(
-        site,
-        pod,
-        trial.run.step,
-        facility.battery_unit,
-        facility.battery_units,
-        goal.max_ramp_w_per_s,
-        goal.max_swing_w,
     )
     return Plan("training", site.name, facility, training=outcome, grid=grid, notes=tuple(notes))
 

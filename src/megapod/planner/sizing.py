@@ -148,8 +148,13 @@ def size_facility(
     gpu_mean_w: float,
     prices: PriceTableEntry,
     years: float,
+    min_battery_units: int = 0,
 ) -> FacilitySizing:
-    """Size ``pods`` replicas of ``pod`` for the site's climate and grid, and cost them."""
+    """Size ``pods`` replicas of ``pod`` for the site's climate and grid, and cost them.
+
+    ``min_battery_units`` (site total) raises the battery bank above what ride-through needs,
+    e.g. to hold a grid ramp limit; the bank is split evenly over the pods and costed.
+    """
     if pods < 1:
         raise SpecError("pods", f"{pods}: need at least one pod")
     notes: list[str] = []
@@ -200,7 +205,10 @@ def size_facility(
         facility_peak_pod, target, unit.round_trip_efficiency
     )
     units_pod = max(
-        math.ceil(need_wh / usable_unit_wh - 1e-9), math.ceil(facility_peak_pod / unit.power_w - 1e-9), 1
+        math.ceil(need_wh / usable_unit_wh - 1e-9),
+        math.ceil(facility_peak_pod / unit.power_w - 1e-9),
+        math.ceil(min_battery_units / pods),
+        1,
     )
     ride = battery_physics.ride_through_s(
         units_pod * usable_unit_wh, units_pod * unit.power_w, facility_peak_pod, unit.round_trip_efficiency
