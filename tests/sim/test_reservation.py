@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from megapod.sim.twin.reservation import NodeReservation
 from megapod.sim.twin.simulator import Twin
@@ -12,28 +13,47 @@ from .scenario_factory import small_scenario
 
 def test_fits_follows_node_rule() -> None:
     # two 8-GPU nodes with 3 and 8 free; a 10-GPU head needs one whole node + 2 on another
-    res = NodeReservation({0: 3, 1: 8}, 8, 10)
+    res = NodeReservation.from_free({0: 3, 1: 8}, 8, 10)
     assert res.fits()
     res.add(0, -2)  # 1 left on node 0: the remainder no longer fits beside the whole node
     assert not res.fits()
     res.add(0, 7)  # node 0 whole again
     assert res.fits()
     # 16 free GPUs spread over three nodes do not hold a 16-GPU (two-node) head
-    assert not NodeReservation({0: 6, 1: 6, 2: 4}, 8, 16).fits()
-    assert NodeReservation({0: 8, 1: 8, 2: 0, 5: 1}, 8, 16).fits()
+    assert not NodeReservation.from_free({0: 6, 1: 6, 2: 4}, 8, 16).fits()
+    assert NodeReservation.from_free({0: 8, 1: 8, 2: 0, 5: 1}, 8, 16).fits()
+
+
+def test_counts_are_those_at_construction() -> None:
+    # node 1 is read lazily; once remembered, a later change to the live counts is not seen
+    live = {0: 8, 1: 5}
+    res = NodeReservation(live.get, 1, {5: 1}, 8, 13)
+    assert res.fits()  # one whole node + 5 on node 1
+    res.remember(1, live[1])
+    live[1] = 0  # the cluster places a job that ends before the reservation on node 1
+    res.add(0, -8)
+    assert not res.fits()
+    res.add(0, 8)
+    res.add(1, -1)  # 4 left at the reservation time on node 1: the remainder no longer fits
+    assert not res.fits()
 
 
 class _Watched(Twin):
     """Records each head's first reservation time, computed the way :meth:`_backfill` does."""
 
     first: dict[int, float]
+    arrival_passes = 0
+
+    def _backfill_arrivals(self, p: int, memo: Any, new: list[Any]) -> None:
+        self.arrival_passes += 1
+        super()._backfill_arrivals(p, memo, new)
 
     def _backfill(self, p: int) -> None:
         head = self._head(p)
         if head is not None:
             part = self.cluster.partitions[p]
             free = {n: int(self.cluster.node_free[n]) for n in part.nodes if self.cluster.node_up[n]}
-            res = NodeReservation(free, part.node_gpus, self.gpus[head])
+            res = NodeReservation.from_free(free, part.node_gpus, self.gpus[head])
             shadow = math.inf
             for j in sorted(self.running[p], key=self.end_v.__getitem__):
                 self._add_alloc(res, j, 1)
@@ -50,6 +70,7 @@ def test_backfill_never_delays_the_reserved_head() -> None:
     twin.first = {}
     res = twin.run()
     assert len(twin.first) > 20  # many blocked heads were reserved
+    assert twin.arrival_passes > 20  # and many passes tried only the jobs that had arrived
     late = [
         j for j, t in twin.first.items() if math.isfinite(t) and not twin.start_s[j] <= t + 1e-6 * max(1.0, t)
     ]

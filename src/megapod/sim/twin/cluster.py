@@ -48,6 +48,8 @@ class Cluster:
         self.node_free: npt.NDArray[np.int64] = np.asarray(node_gpus, dtype=np.int64).copy()
         self.node_up = [True] * len(node_gpus)
         self.node_partition = list(node_partition)
+        #: Bumped on every change of free or up nodes, so a caller can tell a state it has seen.
+        self.version = 0
         self.partitions: list[Partition] = []
         for p, name in enumerate(partition_names):
             nodes = [i for i, q in enumerate(node_partition) if q == p]
@@ -151,12 +153,14 @@ class Cluster:
             del part.full[-k:]
             self.node_free[whole] = 0
             part.free_gpus -= k * g
+        self.version += 1
         return whole, partial
 
     def release(self, alloc: Allocation) -> None:
         """Give an allocation back (its nodes are up)."""
         whole, partial = alloc
         parts = self.partitions
+        self.version += 1
         if whole:
             part = parts[self.node_partition[whole[0]]]
             self.node_free[whole] = part.node_gpus
@@ -170,6 +174,7 @@ class Cluster:
         """Take one node out of service (its free GPUs leave the pool) or bring it back."""
         if self.node_up[node] == up:
             return
+        self.version += 1
         part = self.partitions[self.node_partition[node]]
         free = int(self.node_free[node])
         g = part.node_gpus
@@ -193,5 +198,6 @@ class Cluster:
         """Take many nodes down or up at once (a blackout), rebuilding the partitions once."""
         for node in nodes:
             self.node_up[node] = up
+        self.version += 1
         for part in self.partitions:
             self._rebuild(part)

@@ -9,9 +9,11 @@ in their own heap keyed by ``V``. Failures are one Poisson stream of rate ``λ·
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -123,6 +125,11 @@ class Twin:
         self.busy_gpu_s = [0.0] * n
         nparts = len(self.cluster.partitions)
         self.queues: list[list[tuple[Any, int, int]]] = [[] for _ in range(nparts)]
+        self.bf_memo: dict[int, _BackfillMemo] = {}
+        self.bf_new: list[list[tuple[Any, int, int]]] = [[] for _ in range(nparts)]
+        #: Each partition's queue entries in order, for backfill policies (a heap is only
+        #: ordered at its root; a backfill pass walks the first jobs behind the head).
+        self.bf_order: list[list[tuple[Any, int, int]]] = [[] for _ in range(nparts)]
         self.running: list[set[int]] = [set() for _ in range(nparts)]
         self.queue_usage = [0] * (int(self.jobs.queue.max()) + 1 if n else 1)
         weights = self.sc.policies.queue_weights
@@ -222,7 +229,11 @@ class Twin:
             heap = self.sub_queues[p].setdefault(self.qid[j], [])
             heapq.heappush(heap, (within(self, j, self.sc.policies.las_threshold_gpu_s), j, self.q_token[j]))
             return
-        heapq.heappush(self.queues[self.part[j]], (self._key(j), j, self.q_token[j]))
+        entry = (self._key(j), j, self.q_token[j])
+        heapq.heappush(self.queues[self.part[j]], entry)
+        if self.queue_policy.backfill:
+            self.bf_new[self.part[j]].append(entry)
+            bisect.insort(self.bf_order[self.part[j]], entry)
 
     def _start(self, j: int, alloc: Allocation) -> None:
         now = self.now
@@ -506,16 +517,38 @@ class Twin:
     def _backfill(self, p: int) -> None:
         """EASY backfill (Lifka 1995; Mu'alem & Feitelson 2001): the head is reserved the
         earliest time its GPUs free up *on nodes where it can be placed*; a later job starts
-        now if it ends by then, or if the head still fits at that time beside it."""
+        now if it ends by then, or if the head still fits at that time beside it.
+
+        When the last pass started nothing and neither the nodes, the speed nor the head have
+        changed since, the jobs it examined still cannot start (they only end later), so only
+        the jobs that arrived since are tried: the same jobs start as in a full pass, in
+        O(arrivals)."""
         head = self._head(p)
         if head is None:
             return
+        new, self.bf_new[p] = self.bf_new[p], []
+        memo = self.bf_memo.pop(p, None)
+        if memo is not None and memo.key == self._backfill_key(head):
+            self._backfill_arrivals(p, memo, new)
+        else:
+            self._backfill_pass(p, head)
+
+    def _backfill_key(self, head: int) -> tuple[int, float, float | None, int]:
+        return (self.cluster.version, self.speed, self.gpu_cap_w, head)
+
+    def _backfill_pass(self, p: int, head: int) -> None:
+        """A full EASY pass: reserve the head, then try up to ``BACKFILL_DEPTH - 1`` jobs."""
         cluster = self.cluster
         part = cluster.partitions[p]
-        g_node = part.node_gpus
         nf = cluster.node_free
         up = cluster.node_up
-        res = NodeReservation({n: int(nf[n]) for n in part.nodes if up[n]}, g_node, self.gpus[head])
+        res = NodeReservation(
+            lambda n: int(nf[n]) if up[n] else None,
+            len(part.full),
+            {f: len(nodes) for f, nodes in enumerate(part.buckets) if nodes},
+            part.node_gpus,
+            self.gpus[head],
+        )
         shadow = math.inf
         end_v = self.end_v
         if res.fits():
@@ -526,25 +559,84 @@ class Twin:
                 if res.fits():
                     shadow = self.now + (end_v[j] - self.v_now) / self.speed
                     break
-        q = self.queues[p]
-        for _, j, tok in _heap_first(q, BACKFILL_DEPTH)[1:]:
-            if part.free_gpus <= 0:
+        order = self.bf_order[p]
+        state = self.state
+        qt = self.q_token
+        memo = _BackfillMemo((), shadow, res, too_big=part.free_gpus + 1)
+        gpus = self.gpus
+        stale = 0
+        started = False
+        for entry in order:
+            if memo.examined >= BACKFILL_DEPTH - 1 or part.free_gpus <= 0:
                 break
-            if self.state[j] != QUEUED or self.q_token[j] != tok:
+            _, j, tok = entry
+            if state[j] != QUEUED or qt[j] != tok:
+                stale += 1
                 continue
-            est_end = self.now + self._run_estimate_s(j) / self.speed
-            if not self._admissible(j):
+            if j == head:
                 continue
-            alloc = cluster.place(p, self.gpus[j], self.place_mode)
-            if alloc is None:
+            memo.examined += 1
+            memo.last = entry
+            if gpus[j] < memo.too_big:
+                started |= self._backfill_try(p, j, memo)
+        memo.window_full = memo.examined >= BACKFILL_DEPTH - 1
+        if stale >= BACKFILL_DEPTH:  # started jobs leave their entries behind
+            order[:] = [e for e in order if state[e[1]] == QUEUED and qt[e[1]] == e[2]]
+        if not started and self.sc.policies.power_cap_w is None:
+            memo.key = self._backfill_key(head)
+            self.bf_memo[p] = memo
+
+    def _backfill_arrivals(self, p: int, memo: _BackfillMemo, new: list[Any]) -> None:
+        """Try only the jobs enqueued since the pass that left ``memo`` (see :meth:`_backfill`)."""
+        state = self.state
+        qt = self.q_token
+        valid = True
+        for entry in sorted(new):
+            _, j, tok = entry
+            if state[j] != QUEUED or qt[j] != tok:
                 continue
-            if est_end > shadow:  # still running at the reservation: the head must fit beside it
-                self._start_alloc_on(res, alloc, -1)
-                if not res.fits():
-                    self._start_alloc_on(res, alloc, 1)
-                    cluster.release(alloc)
-                    continue
-            self._start(j, alloc)
+            if memo.window_full:
+                if entry > memo.last:
+                    continue  # behind the jobs a pass examines
+                valid = False  # the window's last job drops out; the next pass is a full one
+            else:
+                memo.examined += 1
+                memo.last = entry if memo.last is None else max(memo.last, entry)
+                memo.window_full = memo.examined >= BACKFILL_DEPTH - 1
+            if self.cluster.partitions[p].free_gpus <= 0:
+                break
+            valid &= not self._backfill_try(p, j, memo)
+        if valid:
+            memo.key = self._backfill_key(memo.key[3])
+            self.bf_memo[p] = memo
+
+    def _backfill_try(self, p: int, j: int, memo: _BackfillMemo) -> bool:
+        """Start queued job ``j`` now if it fits and does not delay the head's reservation."""
+        cluster = self.cluster
+        gj = self.gpus[j]
+        # placement only gets harder as a pass starts jobs: once n GPUs do not fit, no job of
+        # n or more does (see Cluster.can_fit)
+        if gj >= memo.too_big or not self._admissible(j):
+            return False
+        res = memo.res
+        late = self.now + self._run_estimate_s(j) / self.speed > memo.shadow
+        if late and gj > res.spare_gpus():
+            return False
+        alloc = cluster.place(p, gj, self.place_mode)
+        if alloc is None:
+            memo.too_big = gj
+            return False
+        nf = cluster.node_free
+        for node, take in alloc[1]:
+            res.remember(node, int(nf[node]) + take)
+        if late:  # still running at the reservation: the head must fit beside it
+            self._start_alloc_on(res, alloc, -1)
+            if not res.fits():
+                self._start_alloc_on(res, alloc, 1)
+                cluster.release(alloc)
+                return False
+        self._start(j, alloc)
+        return True
 
     def _add_alloc(self, res: NodeReservation, j: int, sign: int) -> None:
         alloc = self.alloc[j]
@@ -554,8 +646,7 @@ class Twin:
     def _start_alloc_on(self, res: NodeReservation, alloc: Allocation, sign: int) -> None:
         """Give (``sign`` 1) or take (-1) an allocation's GPUs at the reservation time."""
         whole, partial = alloc
-        for node in whole:
-            res.add(node, sign * res.g)
+        res.add_whole_nodes(sign * len(whole))
         for node, take in partial:
             res.add(node, sign * take)
 
@@ -897,21 +988,24 @@ class Twin:
         self.dirty.update(range(len(self.queues)))
 
 
-def _heap_first(heap: list[Any], k: int) -> list[Any]:
-    """The ``k`` smallest items of a binary heap in order, in O(k log k): walk the heap from
-    its root with a frontier heap of indices, never touching the rest."""
-    out: list[Any] = []
-    if not heap:
-        return out
-    frontier = [(heap[0], 0)]
-    n = len(heap)
-    while frontier and len(out) < k:
-        item, i = heapq.heappop(frontier)
-        out.append(item)
-        for c in (2 * i + 1, 2 * i + 2):
-            if c < n:
-                heapq.heappush(frontier, (heap[c], c))
-    return out
+@dataclass
+class _BackfillMemo:
+    """What an EASY pass that started nothing leaves for the next (see ``Twin._backfill``)."""
+
+    key: tuple[Any, ...]
+    """(cluster version, speed, GPU cap, head) the pass saw."""
+    shadow: float
+    """The head's reservation time [s]."""
+    res: NodeReservation
+    """Free GPUs per node at the reservation time."""
+    too_big: int
+    """Smallest GPU count known not to fit now."""
+    examined: int = 0
+    """Live queued jobs the pass tried."""
+    last: Any = None
+    """Queue entry of the last job tried (entries compare in queue order)."""
+    window_full: bool = False
+    """Whether ``BACKFILL_DEPTH - 1`` jobs were tried (later jobs are out of reach)."""
 
 
 def simulate(scenario: Scenario, progress: ProgressFn | None = None) -> SimResult:
