@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from megapod.physics.perf import Hardware, model_flops_per_token, model_preset
+from megapod.physics.perf.flops import flops_per_token
 from megapod.planner.layout import (
     case_model,
     flop_convention,
@@ -17,6 +18,8 @@ from megapod.planner.layout import (
     validate_cases,
 )
 from megapod.spec.training_case import CaseError, TrainingCase, read_cases
+
+CASES_2025 = Path(__file__).resolve().parents[2] / "validation" / "megatron_bridge_fp8.yaml"
 
 CASE = {
     "id": "tiny", "source": "nemo2407: test",
@@ -72,6 +75,32 @@ def test_flop_convention_follows_the_note() -> None:
         == "hardware"
     assert flop_convention(_case(note="Model FLOPs per iteration = 72BLsh^2")) == "model"
     assert flop_convention(_case()) == "model"
+    # from 2025 on Megatron-LM counts causal attention; a note can say either way
+    assert flop_convention(_case(source="mbridge2511: table")) == "causal"
+    assert flop_convention(_case(source="mbridge2511: table", note="non-causal count")) == "model"
+    assert flop_convention(_case(note="attention FLOPs counted causal")) == "causal"
+
+
+def test_causal_flops_match_megatron_bridge_pairs() -> None:
+    # Megatron-Bridge 25.11, DGX-H100, Llama 3 8B: 744 TFLOP/s at 14,451 tokens/s per GPU
+    # = 51.5 GFLOP per token; the non-causal count (NeMo 24.07) gives 57.9
+    model = model_preset("llama3-8b")
+    assert flops_per_token(model, "none", "causal") == pytest.approx(744e12 / 14451, rel=0.005)
+    assert flops_per_token(model, "none", "model") == pytest.approx(697e12 / 12036, rel=0.005)
+
+
+def test_megatron_bridge_cases() -> None:
+    """Published 2025 FP8 runs on H100, B200, GB200, GB300 (validation/megatron_bridge_fp8.yaml):
+    no case fails; where the published layout fits megapod's memory estimate as given (8B rows,
+    H100) the error is within 10 %; MAPE stays within 15 %."""
+    report = validate_cases(read_cases(CASES_2025))
+    assert all(p.error is None for p in report.predictions)
+    assert all(p.assumptions["flop_convention"] == "causal" for p in report.predictions)
+    for p in report.predictions:
+        if "8b" in p.id or "h100" in p.id:
+            assert abs(p.errors_pct()["tflops_per_gpu"]) <= 10.0, p.id
+    mape = report.mape("tflops_per_gpu")
+    assert mape is not None and mape <= 15.0
 
 
 @pytest.mark.parametrize(("source", "year"), [("megatron21: Table 1", 2021),

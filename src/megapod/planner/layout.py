@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 #: and NeMo adopted FlashAttention / cuDNN fused attention in 2023 (Dao et al. 2022 appeared
 #: in May 2022, after the 2021-2022 Megatron-LM papers).
 FLASH_ATTENTION_FROM_YEAR = 2023
+#: Year from which reported model FLOP count causal attention (Megatron-LM's
+#: ``num_floating_point_operations``; Megatron-Bridge's tables from NeMo 25.09 on).
+CAUSAL_FLOPS_FROM_YEAR = 2025
 #: Year from which TP-communication and pipeline p2p overlap are part of the stack
 #: (Megatron-Core and Transformer Engine userbuffers, 2023).
 COMM_OVERLAP_FROM_YEAR = 2023
@@ -65,7 +68,9 @@ def case_model(case: TrainingCase) -> TransformerModel:
 
 
 def flop_convention(case: TrainingCase) -> str:
-    """``hardware`` when the case's note says its FLOP include the recomputation, else ``model``.
+    """``hardware`` when the case's note says its FLOP include the recomputation; ``causal``
+    when it says causal, or for sources from 2025 on (Megatron-LM's count halves the attention
+    products since then); else ``model``.
 
     Megatron-LM's Eq. 3 (Narayanan et al. 2021) counts the recomputed forward pass; the other
     sources (Korthikanti et al. MFU, NeMo's per-GPU TFLOP/s) count model FLOP.
@@ -73,6 +78,11 @@ def flop_convention(case: TrainingCase) -> str:
     note = (case.note or "").lower()
     if "eq.3" in note or "includes the recomputation" in note or "hardware-style" in note:
         return "hardware"
+    if "non-causal" in note:
+        return "model"
+    year = source_year(case)
+    if "causal" in note or (year is not None and year >= CAUSAL_FLOPS_FROM_YEAR):
+        return "causal"
     return "model"
 
 

@@ -38,6 +38,17 @@ def test_activation_with_tensor_and_sequence_parallelism(tp: int) -> None:
     assert activation_bytes_per_token_layer(GPT, full) == pytest.approx(2 * h / tp)
 
 
+def test_fp8_keeps_the_four_gemm_inputs_in_one_byte() -> None:
+    # Transformer Engine saves the FP8 casts of the QKV, attention-output, MLP-in and MLP-out
+    # GEMM inputs: 3h + f bytes fewer per token than 16-bit, split over tp with SP
+    bf16 = Layout(tp=8)
+    fp8 = dataclasses.replace(bf16, dtype="fp8")
+    saved = activation_bytes_per_token_layer(GPT, bf16) - activation_bytes_per_token_layer(GPT, fp8)
+    assert saved == pytest.approx((3 * GPT.hidden + GPT.ffn_hidden) / 8)
+    full = dataclasses.replace(fp8, recompute="full")  # only the layer input is kept: unchanged
+    assert activation_bytes_per_token_layer(GPT, full) == pytest.approx(2 * GPT.hidden / 8)
+
+
 def test_flash_attention_stores_no_score_matrix() -> None:
     flash = Layout(tp=8)
     assert activation_bytes_per_token_layer(GPT, flash) == pytest.approx(34 * GPT.hidden / 8)

@@ -6,6 +6,11 @@ numerator of Korthikanti et al. 2023 (Appendix A, Eq. 7: 72·B·L·s·h²·(1 + 
 for a GPT layer with ``f = 4h``) and of NVIDIA NeMo's reported TFLOP/s per GPU (its
 ``flops_formulas`` count the same three passes, with GQA and gated-MLP terms for Llama).
 
+``causal`` FLOP are ``model`` FLOP with only the causal half of the score and context
+products: Megatron-LM's ``num_floating_point_operations`` since 2025, and so the TFLOP/s per
+GPU that Megatron-Bridge (NeMo 25.09 on) reports — for Llama 3 8B at 8,192 tokens 51.5 GFLOP
+per token against 57.9 non-causal, as the published tokens/s and TFLOP/s pairs show.
+
 ``hardware`` FLOP add the recomputed forward work: a whole extra forward of the layers under
 full recomputation — Megatron-LM's Eq. 3, ``96·B·s·L·h²·(1 + s/6h + V/16Lh)`` (Narayanan et
 al. 2021) — or the attention score and context products under selective recomputation
@@ -18,8 +23,8 @@ from typing import Literal
 
 from megapod.physics.perf.model import TransformerModel
 
-FlopConvention = Literal["model", "hardware"]
-FLOP_CONVENTIONS: tuple[FlopConvention, ...] = ("model", "hardware")
+FlopConvention = Literal["model", "causal", "hardware"]
+FLOP_CONVENTIONS: tuple[FlopConvention, ...] = ("model", "causal", "hardware")
 
 
 def model_flops_per_token(model: TransformerModel) -> float:
@@ -43,9 +48,11 @@ def hardware_flops_per_token(model: TransformerModel, recompute: str) -> float:
 
 
 def flops_per_token(model: TransformerModel, recompute: str, convention: str = "model") -> float:
-    """FLOP per token under ``convention`` (``model`` or ``hardware``) [FLOP]."""
+    """FLOP per token under ``convention`` (``model``, ``causal`` or ``hardware``) [FLOP]."""
     if convention == "model":
         return model_flops_per_token(model)
+    if convention == "causal":
+        return 3.0 * model.forward_flops_per_token(causal=True)
     if convention == "hardware":
         return hardware_flops_per_token(model, recompute)
-    raise ValueError(f"unknown FLOP convention {convention!r}; use model or hardware")
+    raise ValueError(f"unknown FLOP convention {convention!r}; use model, causal or hardware")

@@ -13,6 +13,8 @@ token with 16-bit activations and 1-byte dropout masks:
     MLP        3h + 2·f·(2 if gated else 1) + 2·f
     two norms  4h
 
+Under FP8 the four GEMM inputs (QKV, attention output, MLP input, MLP hidden) are kept as
+their 1-byte FP8 casts (Transformer Engine), ``3h + f`` bytes fewer per token.
 With sequence parallelism everything is split over ``tp``; without it the norm, dropout and
 GEMM-input parts (10h) are replicated. Selective recomputation drops the score terms; full
 recomputation keeps only each layer's 2h-byte input. The first pipeline stage holds ``pp``
@@ -38,6 +40,10 @@ GRAD_BYTES = 4.0
 OPTIMIZER_BYTES = 12.0
 FP8_WEIGHT_COPY_BYTES = 1.0
 ACTIVATION_BYTES = 2.0
+#: Bytes saved per GEMM-input element under FP8: Transformer Engine's ``Linear`` and
+#: ``LayerNormLinear`` keep the FP8-cast input (1 byte) for the weight gradient instead of the
+#: 16-bit one.
+FP8_SAVED_INPUT_BYTES = 1.0
 #: ZeRO-2 with gradient accumulation: a rank keeping only its 32-bit gradient shard cannot
 #: accumulate the other shards, so micro-batches accumulate into a full 16-bit buffer that is
 #: reduce-scattered once per step (NeMo's distributed Adam with a contiguous 16-bit gradient
@@ -103,11 +109,12 @@ def activation_bytes_per_token_layer(model: TransformerModel, layout: Layout) ->
     Per Korthikanti et al. 2023, generalised as in the module docstring.
     """
     return _activation_per_token(model, layout.tp, layout.cp, layout.sequence_parallel,
-                                 layout.flash_attention, layout.recompute)
+                                 layout.flash_attention, layout.recompute, layout.dtype == "fp8")
 
 
 def _activation_per_token(
-    model: TransformerModel, tp: int, cp: int, sp: bool, flash: bool, recompute: str
+    model: TransformerModel, tp: int, cp: int, sp: bool, flash: bool, recompute: str,
+    fp8: bool = False,
 ) -> float:
     h, kv, f = model.hidden, model.kv_hidden, model.ffn_hidden
     if recompute == "full":
@@ -116,6 +123,9 @@ def _activation_per_token(
     moe = model.top_k if model.is_moe else 1
     sharded = (4.0 * h + 4.0 * kv) + moe * (2.0 * f * gate + 2.0 * f)  # inside TP regions
     replicated = 10.0 * h  # norm inputs, dropout masks, GEMM inputs
+    if fp8:  # the inputs of the QKV, out-projection, MLP-in and MLP-out GEMMs kept in 1 byte
+        replicated -= FP8_SAVED_INPUT_BYTES * 2.0 * h
+        sharded -= FP8_SAVED_INPUT_BYTES * (h + moe * f)
     per_token = sharded / tp + (replicated / tp if sp else replicated)
     if not flash and recompute == "none":
         per_token += 5.0 * model.heads * model.seq_len / tp / cp
@@ -158,7 +168,8 @@ def memory_per_gpu(
     activations = per_layer * layers_per_stage * in_flight * in_flight_factor
     if layout.recompute == "full":  # one layer's full activations live during its backward
         activations += tokens * _activation_per_token(
-            model, layout.tp, layout.cp, layout.sequence_parallel, layout.flash_attention, "none"
+            model, layout.tp, layout.cp, layout.sequence_parallel, layout.flash_attention, "none",
+            layout.dtype == "fp8",
         )
     # logits in fp32 and their gradient on the last stage: 2 × 4 bytes per vocabulary entry
     logits = 8.0 * tokens / layout.cp * model.vocab / layout.tp

@@ -400,7 +400,7 @@ def _assemble(
     gpus = lay.gpus
     model_tf = flops_per_token(model, lay.recompute, "model") * tokens / step / gpus
     hard_tf = flops_per_token(model, lay.recompute, "hardware") * tokens / step / gpus
-    reported = model_tf if flop_convention == "model" else hard_tf
+    reported = flops_per_token(model, lay.recompute, flop_convention) * tokens / step / gpus
     phases = (
         Phase("forward", m * fwd_mb, UTILIZATION["forward"]),
         Phase("backward", m * bwd_mb, UTILIZATION["backward"]),
