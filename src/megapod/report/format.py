@@ -7,26 +7,25 @@ import math
 from megapod.units import GIGA, KILO, MEGA, PETA, TERA
 
 
+def _si(value: float, unit: str) -> str:
+    """``value`` with G, M, k or no prefix on ``unit``: 2 decimals from M up, 1 for k."""
+    if abs(value) >= GIGA:
+        return f"{value / GIGA:,.2f} G{unit}"
+    if abs(value) >= MEGA:
+        return f"{value / MEGA:,.2f} M{unit}"
+    if abs(value) >= KILO:
+        return f"{value / KILO:,.1f} k{unit}"
+    return f"{value:,.0f} {unit}"
+
+
 def power(power_w: float) -> str:
     """``1.23 MW`` / ``456 kW`` / ``12 W``."""
-    if abs(power_w) >= 1e9:
-        return f"{power_w / 1e9:,.2f} GW"
-    if abs(power_w) >= MEGA:
-        return f"{power_w / MEGA:,.2f} MW"
-    if abs(power_w) >= KILO:
-        return f"{power_w / KILO:,.1f} kW"
-    return f"{power_w:,.0f} W"
+    return _si(power_w, "W")
 
 
 def energy(energy_wh: float) -> str:
     """``3.85 MWh`` / ``12.0 kWh``."""
-    if abs(energy_wh) >= 1e9:
-        return f"{energy_wh / 1e9:,.2f} GWh"
-    if abs(energy_wh) >= MEGA:
-        return f"{energy_wh / MEGA:,.2f} MWh"
-    if abs(energy_wh) >= KILO:
-        return f"{energy_wh / KILO:,.1f} kWh"
-    return f"{energy_wh:,.0f} Wh"
+    return _si(energy_wh, "Wh")
 
 
 def flops(flops: float) -> str:

@@ -12,6 +12,7 @@ import heapq
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from megapod.errors import InfeasibleError
 from megapod.physics.perf.hardware import Hardware
@@ -62,21 +63,7 @@ def search_layouts(
     global_batch: int,
     dtype: str = "bf16",
     top: int = 5,
-    *,
-    tp: Choice = None,
-    pp: Choice = None,
-    cp: Choice = None,
-    ep: Choice = None,
-    micro_batch: Choice = None,
-    interleave: Choice = None,
-    recompute: str | Sequence[str] | None = None,
-    zero_stage: Choice = None,
-    max_micro_batch: int = 64,
-    flop_convention: str = "model",
-    flash_attention: bool = True,
-    sequence_parallel: bool = True,
-    comm_overlap: bool = True,
-    check_memory: bool = True,
+    **options: Any,
 ) -> list[StepBreakdown]:
     """The ``top`` fastest valid layouts of ``model`` on ``gpus`` GPUs, best first.
 
@@ -85,14 +72,10 @@ def search_layouts(
     1, 2, 4, 8, ``ep`` over divisors of the experts, micro-batches over divisors of the
     per-rank batch up to ``max_micro_batch``, interleaving over divisors of the layers per
     stage, all three recomputation modes and ZeRO stages 0-3. Give an int or a list to fix or
-    narrow a dimension. Raises :class:`InfeasibleError` when no layout is valid.
+    narrow a dimension (``options`` are the keywords of :func:`search`). Raises
+    :class:`InfeasibleError` when no layout is valid.
     """
-    return list(search(model, gpus, hw, global_batch, dtype, top, tp=tp, pp=pp, cp=cp, ep=ep,
-                       micro_batch=micro_batch, interleave=interleave, recompute=recompute,
-                       zero_stage=zero_stage, max_micro_batch=max_micro_batch,
-                       flop_convention=flop_convention, flash_attention=flash_attention,
-                       sequence_parallel=sequence_parallel, comm_overlap=comm_overlap,
-                       check_memory=check_memory).best)
+    return list(search(model, gpus, hw, global_batch, dtype, top, **options).best)
 
 
 def search(
@@ -118,7 +101,8 @@ def search(
     comm_overlap: bool = True,
     check_memory: bool = True,
 ) -> SearchResult:
-    """Like :func:`search_layouts`, also counting the layouts evaluated and valid."""
+    """The search behind :func:`search_layouts` (which takes the same keywords), also
+    counting the layouts evaluated and valid."""
     if gpus < 1 or global_batch < 1:
         raise InfeasibleError(f"gpus ({gpus}) and global batch ({global_batch}) must be ≥ 1")
     gpu_divs = divisors(gpus)
