@@ -54,3 +54,15 @@ def test_time_never_runs_backward(items: list[tuple[float, int]]) -> None:
     k.run_until(2e6, lambda ev: seen.append((ev[0], ev[1])))
     assert seen == sorted(seen)
     assert len(seen) == len(items)
+
+
+def test_len_counts_live_events_only_after_cancelling_one_that_ran() -> None:
+    k = EventKernel()
+    h = k.schedule(1.0, 0)
+    k.schedule(2.0, 0)
+    k.pop()
+    k.cancel(h)  # already ran: nothing to cancel
+    k.cancel(h)
+    assert len(k) == 1
+    k.pop()
+    assert len(k) == 0 and k.pop() is None

@@ -33,9 +33,7 @@ def constant_load(
     """The bundled 576-GPU pod, all GPUs held by one job for the whole horizon, no weather
     and no failures: facility power is one constant."""
     site = load_site(EXAMPLES / "megapod.yaml")
-    site = site.model_copy(
-        update={"location": site.location.model_copy(update={"grid_region": grid_region})}
-    )
+    site = site.model_copy(update={"location": site.location.model_copy(update={"grid_region": grid_region})})
     return Scenario.model_validate(
         {
             "name": "constant",
@@ -87,8 +85,12 @@ def test_constant_load_over_two_hours_with_two_prices(resolution_s: float) -> No
 
 def test_default_is_the_site_region_hourly_profile() -> None:
     sc = small_scenario(horizon_s=2 * 86400.0)
-    sc = sc.model_copy(update={"energy": sc.energy.model_validate({}),
-                               "output": sc.output.model_validate({"resolution_s": 3600})})
+    sc = sc.model_copy(
+        update={
+            "energy": sc.energy.model_validate({}),
+            "output": sc.output.model_validate({"resolution_s": 3600}),
+        }
+    )
     res = simulate(sc)
     s = res.summary
     assert (s["price_from"], s["carbon_from"]) == ("ercot", "ercot")
@@ -108,8 +110,10 @@ def test_default_is_the_site_region_hourly_profile() -> None:
 def test_totals_do_not_depend_on_coarser_bins() -> None:
     base = small_scenario(horizon_s=2 * 86400.0)
     base = base.model_copy(update={"energy": base.energy.model_validate({})})
-    runs = [simulate(base.model_copy(update={"output": base.output.model_validate({"resolution_s": r})}))
-            for r in (3600, 3 * 3600, 86400)]
+    runs = [
+        simulate(base.model_copy(update={"output": base.output.model_validate({"resolution_s": r})}))
+        for r in (3600, 3 * 3600, 86400)
+    ]
     for key in ("energy_cost_usd", "tco2", "facility_energy_mwh"):
         values = [r.summary[key] for r in runs]
         assert values == pytest.approx([values[0]] * 3, rel=1e-9), key
@@ -133,8 +137,9 @@ def test_overrides_flat_value_and_other_region() -> None:
     assert np.allclose(res.series["price_usd_per_mwh"], 55.0)
     s = res.summary
     assert s["energy_cost_usd"] == pytest.approx(s["facility_energy_mwh"] * 55, rel=1e-12)
-    both = grid_profile(constant_load(3600.0, 3600.0, {"price_usd_per_mwh": 0, "carbon_kg_per_mwh": 20},
-                                      grid_region=""))
+    both = grid_profile(
+        constant_load(3600.0, 3600.0, {"price_usd_per_mwh": 0, "carbon_kg_per_mwh": 20}, grid_region="")
+    )
     assert both.price_usd_per_wh.tolist() == [0.0] and both.carbon_g_per_wh.tolist() == [0.02]
 
 

@@ -19,13 +19,15 @@ Event = tuple[float, int, int, int, int]
 class EventKernel:
     """Clock plus event heap. ``schedule`` returns a handle that ``cancel`` accepts."""
 
-    __slots__ = ("_cancelled", "_heap", "_seq", "events_processed", "now_s")
+    __slots__ = ("_cancelled", "_heap", "_pending", "_seq", "events_processed", "now_s")
 
     def __init__(self, start_s: float = 0.0) -> None:
         self.now_s = start_s
         self._heap: list[Event] = []
         self._seq = 0
         self._cancelled: set[int] = set()
+        #: Handles of events scheduled and neither run nor cancelled.
+        self._pending: set[int] = set()
         self.events_processed = 0
 
     def schedule(self, time_s: float, kind: int, payload: int = 0, priority: int = 0) -> int:
@@ -34,15 +36,19 @@ class EventKernel:
             raise ValueError(f"cannot schedule at {time_s} s, before the clock ({self.now_s} s)")
         seq = self._seq
         self._seq = seq + 1
+        self._pending.add(seq)
         heapq.heappush(self._heap, (time_s, priority, seq, kind, payload))
         return seq
 
     def cancel(self, handle: int) -> None:
         """Cancel a scheduled event; cancelling one already run or cancelled does nothing."""
-        self._cancelled.add(handle)
+        if handle in self._pending:
+            self._pending.discard(handle)
+            self._cancelled.add(handle)
 
     def __len__(self) -> int:
-        return len(self._heap) - len(self._cancelled)
+        """Live events: scheduled, not yet run and not cancelled."""
+        return len(self._pending)
 
     def peek_s(self) -> float:
         """Time of the next live event, or +inf when none is left."""
@@ -62,6 +68,7 @@ class EventKernel:
                 continue
             self.now_s = event[0]
             self.events_processed += 1
+            self._pending.discard(event[2])
             return event
         return None
 
@@ -77,5 +84,6 @@ class EventKernel:
                 continue
             self.now_s = event[0]
             self.events_processed += 1
+            self._pending.discard(event[2])
             handler(event)
         self.now_s = max(self.now_s, end_s)

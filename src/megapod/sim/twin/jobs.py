@@ -37,6 +37,31 @@ class JobSet:
     def __len__(self) -> int:
         return len(self.submit_s)
 
+    def extended(
+        self,
+        job_id: list[str],
+        submit_s: list[float],
+        work_s: list[float],
+        gpus: list[int],
+        partition: list[int],
+        queue: list[int],
+        priority: list[int],
+        queue_names: tuple[str, ...],
+    ) -> JobSet:
+        """This set followed by batch jobs submitted while the twin ran (in submit order)."""
+        return JobSet(
+            job_id=np.concatenate([self.job_id, np.asarray(job_id, dtype=object)]),
+            submit_s=np.concatenate([self.submit_s, np.asarray(submit_s, dtype=np.float64)]),
+            work_s=np.concatenate([self.work_s, np.asarray(work_s, dtype=np.float64)]),
+            gpus=np.concatenate([self.gpus, np.asarray(gpus, dtype=np.int64)]),
+            partition=np.concatenate([self.partition, np.asarray(partition, dtype=np.int64)]),
+            queue=np.concatenate([self.queue, np.asarray(queue, dtype=np.int64)]),
+            priority=np.concatenate([self.priority, np.asarray(priority, dtype=np.int64)]),
+            kind=np.concatenate([self.kind, np.full(len(job_id), KIND_BATCH, dtype=np.int64)]),
+            dropped=self.dropped,
+            queue_names=queue_names,
+        )
+
 
 def build_jobs(
     scenario: Scenario,

@@ -50,6 +50,8 @@ class Layout:
     battery_power_w: float
     generator_power_w: float
     generator_start_s: float
+    battery_charge_efficiency: float = 1.0
+    """Round-trip efficiency of the site's batteries, weighted by each pod's battery power."""
 
 
 def build_layout(scenario: Scenario) -> Layout:
@@ -88,6 +90,16 @@ def build_layout(scenario: Scenario) -> Layout:
             gen_start = max(gen_start, pod.power.generators.unit.start_time_s)
     battery_wh = sum(p.power.battery.energy_wh * p.count for p in site.pods if p.power.battery)
     battery_w = sum(p.power.battery.power_w * p.count for p in site.pods if p.power.battery)
+    charge_eff = (
+        sum(
+            p.power.battery.unit.round_trip_efficiency * p.power.battery.power_w * p.count
+            for p in site.pods
+            if p.power.battery
+        )
+        / battery_w
+        if battery_w > 0
+        else 1.0
+    )
     if scenario.grid.generator_start_s is not None:
         gen_start = scenario.grid.generator_start_s
     if scenario.partitions is None:
@@ -96,7 +108,16 @@ def build_layout(scenario: Scenario) -> Layout:
     else:
         names, node_partition = _partitions_from_csv(scenario, len(node_gpus))
     return Layout(
-        node_gpus, node_design, node_partition, names, designs, battery_wh, battery_w, gen_w, gen_start
+        node_gpus,
+        node_design,
+        node_partition,
+        names,
+        designs,
+        battery_wh,
+        battery_w,
+        gen_w,
+        gen_start,
+        charge_eff,
     )
 
 

@@ -137,8 +137,10 @@ def fixed_interval(fixed_interval_s: float, write_s: float, job_mtbf_s: float) -
 
 def young_daly_interval(fixed_interval_s: float, write_s: float, job_mtbf_s: float) -> float:
     """Young/Daly first-order optimum ``τ = sqrt(2·C·M)`` [s] (Young 1974; Daly 2006 eq. 37's
-    leading term); without failures (``M`` = inf) the fixed interval is kept."""
-    if not math.isfinite(job_mtbf_s) or write_s <= 0:
+    leading term); without failures (``M`` = inf) no periodic checkpoint is written (inf)."""
+    if not math.isfinite(job_mtbf_s):
+        return math.inf
+    if write_s <= 0:
         return fixed_interval_s
     return max(math.sqrt(2.0 * write_s * job_mtbf_s), write_s)
 

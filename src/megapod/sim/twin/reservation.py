@@ -29,8 +29,14 @@ class NodeReservation:
         head_gpus: GPUs the head job asks for.
     """
 
-    def __init__(self, current_free: Callable[[int], int | None], full_nodes: int,
-                 partial_nodes: Mapping[int, int], node_gpus: int, head_gpus: int) -> None:
+    def __init__(
+        self,
+        current_free: Callable[[int], int | None],
+        full_nodes: int,
+        partial_nodes: Mapping[int, int],
+        node_gpus: int,
+        head_gpus: int,
+    ) -> None:
         self.current = current_free
         self.free: dict[int, int] = {}
         self.g = node_gpus
@@ -41,8 +47,7 @@ class NodeReservation:
         self.head_gpus = head_gpus
 
     @classmethod
-    def from_free(cls, free_by_node: Mapping[int, int], node_gpus: int,
-                  head_gpus: int) -> NodeReservation:
+    def from_free(cls, free_by_node: Mapping[int, int], node_gpus: int, head_gpus: int) -> NodeReservation:
         """A reservation over ``{node: free GPUs now}`` of the up nodes (others are down)."""
         partial: dict[int, int] = {}
         full = 0

@@ -80,10 +80,10 @@ class SimResult:
     summary: dict[str, Any]
 
 
-def build_result(twin: Twin) -> SimResult:
-    """Assemble the tables from a finished twin."""
+def build_result(twin: Twin, end_s: float) -> SimResult:
+    """Assemble the tables of a twin run up to ``end_s``."""
     sc = twin.sc
-    horizon = sc.horizon_s
+    horizon = end_s
     res = sc.output.resolution_s
     edges = np.arange(0.0, horizon, res)
     edges = np.append(edges, horizon)
@@ -188,6 +188,7 @@ def build_result(twin: Twin) -> SimResult:
         "jobs_done": len(done),
         "jobs_running_at_end": int((jobs["state"] == "running").sum()),
         "jobs_queued_at_end": int((jobs["state"] == "queued").sum()),
+        "jobs_cancelled": int((jobs["state"] == "cancelled").sum()),
         "utilization": busy_gpu_s / gpu_s,
         "goodput": useful / gpu_s,
         "busy_gpu_h": busy_gpu_s / HOUR_S,
@@ -245,7 +246,7 @@ def _stat(col: pd.Series, how: str | float) -> float:
     return float(col.mean()) if how == "mean" else float(col.quantile(float(how)))
 
 
-_STATE_NAMES = np.array(["waiting", "queued", "running", "done"], dtype=object)
+_STATE_NAMES = np.array(["waiting", "queued", "running", "done", "cancelled"], dtype=object)
 _KIND_NAMES = np.array(["batch", "pretraining", "inference"], dtype=object)
 
 

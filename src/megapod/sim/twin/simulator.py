@@ -14,6 +14,7 @@ import heapq
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any
 
 import numpy as np
@@ -35,35 +36,104 @@ from megapod.sim.twin.policies import (
 from megapod.sim.twin.power import facility_flow, it_power_w, thermal_speed
 from megapod.sim.twin.reservation import NodeReservation
 from megapod.sim.twin.results import Recorder, SimResult, build_result
+from megapod.sim.twin.views import JobRequest, Snapshot
 from megapod.spec.scenario import Scenario
 from megapod.units import HOUR_S, YEAR_S
 
-# event kinds (kernel payloads are ints)
-FAILURE, REPAIR, SPARE_BACK, WEATHER, GRID_START, GRID_END, GEN_UP, BATTERY_EMPTY, SHED = range(9)
-# event priorities at equal times: grid and repairs before failures and weather
-_PRIO = {
-    GRID_END: 0,
-    REPAIR: 1,
-    SPARE_BACK: 1,
-    GEN_UP: 2,
-    BATTERY_EMPTY: 3,
-    GRID_START: 4,
-    FAILURE: 5,
-    WEATHER: 6,
-    SHED: 3,
+
+class EventKind(IntEnum):
+    """Kinds of the twin's timed events (the kernel's integer ``kind``)."""
+
+    FAILURE = 0
+    REPAIR = 1
+    SPARE_BACK = 2
+    WEATHER = 3
+    GRID_START = 4
+    GRID_END = 5
+    GEN_UP = 6
+    BATTERY_EMPTY = 7
+    SHED = 8
+    CANCEL = 9
+
+    @property
+    def priority(self) -> int:
+        """Order among events at the same instant (lower first): supply returns and repairs
+        before anything that depends on them; failures and weather last."""
+        return _PRIORITY[self]
+
+
+_PRIORITY = {
+    EventKind.GRID_END: 0,
+    EventKind.REPAIR: 1,
+    EventKind.SPARE_BACK: 1,
+    EventKind.GEN_UP: 2,
+    EventKind.BATTERY_EMPTY: 3,
+    EventKind.SHED: 3,
+    EventKind.GRID_START: 4,
+    EventKind.FAILURE: 5,
+    EventKind.WEATHER: 6,
+    EventKind.CANCEL: 7,
 }
 #: Margin kept beyond one checkpoint write when shedding before the battery runs out [s].
 SHED_GUARD_S = 60.0
 # job states
-WAITING, QUEUED, RUNNING, DONE = 0, 1, 2, 3
+WAITING, QUEUED, RUNNING, DONE, CANCELLED = 0, 1, 2, 3, 4
 #: Maximum queued jobs an EASY pass examines behind a blocked head (cf. Slurm bf_max_job_test).
 BACKFILL_DEPTH = 64
 
 ProgressFn = Callable[[float, float], None]
 
+#: Per-job state kept in one list each (index = job), with its value before the job arrives.
+_JOB_DEFAULTS: tuple[tuple[str, Any], ...] = (
+    ("state", WAITING),
+    ("alloc", None),
+    ("v0", 0.0),
+    ("setup", 0.0),
+    ("tau", math.inf),
+    ("end_v", 0.0),
+    ("run_token", 0),
+    ("q_token", 0),
+    ("setup_next", 0.0),
+    ("start_s", math.nan),
+    ("end_s", math.nan),
+    ("run_start_s", 0.0),
+    ("queued_since", 0.0),
+    ("queue_s", 0.0),
+    ("interruptions", 0),
+    ("preemptions", 0),
+    ("lost_gpu_s", 0.0),
+    ("ckpt_gpu_s", 0.0),
+    ("useful_gpu_s", 0.0),
+    ("busy_gpu_s", 0.0),
+)
+
 
 class Twin:
-    """One run of a scenario. Build it (no side effects), then call :meth:`run`."""
+    """One run of a scenario. Build it (no side effects), then either :meth:`run` it to the
+    horizon or drive it: :meth:`advance_to`, :meth:`submit`, :meth:`cancel`, :meth:`snapshot`
+    and finally :meth:`result`. ``run()`` is ``advance_to(horizon)`` then ``result()``."""
+
+    # per-job lists (see ``_JOB_DEFAULTS``)
+    state: list[int]
+    alloc: list[Allocation | None]
+    v0: list[float]
+    setup: list[float]
+    tau: list[float]
+    end_v: list[float]
+    run_token: list[int]
+    q_token: list[int]
+    setup_next: list[float]
+    start_s: list[float]
+    end_s: list[float]
+    run_start_s: list[float]
+    queued_since: list[float]
+    queue_s: list[float]
+    interruptions: list[int]
+    preemptions: list[int]
+    lost_gpu_s: list[float]
+    ckpt_gpu_s: list[float]
+    useful_gpu_s: list[float]
+    busy_gpu_s: list[float]
 
     def __init__(self, scenario: Scenario, progress: ProgressFn | None = None) -> None:
         self.sc = scenario
@@ -81,6 +151,12 @@ class Twin:
         self.jobs: JobSet = build_jobs(scenario, lay.partition_names, part_gpus, self.rng)
         self.reliability = self._reliability()
         self.grid: GridProfile = grid_profile(scenario)
+        self._started = False
+        self.clock = 0.0
+        self._result: SimResult | None = None
+        self._extra_ids: list[str] = []
+        self._id_index: dict[str, int] = {}
+        self._cancel_pending: set[int] = set()
 
     def _reliability(self) -> ReliabilityEntry | None:
         f = self.sc.failures
@@ -95,34 +171,17 @@ class Twin:
     def _init_state(self) -> None:
         js = self.jobs
         n = len(js)
-        self.submit: list[float] = js.submit_s.tolist()
+        self.submit_times: list[float] = js.submit_s.tolist()
         self.work: list[float] = js.work_s.tolist()
         self.gpus: list[int] = js.gpus.tolist()
         self.part: list[int] = js.partition.tolist()
         self.prio: list[int] = js.priority.tolist()
         self.qid: list[int] = js.queue.tolist()
-        self.state = [WAITING] * n
         self.remaining: list[float] = list(self.work)
-        self.alloc: list[Allocation | None] = [None] * n
-        self.v0 = [0.0] * n
-        self.setup = [0.0] * n
-        self.tau = [math.inf] * n
-        self.end_v = [0.0] * n
+        self.n_trace = n
+        for name, default in _JOB_DEFAULTS:
+            setattr(self, name, [default] * n)
         self.tau_by_gpus: dict[int, float] = {}
-        self.run_token = [0] * n
-        self.q_token = [0] * n
-        self.setup_next = [0.0] * n
-        self.start_s = [math.nan] * n
-        self.end_s = [math.nan] * n
-        self.run_start_s = [0.0] * n
-        self.queued_since = [0.0] * n
-        self.queue_s = [0.0] * n
-        self.interruptions = [0] * n
-        self.preemptions = [0] * n
-        self.lost_gpu_s = [0.0] * n
-        self.ckpt_gpu_s = [0.0] * n
-        self.useful_gpu_s = [0.0] * n
-        self.busy_gpu_s = [0.0] * n
         nparts = len(self.cluster.partitions)
         self.queues: list[list[tuple[Any, int, int]]] = [[] for _ in range(nparts)]
         self.bf_memo: dict[int, _BackfillMemo] = {}
@@ -137,6 +196,7 @@ class Twin:
         self.queue_weights = [
             weights.get(names[q], 1.0) if q < len(names) else 1.0 for q in range(len(self.queue_usage))
         ]
+        self._queue_names = list(names) + [f"queue{q}" for q in range(len(names), len(self.queue_usage))]
         # per-queue heaps of a ``within_queue`` policy; preemption memo of ``running_keys_fall``
         self.sub_queues: list[dict[int, list[tuple[Any, int, int]]]] = [{} for _ in range(nparts)]
         self.outranking: list[tuple[Any, set[int]] | None] = [None] * nparts
@@ -189,7 +249,7 @@ class Twin:
 
     def submit_s(self, j: int) -> float:
         """Job submit time [s]."""
-        return self.submit[j]
+        return self.submit_times[j]
 
     def work_s(self, j: int) -> float:
         """Failure-free run time [s]."""
@@ -316,10 +376,13 @@ class Twin:
         lost = min(elapsed, setup)
         e = elapsed - setup
         if e > 0:
-            seg = math.floor(e / (tau + w)) if math.isfinite(tau) else 0
-            committed = seg * tau
-            ckpt = seg * w
-            within = e - seg * (tau + w)
+            if math.isfinite(tau):  # whole (interval + write) segments are committed
+                seg = math.floor(e / (tau + w))
+                committed = seg * tau
+                ckpt = seg * w
+                within = e - seg * (tau + w)
+            else:  # no periodic checkpoints (never ``0 · inf``)
+                within = e
             if save:
                 part = min(within, tau)
                 kept = max(0.0, part - w) if write_cost else part
@@ -351,7 +414,7 @@ class Twin:
         cap = self.sc.policies.power_cap_w
         if cap is None:
             return True
-        d = self.layout.designs[0]
+        d = self.layout.designs[self.part_design[self.part[j]]]
         extra = self.gpus[j] * (d.gpu_tdp_w - d.gpu_idle_w)
         return self._it_w() + extra <= cap
 
@@ -694,19 +757,24 @@ class Twin:
             if deficit > self.layout.battery_power_w:
                 self.soc_wh = 0.0 if self.soc_wh <= 0 else self.soc_wh
                 self.battery_rate_w = 0.0
-                self.empty_handle = self.kernel.schedule(self.now, BATTERY_EMPTY, 0, _PRIO[BATTERY_EMPTY])
+                self.empty_handle = self.kernel.schedule(
+                    self.now, EventKind.BATTERY_EMPTY, 0, EventKind.BATTERY_EMPTY.priority
+                )
             elif deficit > 0:
                 self.battery_rate_w = -deficit
                 t_empty = self.now + self.soc_wh * HOUR_S / deficit
-                self.empty_handle = self.kernel.schedule(t_empty, BATTERY_EMPTY, 0, _PRIO[BATTERY_EMPTY])
+                self.empty_handle = self.kernel.schedule(
+                    t_empty, EventKind.BATTERY_EMPTY, 0, EventKind.BATTERY_EMPTY.priority
+                )
                 if self.outage.checkpoint_and_shed and any(self.running):
                     t_shed = max(self.now, t_empty - self.write_s - SHED_GUARD_S)
-                    self.shed_handle = self.kernel.schedule(t_shed, SHED, 0, _PRIO[SHED])
+                    self.shed_handle = self.kernel.schedule(
+                        t_shed, EventKind.SHED, 0, EventKind.SHED.priority
+                    )
             else:
                 self.battery_rate_w = 0.0
         elif self.soc_wh < cap and not self.supply_limits:
-            eff = self.sc.site.pods[0].power.battery.unit.round_trip_efficiency if cap > 0 else 1.0  # type: ignore[union-attr]
-            self.battery_rate_w = self.layout.battery_power_w * eff
+            self.battery_rate_w = self.layout.battery_power_w * self.layout.battery_charge_efficiency
         else:
             self.battery_rate_w = 0.0
         self.rec.soc(self.now, self.soc_wh, self.soc_wh + self.battery_rate_w * 0.0)
@@ -715,7 +783,10 @@ class Twin:
     def _on_failure(self) -> None:
         assert self.reliability is not None
         self.kernel.schedule(
-            self.now + self.rng.exponential(1.0 / self.fail_rate), FAILURE, 0, _PRIO[FAILURE]
+            self.now + self.rng.exponential(1.0 / self.fail_rate),
+            EventKind.FAILURE,
+            0,
+            EventKind.FAILURE.priority,
         )
         gpu = int(self.rng.integers(self.total_gpus))
         node = int(np.searchsorted(self.node_cum, gpu, side="right"))
@@ -746,12 +817,14 @@ class Twin:
         if repair_s > 0:
             if self.spares > 0:
                 self.spares -= 1
-                self.kernel.schedule(self.now + repair_s, SPARE_BACK, node, _PRIO[SPARE_BACK])
+                self.kernel.schedule(
+                    self.now + repair_s, EventKind.SPARE_BACK, node, EventKind.SPARE_BACK.priority
+                )
             else:
                 self.node_failed[node] = True
                 self.cluster.set_up(node, False)
                 self.failed_d[self.layout.node_design[node]] += self.layout.node_gpus[node]
-                self.kernel.schedule(self.now + repair_s, REPAIR, node, _PRIO[REPAIR])
+                self.kernel.schedule(self.now + repair_s, EventKind.REPAIR, node, EventKind.REPAIR.priority)
         self.dirty.add(self.layout.node_partition[node])
 
     def _on_repair(self, node: int) -> None:
@@ -768,7 +841,9 @@ class Twin:
         limit = self.grid_events[i][2]
         self.supply_limits[i] = limit
         if self.layout.generator_power_w > 0 and limit <= 0:
-            self.kernel.schedule(self.now + self.layout.generator_start_s, GEN_UP, i, _PRIO[GEN_UP])
+            self.kernel.schedule(
+                self.now + self.layout.generator_start_s, EventKind.GEN_UP, i, EventKind.GEN_UP.priority
+            )
         if self.outage.checkpoint_and_shed:
             self._shed()
         self._battery_sync()
@@ -837,7 +912,7 @@ class Twin:
 
     def _on_weather(self, hour: int) -> None:
         self.outdoor_c = float(self.temps[hour % len(self.temps)])
-        self.kernel.schedule(self.now + HOUR_S, WEATHER, hour + 1, _PRIO[WEATHER])
+        self.kernel.schedule(self.now + HOUR_S, EventKind.WEATHER, hour + 1, EventKind.WEATHER.priority)
         speed, cap = 1.0, None
         for d, pod, b, u in zip(
             self.layout.designs, self.sc.site.pods, self.busy_d, self._up_d(), strict=True
@@ -862,13 +937,22 @@ class Twin:
             events += [(float(s), float(d), 0.0) for s, d in zip(starts, durs, strict=True)]
         return sorted(events)
 
-    def run(self) -> SimResult:
-        """Run to the horizon and return the tables (nothing is written)."""
+    # ------------------------------------------------------------ open twin
+    def _ensure_started(self) -> None:
+        """Build the state and schedule the scenario's own events (once, on first use)."""
+        if self._started:
+            return
+        self._started = True
         self._init_state()
         sc = self.sc
         horizon = sc.horizon_s
         self.kernel = kernel = EventKernel()
         self.dirty: set[int] = set()
+        self.clock = 0.0
+        self._next_arrival = 0
+        self._late: list[tuple[float, int]] = []
+        self._events = 0
+        self._next_report = 0.0
         node_gpus = np.asarray(self.layout.node_gpus, dtype=np.int64)
         self.node_cum = np.cumsum(node_gpus)
         self.total_gpus = int(self.node_cum[-1])
@@ -876,25 +960,206 @@ class Twin:
             counts = np.array([c.interruptions for c in self.reliability.components], dtype=np.float64)
             self.comp_p = counts / counts.sum()
             self.fail_rate = self.rate_per_gpu_s * self.cluster.total_gpus
-            kernel.schedule(self.rng.exponential(1.0 / self.fail_rate), FAILURE, 0, _PRIO[FAILURE])
+            kernel.schedule(
+                self.rng.exponential(1.0 / self.fail_rate), EventKind.FAILURE, 0, EventKind.FAILURE.priority
+            )
         self.grid_events = self._grid_schedule()
         for i, (start, dur, _) in enumerate(self.grid_events):
             if start < horizon:
-                kernel.schedule(start, GRID_START, i, _PRIO[GRID_START])
-                kernel.schedule(start + dur, GRID_END, i, _PRIO[GRID_END])
+                kernel.schedule(start, EventKind.GRID_START, i, EventKind.GRID_START.priority)
+                kernel.schedule(start + dur, EventKind.GRID_END, i, EventKind.GRID_END.priority)
         self.temps = self._temperatures()
         if self.temps is not None:
-            kernel.schedule(0.0, WEATHER, 0, _PRIO[WEATHER])
-        self._loop(horizon)
-        self.now = horizon
+            kernel.schedule(0.0, EventKind.WEATHER, 0, EventKind.WEATHER.priority)
+
+    @property
+    def started(self) -> bool:
+        """Whether the run has begun (its state exists)."""
+        return self._started
+
+    def _check_open(self) -> None:
+        if self._result is not None:
+            raise RuntimeError("the run is finished: result() was taken; build a new Twin to run again")
+        self._ensure_started()
+
+    def advance_to(self, t_s: float) -> None:
+        """Process every event at or before ``t_s`` (capped at the horizon); the clock then reads
+        ``t_s``. Events of one instant are all handled before the scheduler runs once."""
+        self._check_open()
+        if not t_s >= self.clock:
+            raise ValueError(f"cannot advance to {t_s} s: the clock already reads {self.clock} s")
+        until = min(t_s, self.sc.horizon_s)
+        self._loop(until)
+        self.clock = until
+
+    def submit(self, job: JobRequest) -> int:
+        """A job arriving while the twin runs, at ``job.submit_s`` or now if that is earlier or
+        unset; returns its index in the job table."""
+        self._check_open()
+        at = self.clock if job.submit_s is None else max(job.submit_s, self.clock)
+        part = self._partition_of(job)
+        if job.job_id in self._ids():
+            raise SpecError("job_id", f"{job.job_id!r} is already a job of this run")
+        pt = self.cluster.partitions[part]
+        size = len(pt.nodes) * pt.node_gpus
+        if job.gpus > size:
+            raise SpecError("gpus", f"{job.gpus:,} GPUs is more than the {size:,} of its partition")
+        qid = self._queue_of(job.queue)
+        j = len(self.submit_times)
+        for name, default in _JOB_DEFAULTS:
+            getattr(self, name).append(default)
+        self.submit_times.append(at)
+        self.work.append(job.work_s)
+        self.remaining.append(job.work_s)
+        self.gpus.append(job.gpus)
+        self.part.append(part)
+        self.prio.append(job.priority)
+        self.qid.append(qid)
+        self._extra_ids.append(job.job_id)
+        self._id_index[job.job_id] = j
+        heapq.heappush(self._late, (at, j))
+        return j
+
+    def cancel(self, job_id: str) -> bool:
+        """Cancel a job now (waiting, queued or running; a running job's GPUs are freed and its
+        work done so far is kept in its accounts). False when the job has already ended."""
+        self._check_open()
+        j = self._ids().get(job_id)
+        if j is None:
+            raise SpecError("job_id", f"no job {job_id!r} in this run")
+        if self.state[j] in (DONE, CANCELLED) or j in self._cancel_pending:
+            return False
+        self._cancel_pending.add(j)
+        self.kernel.schedule(
+            max(self.clock, self.kernel.now_s), EventKind.CANCEL, j, EventKind.CANCEL.priority
+        )
+        return True
+
+    def _on_cancel(self, j: int) -> None:
+        self._cancel_pending.discard(j)
+        st = self.state[j]
+        if st in (DONE, CANCELLED):
+            return
+        if st == RUNNING:
+            self._stop(j, save=True, count_interrupt=False, write_cost=False)
+            self.preemptions[j] -= 1
+            self.dirty.add(self.part[j])
+        if self.state[j] == QUEUED:
+            self.queue_s[j] += self.now - self.queued_since[j]
+        self.state[j] = CANCELLED
+        self.end_s[j] = self.now
+
+    def _ids(self) -> dict[str, int]:
+        if not self._id_index and len(self.jobs):
+            self._id_index = {str(k): i for i, k in enumerate(self.jobs.job_id)}
+        return self._id_index
+
+    def _partition_of(self, job: JobRequest) -> int:
+        names = self.layout.partition_names
+        if job.partition is None:
+            if len(names) == 1:
+                return 0
+            raise SpecError("partition", f"required on a site of several partitions: {', '.join(names)}")
+        if job.partition not in names:
+            raise SpecError("partition", f"unknown partition {job.partition!r}; known: {', '.join(names)}")
+        return names.index(job.partition)
+
+    def _queue_of(self, name: str | None) -> int:
+        names = self._queue_names
+        if name is None:
+            return 0
+        if name not in names:
+            names.append(name)
+            self.queue_usage.append(0)
+            self.queue_weights.append(self.sc.policies.queue_weights.get(name, 1.0))
+        return names.index(name)
+
+    def snapshot(self) -> Snapshot:
+        """A typed, JSON-able view of the site at the clock: nodes, jobs, power, battery, thermal."""
+        self._ensure_started()
+        counts = [0, 0, 0, 0, 0]
+        for st in self.state:
+            counts[st] += 1
+        queued = [j for j in range(len(self.state)) if self.state[j] == QUEUED]
+        running = sorted(j for s in self.running for j in s)
+        ids = self._job_ids()
+        dt = self.clock - self.battery_t
+        soc = self.soc_wh + self.battery_rate_w * dt / HOUR_S if dt > 0 else self.soc_wh
+        cap = self.layout.battery_energy_wh
+        soc = min(cap, max(0.0, soc))
+        return Snapshot(
+            t_s=self.clock,
+            horizon_s=self.sc.horizon_s,
+            nodes_up=sum(1 for up in self.cluster.node_up if up),
+            nodes_failed=sum(self.node_failed),
+            nodes_down=len(self.node_failed)
+            - sum(1 for up in self.cluster.node_up if up)
+            - sum(self.node_failed),
+            gpus=self.total_gpus,
+            gpus_busy=sum(self.busy_d),
+            gpus_failed=sum(self.failed_d),
+            gpus_down=sum(self.down_d),
+            hot_spares=self.spares,
+            jobs_waiting=counts[WAITING],
+            jobs_queued=counts[QUEUED],
+            jobs_running=counts[RUNNING],
+            jobs_done=counts[DONE],
+            jobs_cancelled=counts[CANCELLED],
+            queue=[ids[j] for j in sorted(queued, key=lambda j: (self.queued_since[j], j))],
+            running=[ids[j] for j in running],
+            it_power_w=self._it_w(),
+            facility_power_w=self._facility_w(),
+            battery_soc=soc / cap if cap > 0 else 0.0,
+            battery_power_w=-self.battery_rate_w,
+            grid_limited=bool(self.supply_limits),
+            blackout=self.blackout,
+            generators_on=self.gen_on,
+            outdoor_c=self.outdoor_c,
+            thermal_speed=self.speed,
+            gpu_cap_w=self.gpu_cap_w,
+            events=self._events,
+        )
+
+    def _job_ids(self) -> list[str]:
+        return [str(k) for k in self.jobs.job_id] + self._extra_ids
+
+    def result(self) -> SimResult:
+        """The tables of the run up to the clock. The run ends here: running jobs are accounted
+        to the clock and reported as running; the twin takes no more steps."""
+        if self._result is not None:
+            return self._result
+        self._ensure_started()
+        end = self.clock
+        self.now = end
         self.battery_sync_soc_only()
-        self.rec.soc(horizon, self.soc_wh, 0.0)
+        self.rec.soc(end, self.soc_wh, 0.0)
         self.running_at_end = [j for s in self.running for j in s]
         for j in self.running_at_end:  # account work done inside the horizon, then mark running
             self._stop(j, save=True, count_interrupt=False, write_cost=False)
             self.preemptions[j] -= 1
             self.state[j] = RUNNING
-        return build_result(self)
+        for j, st in enumerate(self.state):
+            if st == QUEUED and j not in self.running_at_end:
+                self.queue_s[j] += end - self.queued_since[j]
+        self.counters["events"] = self._events
+        if self._extra_ids:
+            self.jobs = self.jobs.extended(
+                self._extra_ids,
+                self.submit_times[len(self.jobs) :],
+                self.work[len(self.jobs) :],
+                self.gpus[len(self.jobs) :],
+                self.part[len(self.jobs) :],
+                self.qid[len(self.jobs) :],
+                self.prio[len(self.jobs) :],
+                tuple(self._queue_names),
+            )
+        self._result = build_result(self, end)
+        return self._result
+
+    def run(self) -> SimResult:
+        """Run to the horizon and return the tables (nothing is written)."""
+        self.advance_to(self.sc.horizon_s)
+        return self.result()
 
     def _temperatures(self) -> Any:
         if not self.sc.weather.enabled:
@@ -904,11 +1169,12 @@ class Twin:
         name = self.sc.weather.climate or self.sc.site.location.climate
         return load_profile(name).dry_bulb_c
 
-    def _loop(self, horizon: float) -> None:
+    def _loop(self, until: float) -> None:
         kernel = self.kernel
-        submit = self.submit
-        n = len(submit)
-        nxt = 0
+        submit = self.submit_times
+        n = self.n_trace
+        nxt = self._next_arrival
+        late = self._late
         done_heap = self.done_heap
         run_token = self.run_token
         state = self.state
@@ -916,63 +1182,78 @@ class Twin:
         rec_t = self.rec.t.append
         rec_v = self.rec.values.extend
         handlers: dict[int, Callable[[int], None]] = {
-            FAILURE: lambda p: self._on_failure(),
-            REPAIR: self._on_repair,
-            SPARE_BACK: lambda p: None,
-            WEATHER: self._on_weather,
-            GRID_START: self._on_grid_start,
-            GRID_END: self._on_grid_end,
-            GEN_UP: self._on_gen_up,
-            BATTERY_EMPTY: lambda p: self._on_battery_empty(),
-            SHED: lambda p: self._on_shed(),
+            EventKind.FAILURE: lambda p: self._on_failure(),
+            EventKind.REPAIR: self._on_repair,
+            EventKind.SPARE_BACK: self._on_spare_back,
+            EventKind.WEATHER: self._on_weather,
+            EventKind.GRID_START: self._on_grid_start,
+            EventKind.GRID_END: self._on_grid_end,
+            EventKind.GEN_UP: self._on_gen_up,
+            EventKind.BATTERY_EMPTY: lambda p: self._on_battery_empty(),
+            EventKind.SHED: lambda p: self._on_shed(),
+            EventKind.CANCEL: self._on_cancel,
         }
+        horizon = self.sc.horizon_s
         report_every = max(horizon / 200.0, 1.0)
-        next_report = report_every
-        events = 0
+        events = self._events
+        pending = False  # events handled at ``self.now`` not yet followed by a scheduling pass
         inf = math.inf
         while True:
             t_arr = submit[nxt] if nxt < n else inf
+            from_late = bool(late) and late[0][0] < t_arr
+            if from_late:
+                t_arr = late[0][0]
             while done_heap and run_token[done_heap[0][2]] != done_heap[0][1]:
                 heapq.heappop(done_heap)
             t_done = (self.now + (done_heap[0][0] - self.v_now) / self.speed) if done_heap else inf
             t_k = kernel.peek_s()
             t = min(t_arr, t_done, t_k)
-            if t > horizon:
+            if pending and t > self.now:  # the instant is over: schedule once, then record it
+                if dirty:
+                    for p in dirty:
+                        self._schedule(p)
+                    dirty.clear()
+                    continue  # a start may end at once (zero work): look again
+                pending = False
+                if self.supply_limits or self.battery_rate_w != 0.0:
+                    self._battery_sync()
+                rec_t(self.now)
+                rec_v(self.busy_d)
+                rec_v(self.failed_d)
+                rec_v(self.down_d)
+                if self.progress is not None and self.now >= self._next_report:
+                    self.progress(self.now, horizon)
+                    self._next_report = self.now + report_every
+            if t > until:
                 break
             self.v_now += (t - self.now) * self.speed
             self.now = t
             events += 1
+            pending = True
             if t_done <= t_arr and t_done <= t_k:
                 _, _, j = heapq.heappop(done_heap)
                 self.v_now = max(self.v_now, _)
                 self._finish(j)
                 dirty.add(self.part[j])
             elif t_arr <= t_k:
-                j = nxt
-                nxt += 1
-                self._enqueue(j)
-                dirty.add(self.part[j])
+                if from_late:
+                    j = heapq.heappop(late)[1]
+                else:
+                    j = nxt
+                    nxt += 1
+                if state[j] == WAITING:
+                    self._enqueue(j)
+                    dirty.add(self.part[j])
             else:
                 ev = kernel.pop()
                 assert ev is not None
                 handlers[ev[3]](ev[4])
-            if dirty:
-                for p in dirty:
-                    self._schedule(p)
-                dirty.clear()
-            if self.supply_limits or self.battery_rate_w != 0.0:
-                self._battery_sync()
-            rec_t(t)
-            rec_v(self.busy_d)
-            rec_v(self.failed_d)
-            rec_v(self.down_d)
-            if self.progress is not None and t >= next_report:
-                self.progress(t, horizon)
-                next_report = t + report_every
-        self.counters["events"] = events
-        for j in range(n):
-            if state[j] == QUEUED:
-                self.queue_s[j] += horizon - self.queued_since[j]
+        self._next_arrival = nxt
+        self._events = events
+
+    def _on_spare_back(self, node: int) -> None:
+        """A node swapped for a hot spare is repaired and becomes a spare again."""
+        self.spares += 1
 
     def _on_gen_up(self, i: int) -> None:
         if i in self.supply_limits:

@@ -1,0 +1,89 @@
+"""What goes into an open twin (a job request) and what comes out while it runs (a snapshot)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from megapod.errors import SpecError
+
+#: Work of one job above this is refused (a century of GPU time per GPU) [s].
+MAX_WORK_S = 100 * 365.25 * 86400.0
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """A job submitted to a running twin.
+
+    Attributes:
+        job_id: unique name of the job in the run.
+        gpus: GPUs it holds while it runs (a gang).
+        work_s: failure-free run time [s].
+        submit_s: arrival time [s]; ``None`` (or a time already past) means now.
+        partition: partition name; may be left out on a site of one partition.
+        queue: queue (user/group) name for fair-share policies; ``None`` is the first queue.
+        priority: higher runs first under priority-aware policies.
+    """
+
+    job_id: str
+    gpus: int
+    work_s: float
+    submit_s: float | None = None
+    partition: str | None = None
+    queue: str | None = None
+    priority: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.job_id:
+            raise SpecError("job_id", "must not be empty")
+        if isinstance(self.gpus, bool) or not isinstance(self.gpus, int) or self.gpus < 1:
+            raise SpecError("gpus", f"{self.gpus!r} must be a whole number of GPUs, at least 1")
+        if not (math.isfinite(self.work_s) and 0 < self.work_s <= MAX_WORK_S):
+            raise SpecError(
+                "work_s", f"{self.work_s!r} must be finite, above 0 and at most {MAX_WORK_S:.0f} s"
+            )
+        if self.submit_s is not None and not (math.isfinite(self.submit_s) and self.submit_s >= 0):
+            raise SpecError("submit_s", f"{self.submit_s!r} must be a finite time of at least 0 s")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The site at one instant of the twin's clock (all powers in W, times in s)."""
+
+    t_s: float
+    horizon_s: float
+    nodes_up: int
+    nodes_failed: int
+    nodes_down: int
+    gpus: int
+    gpus_busy: int
+    gpus_failed: int
+    gpus_down: int
+    hot_spares: int
+    jobs_waiting: int
+    jobs_queued: int
+    jobs_running: int
+    jobs_done: int
+    jobs_cancelled: int
+    queue: list[str] = field(default_factory=list)
+    """Queued job ids, longest waiting first."""
+    running: list[str] = field(default_factory=list)
+    it_power_w: float = 0.0
+    facility_power_w: float = 0.0
+    battery_soc: float = 0.0
+    """Battery state of charge, 0–1."""
+    battery_power_w: float = 0.0
+    """Battery output (+ discharging, − charging)."""
+    grid_limited: bool = False
+    blackout: bool = False
+    generators_on: bool = False
+    outdoor_c: float = 20.0
+    thermal_speed: float = 1.0
+    """Job speed under the cooling limit (1 = full speed)."""
+    gpu_cap_w: float | None = None
+    events: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able mapping."""
+        return asdict(self)
