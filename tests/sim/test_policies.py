@@ -6,21 +6,10 @@ import math
 
 import pytest
 
-from megapod.errors import SpecError
 from megapod.sim.twin import simulate
 from megapod.sim.twin.policies import CHECKPOINT_POLICIES, OUTAGE_RESPONSES, PLACEMENTS, QUEUE_POLICIES
-from megapod.sim.twin.registry import Registry
 
 from .scenario_factory import small_scenario
-
-
-def test_registry_refuses_duplicates_and_names_known() -> None:
-    r: Registry[int] = Registry("thing")
-    r.register("a", 1)
-    with pytest.raises(ValueError, match="already registered"):
-        r.register("a", 2)
-    with pytest.raises(SpecError, match="known: a"):
-        r.lookup("b", "policies.thing")
 
 
 @pytest.mark.parametrize("queue", sorted(QUEUE_POLICIES))

@@ -21,13 +21,14 @@ over a series.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
+from megapod.registry import Registry
 from megapod.units import HOUR_S
 
 FloatArray = npt.NDArray[np.float64]
@@ -179,38 +180,6 @@ class DispatchContext:
 DispatchPolicy = Callable[[BatteryParams, DispatchContext], float]
 
 
-class Registry(Mapping[str, T], Generic[T]):
-    """Name -> implementation; refuses a duplicate name."""
-
-    def __init__(self, what: str) -> None:
-        self._what = what
-        self._items: dict[str, T] = {}
-
-    def register(self, name: str) -> Callable[[T], T]:
-        """Decorator registering an implementation under ``name``."""
-
-        def add(item: T) -> T:
-            if name in self._items:
-                raise ValueError(f"{self._what} {name!r} is already registered")
-            self._items[name] = item
-            return item
-
-        return add
-
-    def __getitem__(self, name: str) -> T:
-        if name not in self._items:
-            from megapod.errors import SpecError
-
-            raise SpecError(self._what, f"unknown {name!r}; known: {', '.join(sorted(self._items))}")
-        return self._items[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
 DISPATCH_POLICIES: Registry[DispatchPolicy] = Registry("battery dispatch policy")
 
 
@@ -277,7 +246,7 @@ def simulate_dispatch(
     ``load - battery`` (never negative: no export), and any load neither the grid (up to its
     limit, or nothing in an outage) nor the battery covers is reported as unserved.
     """
-    fn = DISPATCH_POLICIES[policy] if isinstance(policy, str) else policy
+    fn = DISPATCH_POLICIES.lookup(policy, "dispatch") if isinstance(policy, str) else policy
     load = np.asarray(load_w, dtype=np.float64)
     price = np.broadcast_to(np.asarray(price_per_wh, dtype=np.float64), load.shape)
     up = (np.ones(load.shape, dtype=bool) if grid_available is None

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from megapod.errors import SpecError
 from megapod.quantities import DurationS, PowerW
+from megapod.registry import require
 from megapod.spec.base import SpecModel
 from megapod.spec.loader import read_document, validate
 from megapod.spec.power_profile import PowerProfileSpec
@@ -41,6 +42,7 @@ class CheckpointPolicySpec(SpecModel):
     """How often running jobs checkpoint, and what a checkpoint and a restart cost."""
 
     policy: str = Field("young-daly", description="checkpoint-interval registry name")
+    _policy = field_validator("policy")(lambda v: require("checkpoint policy", v))
     interval_s: DurationS = Field(3600.0, gt=0, description="interval for the 'fixed' policy")
     write_s: DurationS = Field(60.0, description="time one checkpoint write stalls the job")
     restart_s: DurationS = Field(600.0, description="time to restart a job after an interruption")
@@ -53,7 +55,7 @@ class Policies(SpecModel):
     placement: str = Field("consolidated", description="placement policy registry name")
     outage: str = Field("none", description="outage response registry name")
     power_cap_w: PowerW | None = Field(None, gt=0, description="site IT power cap for admission")
-    checkpoint: CheckpointPolicySpec = CheckpointPolicySpec()
+    checkpoint: CheckpointPolicySpec = Field(default_factory=CheckpointPolicySpec)
     las_threshold_gpu_s: float = Field(
         3600.0 * 8, gt=0, description="attained-service step between LAS priority levels"
     )
@@ -61,6 +63,11 @@ class Policies(SpecModel):
         default_factory=dict,
         description="fair-share weight per queue name (> 0); queues not listed weigh 1 (equal shares)",
     )
+
+    # policy names are checked when the scenario loads, not when it first runs
+    _queue = field_validator("queue")(lambda v: require("queueing policy", v))
+    _placement = field_validator("placement")(lambda v: require("placement policy", v))
+    _outage = field_validator("outage")(lambda v: require("outage response", v))
 
     @field_validator("queue_weights")
     @classmethod
@@ -142,7 +149,7 @@ class Scenario(SpecModel):
     horizon_s: DurationS = Field(gt=0, le=MAX_HORIZON_S)
     seed: int = Field(0, ge=0)
     partitions: Partitions | None = None
-    policies: Policies = Policies()
+    policies: Policies = Field(default_factory=Policies)
     failures: Failures = Failures()
     grid: GridEvents = GridEvents()
     weather: Weather = Weather()

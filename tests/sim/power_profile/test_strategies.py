@@ -69,7 +69,7 @@ def test_registry_refuses_duplicates_and_unknown_names() -> None:
     reg.register("a")(1)
     with pytest.raises(ValueError, match="already registered"):
         reg.register("a")(2)
-    with pytest.raises(SpecError, match="unknown strategy"):
+    with pytest.raises(SpecError, match="unknown mitigation strategy"):
         build_strategy("flywheel", {}, "x")
 
 

@@ -23,10 +23,10 @@ from pydantic import Field, model_validator
 
 from megapod import catalog
 from megapod.catalog.power import BatteryEntry
-from megapod.errors import SpecError
-from megapod.physics.battery import BatteryParams, Registry
+from megapod.physics.battery import BatteryParams
 from megapod.physics.gpu_power import speed_fraction
 from megapod.quantities import DurationS, EnergyWh, Fraction, PowerW
+from megapod.registry import Registry
 from megapod.sim.power_profile.battery_control import BatteryTrace, smooth_with_battery
 from megapod.sim.power_profile.job import JobModel, PhasePower
 from megapod.spec.base import SpecModel
@@ -60,11 +60,7 @@ STRATEGIES: Registry[StrategyFactory] = Registry("mitigation strategy")
 
 def build_strategy(name: str, params: Mapping[str, Any], where: str = "") -> Strategy:
     """Build the registered strategy ``name`` from ``params``; unknown names are a SpecError."""
-    if name not in list(STRATEGIES):
-        raise SpecError(
-            where or "strategy", f"unknown strategy {name!r}; known: {', '.join(sorted(STRATEGIES))}"
-        )
-    return STRATEGIES[name](params, where)
+    return STRATEGIES.lookup(name, where or "strategy")(params, where)
 
 
 class _NoJobChange:
