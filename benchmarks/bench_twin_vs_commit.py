@@ -1,0 +1,85 @@
+"""The twin against an earlier commit, side by side: the Philly replay and the one-year
+~300k-GPU colossus run, each timed in fresh processes alternating between the two checkouts.
+Prints each run's simulate time and the ratio new / old (below 1 is faster).
+
+Run: .venv/bin/python benchmarks/bench_twin_vs_commit.py [--baseline REV] [--repeats N] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Timed in a child process: build the twin, then time ``run()`` only.
+CHILD = """
+import sys, time
+from megapod.sim.twin import simulate
+from megapod.spec.scenario import load_scenario
+sc = load_scenario(sys.argv[1])
+if len(sys.argv) > 2:
+    syn = sc.workload.synthetic
+    syn = syn.model_copy(update={"jobs": int(syn.jobs * float(sys.argv[2]))})
+    sc = sc.model_copy(update={"workload": sc.workload.model_copy(update={"synthetic": syn}),
+                               "horizon_s": sc.horizon_s * float(sys.argv[2])})
+t = time.perf_counter()
+simulate(sc)
+print(time.perf_counter() - t)
+"""
+
+
+def timed(src: Path, scenario: Path, extra: list[str]) -> float:
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(scenario), *extra],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--baseline", default="HEAD~1", help="git revision to compare with")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="a tenth of the year run")
+    args = ap.parse_args()
+    cases = [
+        ("philly replay (fifo)", ROOT / "examples/scenarios/philly_replay.yaml", []),
+        (
+            "colossus year" + (" (1/10)" if args.quick else ""),
+            ROOT / "examples/scenarios/colossus_year.yaml",
+            ["0.1"] if args.quick else [],
+        ),
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        old = Path(tmp) / "old"
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old), args.baseline],
+            check=True,
+            capture_output=True,
+        )
+        try:
+            for label, scenario, extra in cases:
+                new_t: list[float] = []
+                old_t: list[float] = []
+                for _ in range(args.repeats):  # alternate so drift hits both sides alike
+                    old_t.append(timed(old / "src", scenario, extra))
+                    new_t.append(timed(ROOT / "src", scenario, extra))
+                n, o = statistics.median(new_t), statistics.median(old_t)
+                print(
+                    f"{label:<24} old {o:7.2f} s  new {n:7.2f} s  new/old {n / o:5.3f}  (median of {args.repeats})"
+                )
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], check=True)
+
+
+if __name__ == "__main__":
+    main()
