@@ -210,3 +210,23 @@ def test_events_of_one_instant_are_all_seen_before_the_scheduler_runs() -> None:
     assert jobs.loc["first", "end_s"] == 100.0
     assert jobs.loc["short", "start_s"] == 100.0
     assert jobs.loc["long", "start_s"] == 110.0
+
+
+def test_per_pod_table_adds_up_to_the_site() -> None:
+    """A site of two pod designs: each pod's own GPU-hours and energy, summing to the site's."""
+    from megapod.spec import load_site
+
+    from .scenario_factory import EXAMPLES
+
+    site = load_site(EXAMPLES / "cortex.yaml")
+    sc = small_scenario(horizon_s=2 * 86400.0, failures=True)
+    site = site.model_copy(update={"pods": [p.model_copy(update={"count": 1}) for p in site.pods]})
+    sc = Scenario.model_validate({**sc.model_dump(), "site": site, "workload": sc.workload.model_dump()})
+    res = Twin(sc).run()
+    pods = res.pods
+    assert list(pods["pod"]) == [p.name for p in site.pods] and (pods["tier"] == "pods").all()
+    s = res.summary
+    assert pods["busy_gpu_h"].sum() == pytest.approx(s["busy_gpu_h"], rel=1e-9)
+    assert pods["facility_energy_mwh"].sum() == pytest.approx(s["facility_energy_mwh"], rel=1e-9)
+    assert pods["gpus"].sum() == s["gpus"]
+    assert (pods["busy_gpu_h"] > 0).all()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -73,11 +73,13 @@ def bin_step_means(t: FloatArray, v: FloatArray, edges: FloatArray, v0: float = 
 
 @dataclass(frozen=True)
 class SimResult:
-    """Tables of one run: ``jobs`` (one row a job), ``series`` (one row a bin), ``summary``."""
+    """Tables of one run: ``jobs`` (one row a job), ``series`` (one row a bin), ``summary``,
+    and ``pods`` (one row a pod design of a compute tier: its GPU-hours, energy and PUE)."""
 
     jobs: pd.DataFrame
     series: pd.DataFrame
     summary: dict[str, Any]
+    pods: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def build_result(twin: Twin, end_s: float) -> SimResult:
@@ -118,6 +120,7 @@ def build_result(twin: Twin, end_s: float) -> SimResult:
     busy_total = np.zeros(len(wf))
     failed_total = np.zeros(len(wf))
     down_total = np.zeros(len(wf))
+    per_pod: list[dict[str, Any]] = []
     for d, (design, pod) in enumerate(zip(designs, pods, strict=True)):
         busy = bin_step_means(t, vals[:, d], fine)
         failed = bin_step_means(t, vals[:, nd + d], fine)
@@ -132,6 +135,24 @@ def build_result(twin: Twin, end_s: float) -> SimResult:
         busy_total += busy
         failed_total += failed
         down_total += down
+        it_mwh = float((flow.it_w * wf).sum()) / HOUR_S / MEGA
+        fac_mwh = float((flow.facility_w * wf).sum()) / HOUR_S / MEGA
+        gpu_h = design.gpus * float(wf.sum()) / HOUR_S
+        per_pod.append(
+            {
+                "tier": "pods",
+                "pod": pod.name,
+                "count": pod.count,
+                "gpus": design.gpus,
+                "busy_gpu_h": float((busy * wf).sum()) / HOUR_S,
+                "failed_gpu_h": float((failed * wf).sum()) / HOUR_S,
+                "down_gpu_h": float((down * wf).sum()) / HOUR_S,
+                "utilization": float((busy * wf).sum()) / HOUR_S / gpu_h if gpu_h > 0 else math.nan,
+                "it_energy_mwh": it_mwh,
+                "facility_energy_mwh": fac_mwh,
+                "mean_pue": fac_mwh / it_mwh if it_mwh > 0 else math.nan,
+            }
+        )
     hours = hour_index(fine[:-1])
     price = twin.grid.price_at(hours)
     carbon = twin.grid.carbon_at(hours)
@@ -223,7 +244,7 @@ def build_result(twin: Twin, end_s: float) -> SimResult:
         else math.nan,
     }
     _ = WH_PER_J
-    return SimResult(jobs=jobs, series=series, summary=summary)
+    return SimResult(jobs=jobs, series=series, summary=summary, pods=pd.DataFrame(per_pod))
 
 
 def _binner(
