@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -143,7 +144,7 @@ def test_hot_spares_come_back_after_repair() -> None:
         seen.append(tw.snapshot().hot_spares)
     assert tw.result().summary["failures"] > 10
     assert min(seen) < 2  # spares were used
-    assert any(b > a for a, b in zip(seen, seen[1:], strict=False))  # and came back
+    assert any(b > a for a, b in itertools.pairwise(seen))  # and came back
 
 
 def test_kernel_len_never_negative() -> None:
