@@ -11,7 +11,7 @@ class CatalogEntry(BaseModel):
     ``source`` is a datasheet URL, a paper, a table, or ``"estimate: <why>"``.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)  # user overrides too
 
     name: str = Field(min_length=1)
     source: str = Field(min_length=3)

@@ -24,9 +24,13 @@ MAX_COUNT = 1_000_000
 
 
 class SpecModel(BaseModel):
-    """Base of every spec model: frozen values, unknown keys refused."""
+    """Base of every spec model: frozen values, unknown keys and non-finite numbers refused.
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    ``.nan``, ``.inf`` and numbers past the float range (``1e400``) are refused in every float
+    field, with the field named, before any range check or physics sees them.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, allow_inf_nan=False)
 
 
 def _resolver(kind: str) -> BeforeValidator:

@@ -8,6 +8,8 @@ that names the field path, the value and the limit.
 from __future__ import annotations
 
 import difflib
+import os
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from megapod.errors import SpecError
+from megapod.spec.safe_yaml import MAX_DEPTH, YamlLimitError, load_yaml
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -32,20 +35,57 @@ def read_document(path: str | Path) -> dict[str, Any]:
 
 def read_bytes(path: str | Path, what: str = "spec file") -> bytes:
     """The bytes of a ``what`` file, refusing missing files, folders and oversized files."""
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-    except OSError as exc:
-        raise SpecError(str(path), f"cannot read the file: {exc.strerror}") from None
-    if p.is_dir():
-        raise SpecError(str(path), f"is a directory, not a {what}")
+    size = check_regular_file(path, what).st_size
     if size > MAX_FILE_BYTES:
         raise SpecError(str(path), f"{size:,} bytes is larger than the {MAX_FILE_BYTES:,} allowed")
-    return p.read_bytes()
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise SpecError(str(path), f"cannot read the file: {exc.strerror}") from None
+
+
+def check_regular_file(path: str | Path, what: str = "spec file") -> os.stat_result:
+    """Refuse, before anything is read, a ``what`` path that is missing or not a regular file.
+
+    A device (``/dev/zero`` reads forever), a FIFO (blocks until a writer comes), a socket or a
+    folder is refused by its kind. Messages name the path and never show the file's content.
+    """
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise SpecError(str(path), f"cannot read the file: {exc.strerror}") from None
+    if stat.S_ISREG(st.st_mode):
+        return st
+    raise SpecError(str(path), f"is {_file_kind(st.st_mode)}, not a {what} (a regular file)")
+
+
+def _file_kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 
 def parse_document(data: bytes, fmt: str = "yaml", name: str = "<document>") -> dict[str, Any]:
     """Parse bytes of YAML or TOML into a mapping, refusing binary and empty input."""
+    doc = parse_value(data, fmt, name)
+    if not isinstance(doc, dict):
+        raise SpecError(name, f"the top level must be a mapping of keys, not {_kind(doc)}")
+    return doc
+
+
+def parse_value(data: bytes, fmt: str = "yaml", name: str = "<document>") -> Any:
+    """Parse bytes of YAML or TOML into whatever the document holds.
+
+    Refused with a :class:`SpecError`: binary or non-UTF-8 input, empty documents, malformed
+    syntax, duplicate keys, YAML aliases that expand beyond
+    :data:`~megapod.spec.safe_yaml.MAX_ALIAS_NODES` nodes, and nesting deeper than
+    :data:`~megapod.spec.safe_yaml.MAX_DEPTH` levels.
+    """
     if b"\x00" in data:
         raise SpecError(name, "looks like a binary file (it contains NUL bytes), not YAML/TOML")
     try:
@@ -60,19 +100,42 @@ def parse_document(data: bytes, fmt: str = "yaml", name: str = "<document>") -> 
             doc = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise SpecError(name, f"malformed TOML: {exc}") from None
+        except RecursionError:
+            raise SpecError(name, f"malformed TOML: nested deeper than {MAX_DEPTH} levels") from None
     else:
         try:
-            doc = yaml.safe_load(text)
+            doc = load_yaml(text)
+        except YamlLimitError as exc:
+            raise SpecError(name, str(exc.problem)) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
             problem = getattr(exc, "problem", None) or type(exc).__name__
             raise SpecError(name, f"malformed YAML{where}: {problem}") from None
         except RecursionError:
-            raise SpecError(name, "malformed YAML: nested too deeply") from None
-    if not isinstance(doc, dict):
-        raise SpecError(name, f"the top level must be a mapping of keys, not {_kind(doc)}")
+            raise SpecError(name, f"malformed YAML: nested deeper than {MAX_DEPTH} levels") from None
+    if _depth(doc) > MAX_DEPTH:
+        raise SpecError(name, f"nested deeper than {MAX_DEPTH} levels")
     return doc
+
+
+def _depth(doc: Any) -> int:
+    """Nesting depth of lists and mappings, walked without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def validate(model: type[M], doc: dict[str, Any], name: str = "") -> M:
@@ -118,7 +181,7 @@ def _message(model: type[BaseModel], error: Any) -> str:
     msg = str(error["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         msg = msg.removeprefix(prefix)
-    if kind.startswith(("greater", "less", "too_", "int_", "float_", "literal", "bool")):
+    if kind.startswith(("greater", "less", "too_", "int_", "float_", "finite", "literal", "bool")):
         return f"{_show(value)}: {msg[0].lower()}{msg[1:]}"
     return msg
 

@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field
 
 from megapod import catalog
 from megapod.catalog.gpu import GpuEntry
 from megapod.errors import SpecError
 from megapod.spec.base import SpecModel
-from megapod.spec.loader import parse_document, read_bytes, validate
+from megapod.spec.loader import parse_value, read_bytes, validate
 
 
 class CaseHardware(SpecModel):
@@ -122,16 +121,12 @@ def read_cases(path: str | Path) -> list[TrainingCase | CaseError]:
 
 
 def _case_list(data: bytes, name: str) -> list[Any]:
-    try:
-        doc: Any = yaml.safe_load(data) if b"\x00" not in data else None
-    except yaml.YAMLError:
-        doc = None
+    doc = parse_value(data, "yaml", name)  # raises a SpecError that says what is wrong
     if isinstance(doc, list):
         if not doc:
             raise SpecError(name, "holds no cases")
         return doc
-    mapping = parse_document(data, "yaml", name)  # raises a SpecError that says what is wrong
-    cases = mapping.get("cases")
+    cases = doc.get("cases") if isinstance(doc, dict) else None
     if not isinstance(cases, list) or not cases:
         raise SpecError(f"{name}: cases", "a case file is a list of cases (or `cases:` a list)")
     return cases

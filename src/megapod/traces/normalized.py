@@ -11,6 +11,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from megapod.errors import SpecError
+from megapod.spec.loader import check_regular_file
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("job_id", "submit_time_s", "duration_s", "num_gpus", "status")
 
@@ -52,14 +53,21 @@ def read_trace(
     Submit times are shifted so that ``start_s`` becomes 0, then multiplied by ``time_scale``.
     """
     p = Path(path)
+    check_regular_file(p, "trace CSV")
     try:
         frame = pd.read_csv(p, dtype={"job_id": str, "status": str}, keep_default_na=True)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise SpecError(str(p), f"cannot read the trace: {exc}") from None
+    except OSError as exc:
+        raise SpecError(str(p), f"cannot read the trace: {exc.strerror}") from None
+    except (ValueError, pd.errors.ParserError) as exc:  # their text may quote the file: not shown
+        raise SpecError(str(p), f"cannot read the trace: not a readable CSV ({type(exc).__name__})") from None
     wanted = [c for c in (partition_column, queue_column) if c]
     missing = [c for c in (*REQUIRED_COLUMNS, *wanted) if c not in frame.columns]
-    if missing:
-        raise SpecError(str(p), f"missing column(s) {', '.join(missing)}; has {', '.join(frame.columns)}")
+    if missing:  # the header is the file's content: name what is wanted, never what was found
+        raise SpecError(
+            str(p),
+            f"missing column(s) {', '.join(missing)}: the first line must name the columns "
+            f"{', '.join((*REQUIRED_COLUMNS, *wanted))}",
+        )
     for col in ("submit_time_s", "duration_s", "num_gpus"):
         if not pd.api.types.is_numeric_dtype(frame[col]):
             raise SpecError(f"{p}: {col}", "must be numeric")
