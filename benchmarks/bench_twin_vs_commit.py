@@ -75,7 +75,8 @@ def main() -> None:
                     new_t.append(timed(ROOT / "src", scenario, extra))
                 n, o = statistics.median(new_t), statistics.median(old_t)
                 print(
-                    f"{label:<24} old {o:7.2f} s  new {n:7.2f} s  new/old {n / o:5.3f}  (median of {args.repeats})"
+                    f"{label:<24} old {o:7.2f} s  new {n:7.2f} s  new/old {n / o:5.3f}"
+                    f"  (median of {args.repeats})"
                 )
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], check=True)

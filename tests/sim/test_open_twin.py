@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -231,3 +232,16 @@ def test_per_pod_table_adds_up_to_the_site() -> None:
     assert pods["facility_energy_mwh"].sum() == pytest.approx(s["facility_energy_mwh"], rel=1e-9)
     assert pods["gpus"].sum() == s["gpus"]
     assert (pods["busy_gpu_h"] > 0).all()
+
+
+def test_partition_csv_errors_never_echo_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "nodes.csv"
+    bad.write_text("partition,num_nodes\nsecret-token-123,abc\n")
+    sc = small_scenario()
+    sc = Scenario.model_validate({**sc.model_dump(), "partitions": {"nodes_csv": str(bad)}})
+    with pytest.raises(SpecError) as e:
+        build_layout(sc)
+    assert "line 2" in str(e.value) and "secret-token-123" not in str(e.value)
+    sc = Scenario.model_validate({**sc.model_dump(), "partitions": {"nodes_csv": str(tmp_path)}})
+    with pytest.raises(SpecError, match="not a partition layout CSV"):
+        build_layout(sc)

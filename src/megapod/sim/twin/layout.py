@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from megapod.errors import SpecError
 from megapod.physics.power_chain import ChainCurves
 from megapod.planner.inventory import pod_inventory
+from megapod.spec.loader import check_regular_file
 from megapod.spec.scenario import Scenario
 from megapod.spec.site import Site
 
@@ -124,13 +125,18 @@ def build_layout(scenario: Scenario) -> Layout:
 def _partitions_from_csv(scenario: Scenario, nodes: int) -> tuple[list[str], list[int]]:
     assert scenario.partitions is not None
     path = scenario.resolve(scenario.partitions.nodes_csv)
-    with path.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
+    check_regular_file(path, "partition layout CSV")
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise SpecError("partitions.nodes_csv", f"cannot read {path}: {type(exc).__name__}") from None
     names: list[str] = []
     out: list[int] = []
-    for row in rows[1:]:
+    for line, row in enumerate(rows[1:], start=2):
         if len(row) < 2 or not row[1].strip().isdigit():
-            raise SpecError(f"{path}", f"bad row {row!r}: expected '<partition>,<num_nodes>'")
+            # the row itself is not echoed: the path may point at a file that is not ours to show
+            raise SpecError("partitions.nodes_csv", f"{path} line {line}: expected '<partition>,<num_nodes>'")
         names.append(row[0].strip())
         out.extend([len(names) - 1] * int(row[1]))
     if len(out) > nodes:
