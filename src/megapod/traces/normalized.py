@@ -40,6 +40,42 @@ class JobTable:
         return len(self.submit_s)
 
 
+#: Rows read at a time; a large trace is streamed, never held twice.
+CHUNK_ROWS = 250_000
+#: GPUs one trace job may ask for (the largest sites hold a few hundred thousand).
+MAX_TRACE_GPUS = 10_000_000
+#: Latest submit time and longest duration a trace row may give: a century [s].
+MAX_TRACE_S = 100 * 365.25 * 86400.0
+
+
+def _checked(frame: pd.DataFrame, p: Path, wanted: list[str], start_s: float) -> pd.DataFrame:
+    """One chunk of rows, columns checked, rows that are not replayed left out."""
+    missing = [c for c in (*REQUIRED_COLUMNS, *wanted) if c not in frame.columns]
+    if missing:  # the header is the file's content: name what is wanted, never what was found
+        raise SpecError(
+            str(p),
+            f"missing column(s) {', '.join(missing)}: the first line must name the columns "
+            f"{', '.join((*REQUIRED_COLUMNS, *wanted))}",
+        )
+    for col in ("submit_time_s", "duration_s", "num_gpus"):
+        if not pd.api.types.is_numeric_dtype(frame[col]):
+            raise SpecError(f"{p}: {col}", "must be numeric")
+    for col, limit in (
+        ("submit_time_s", MAX_TRACE_S),
+        ("duration_s", MAX_TRACE_S),
+        ("num_gpus", MAX_TRACE_GPUS),
+    ):
+        v = frame[col].to_numpy(dtype=np.float64)
+        bad = ~np.isnan(v) & ~((v >= 0) & (v <= limit))
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0]) + int(frame.index[0]) + 2  # + header, 1-based
+            raise SpecError(f"{p}: {col}", f"line {row}: must be finite, at least 0 and at most {limit:,.0f}")
+    gpus = frame["num_gpus"].to_numpy(dtype=np.float64)
+    if (~np.isnan(gpus) & (gpus != np.floor(gpus))).any():
+        raise SpecError(f"{p}: num_gpus", "must be whole numbers of GPUs")
+    return frame[frame["duration_s"].notna() & (frame["num_gpus"] > 0) & (frame["submit_time_s"] >= start_s)]
+
+
 def read_trace(
     path: str | Path,
     partition_column: str | None = None,
@@ -54,24 +90,28 @@ def read_trace(
     """
     p = Path(path)
     check_regular_file(p, "trace CSV")
+    wanted = [c for c in (partition_column, queue_column) if c]
+    # labels stay text: a Philly VC named ``6214e9`` is not the number 6.214e12
+    text_cols = {c: str for c in ("job_id", "status", *wanted)}
     try:
-        frame = pd.read_csv(p, dtype={"job_id": str, "status": str}, keep_default_na=True)
+        chunks = pd.read_csv(p, dtype=text_cols, keep_default_na=True, chunksize=CHUNK_ROWS)
+        kept: list[pd.DataFrame] = []
+        count = 0
+        for chunk in chunks:  # streamed: ``max_jobs`` stops reading once enough rows are kept
+            chunk = _checked(chunk, p, wanted, start_s)
+            kept.append(chunk)
+            count += len(chunk)
+            if max_jobs is not None and count >= max_jobs:
+                break
+    except SpecError:
+        raise
     except OSError as exc:
         raise SpecError(str(p), f"cannot read the trace: {exc.strerror}") from None
     except (ValueError, pd.errors.ParserError) as exc:  # their text may quote the file: not shown
         raise SpecError(str(p), f"cannot read the trace: not a readable CSV ({type(exc).__name__})") from None
-    wanted = [c for c in (partition_column, queue_column) if c]
-    missing = [c for c in (*REQUIRED_COLUMNS, *wanted) if c not in frame.columns]
-    if missing:  # the header is the file's content: name what is wanted, never what was found
-        raise SpecError(
-            str(p),
-            f"missing column(s) {', '.join(missing)}: the first line must name the columns "
-            f"{', '.join((*REQUIRED_COLUMNS, *wanted))}",
-        )
-    for col in ("submit_time_s", "duration_s", "num_gpus"):
-        if not pd.api.types.is_numeric_dtype(frame[col]):
-            raise SpecError(f"{p}: {col}", "must be numeric")
-    frame = frame[frame["duration_s"].notna() & (frame["num_gpus"] > 0) & (frame["submit_time_s"] >= start_s)]
+    if not kept:
+        raise SpecError(str(p), "the trace holds no rows")
+    frame = pd.concat(kept, ignore_index=True)
     if max_jobs is not None:
         frame = frame.iloc[:max_jobs]
     frame = frame.sort_values("submit_time_s", kind="stable")
