@@ -46,6 +46,9 @@ class CheckpointPolicySpec(SpecModel):
     interval_s: DurationS = Field(3600.0, gt=0, description="interval for the 'fixed' policy")
     write_s: DurationS = Field(60.0, description="time one checkpoint write stalls the job")
     restart_s: DurationS = Field(600.0, description="time to restart a job after an interruption")
+    restart_per_gpu_s: DurationS = Field(
+        0.0, ge=0, le=3600, description="restart time added per GPU of the job (larger jobs restart slower)"
+    )
 
 
 class Policies(SpecModel):
