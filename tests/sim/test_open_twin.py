@@ -252,17 +252,6 @@ def _bare(queue: str) -> Scenario:
     return sc.model_copy(update={"workload": sc.workload.model_copy(update={"synthetic": None})})
 
 
-def test_srtf_admits_every_job_that_fits_not_only_the_head() -> None:
-    tw = Twin(_bare("srtf"))
-    tw.submit(JobRequest("a", gpus=500, work_s=500.0, submit_s=0.0))
-    tw.submit(JobRequest("b", gpus=200, work_s=1000.0, submit_s=5.0))  # head: shortest, does not fit
-    tw.submit(JobRequest("c", gpus=50, work_s=5000.0, submit_s=10.0))  # fits beside a
-    jobs = tw.run().jobs.set_index("job_id")
-    assert jobs.loc["a", "preemptions"] == 0  # a has less left than b: not preempted
-    assert jobs.loc["c", "start_s"] == 10.0
-    assert jobs.loc["b", "start_s"] == 500.0
-
-
 def test_restart_cost_grows_with_job_size() -> None:
     sc = small_scenario(queue="srtf", horizon_s=HORIZON, failures=True, seed=2)
     sc = sc.model_copy(update={"failures": sc.failures.model_copy(update={"rate_scale": 50.0})})

@@ -454,30 +454,8 @@ class Twin:
             return
         if pol.preemptive:
             self._preempt_for_head(p)
-            if cluster.partitions[p].free_gpus > 0:
-                self._fill_past_head(p)
         if pol.backfill and cluster.partitions[p].free_gpus > 0:
             self._backfill(p)
-
-    def _fill_past_head(self, p: int) -> None:
-        """A preemptive policy is not head-of-line: every queued job that fits now starts, in
-        key order (started entries go stale in the heap and are dropped when they reach it)."""
-        part = self.cluster.partitions[p]
-        state, qt, gpus = self.state, self.q_token, self.gpus
-        smallest = min(
-            (gpus[j] for _, j, t in self.queues[p] if state[j] == QUEUED and qt[j] == t), default=0
-        )
-        if not smallest or smallest > part.free_gpus:
-            return
-        for _, j, tok in sorted(self.queues[p]):
-            free = part.free_gpus
-            if free < smallest:
-                return
-            if state[j] != QUEUED or qt[j] != tok or gpus[j] > free or not self._admissible(j):
-                continue
-            alloc = self.cluster.place(p, gpus[j], self.place_mode)
-            if alloc is not None:
-                self._start(j, alloc)
 
     def _schedule_by_queue(self, p: int) -> None:
         """Start jobs in ``order`` when each queue's heap is already in that order: the next
