@@ -77,7 +77,9 @@ def raw(kind: str) -> dict[str, dict[str, Any]]:
 @cache
 def _raw(file: str) -> dict[str, dict[str, Any]]:
     text = resources.files("megapod.catalog").joinpath("data", file).read_text("utf-8")
-    data = yaml.safe_load(text)
+    # The package's own data, so libyaml's parser where PyYAML has it: the same documents,
+    # built by the same safe constructor, in a tenth of the time (``validate`` reads seven).
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if not isinstance(data, dict):
         raise CatalogError(f"catalog file {file} must be a mapping of name -> fields")
     out: dict[str, dict[str, Any]] = {}

@@ -3,6 +3,9 @@
 Each command group lives in its own module with a ``register(app)`` function; this module
 only assembles them and maps errors to exit codes: 0 ok, 2 bad input (one readable line on
 stderr, no traceback), 1 internal error.
+
+Importing this module stays cheap (``megapod --help`` answers at once): the command modules
+import the heavy stack (scipy, pandas, matplotlib, numba) inside the commands that need it.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import Annotated
 
 import typer
 
@@ -31,6 +35,35 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def version() -> str:
+    """The installed package's version (the source tree's when it is not installed)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("megapod")
+    except metadata.PackageNotFoundError:
+        from megapod import __version__
+
+        return __version__
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"megapod {version()}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True),
+    ] = False,
+) -> None:
+    """Options that come before the command (``--version``)."""
+
 
 for _module in COMMAND_MODULES:
     importlib.import_module(_module).register(app)

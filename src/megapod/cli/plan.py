@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from megapod.errors import SpecError
-from megapod.planner.plan import Plan, plan_serving, plan_training, site_capability
-from megapod.report.plan_report import html_report, summary_sections
-from megapod.spec import load_site
-from megapod.spec.goal import ServingGoal, goal_from_dict, load_goal
+
+if TYPE_CHECKING:
+    from megapod.planner.plan import Plan
+
+# The library is imported inside the command, so that ``megapod --help`` stays cheap.
 
 Opt = typer.Option
 
@@ -48,6 +49,11 @@ def plan(
     html: Annotated[Path | None, Opt("--html", help="write an HTML report with plots")] = None,
 ) -> None:
     """Size a site pod by pod for a training or serving goal and report power, PUE, cost and CO2."""
+    from megapod.planner.plan import plan_serving, plan_training, site_capability
+    from megapod.report.plan_report import html_report
+    from megapod.spec import load_site
+    from megapod.spec.goal import ServingGoal, goal_from_dict, load_goal
+
     site = load_site(spec)
     if capability:
         names = [m.strip() for m in models.split(",") if m.strip()] if models else None
@@ -59,10 +65,14 @@ def plan(
         for col in ("model", "params", "tokens (20/param)", "days to train", "GPU-hours", "serve tokens/s"):
             table.add_column(col, justify="left" if col == "model" else "right")
         for c in caps:
-            table.add_row(c.model, f"{c.params / 1e9:,.0f} B", f"{c.tokens:.3g}",
-                          f"{c.train_days:,.1f}" if c.train_days is not None else "—",
-                          f"{c.train_gpu_hours / 1e6:,.2f} M" if c.train_gpu_hours is not None else "—",
-                          f"{c.serve_tokens_per_s:,.0f}" if c.serve_tokens_per_s is not None else "—")
+            table.add_row(
+                c.model,
+                f"{c.params / 1e9:,.0f} B",
+                f"{c.tokens:.3g}",
+                f"{c.train_days:,.1f}" if c.train_days is not None else "—",
+                f"{c.train_gpu_hours / 1e6:,.2f} M" if c.train_gpu_hours is not None else "—",
+                f"{c.serve_tokens_per_s:,.0f}" if c.serve_tokens_per_s is not None else "—",
+            )
         Console().print(table)
         return
     doc: dict[str, Any] = {}
@@ -70,10 +80,19 @@ def plan(
         loaded = load_goal(goal_file)
         doc = {**loaded.model_dump(exclude_unset=True), "kind": loaded.kind}
     flags: dict[str, Any] = {
-        "model": model, "tokens": tokens, "deadline_s": deadline, "gpu_budget": gpus, "gpu": gpu,
-        "dtype": dtype, "tokens_per_s": tokens_per_s, "latency_per_token_s": latency,
-        "context_len": context, "output_len": output_len, "years": years,
-        "max_ramp_w_per_s": max_ramp, "max_swing_w": max_swing,
+        "model": model,
+        "tokens": tokens,
+        "deadline_s": deadline,
+        "gpu_budget": gpus,
+        "gpu": gpu,
+        "dtype": dtype,
+        "tokens_per_s": tokens_per_s,
+        "latency_per_token_s": latency,
+        "context_len": context,
+        "output_len": output_len,
+        "years": years,
+        "max_ramp_w_per_s": max_ramp,
+        "max_swing_w": max_swing,
     }
     doc.update({k: v for k, v in flags.items() if v is not None})
     if serve:
@@ -91,6 +110,8 @@ def plan(
 
 
 def _print(result: Plan, html: Path | None) -> None:
+    from megapod.report.plan_report import summary_sections
+
     console = Console()
     for title, rows in summary_sections(result):
         table = Table(title=title, show_header=False, title_justify="left")

@@ -11,9 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from megapod.errors import SpecError
-from megapod.report import power_profile_report as report
-from megapod.sim.power_profile import run_power_profile
-from megapod.spec.scenario import load_scenario
+
+# The library is imported inside the command, so that ``megapod --help`` stays cheap.
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +27,10 @@ def power_profile(
     png_file: Annotated[Path | None, typer.Option("--png", help="write the figure as PNG")] = None,
 ) -> None:
     """Synthesize the site's power during training, compare mitigations, size the battery."""
+    from megapod.report import power_profile_report as report
+    from megapod.sim.power_profile import run_power_profile
+    from megapod.spec.scenario import load_scenario
+
     sc = load_scenario(scenario)
     if sc.power_profile is None:
         raise SpecError(str(scenario), "the scenario has no power_profile: section")

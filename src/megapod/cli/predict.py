@@ -5,27 +5,26 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from megapod.errors import SpecError
-from megapod.physics.perf import Hardware, StepBreakdown, model_preset
-from megapod.physics.perf.inference import serve as predict_serving
-from megapod.physics.perf.search import search
-from megapod.planner.layout import ValidationReport, plan_training_run, validate_cases
-from megapod.spec.training_case import read_cases
 from megapod.units import GIB
+
+if TYPE_CHECKING:
+    from megapod.physics.perf import Hardware, StepBreakdown
+    from megapod.planner.layout import ValidationReport
+
+# The library is imported inside each command, so that ``megapod --help`` stays cheap.
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print one JSON document for machines")]
 ModelOpt = Annotated[str, typer.Option("--model", help="model preset, e.g. llama3-70b")]
 GpuOpt = Annotated[str, typer.Option("--gpu", help="catalog GPU, e.g. h100-sxm")]
 DomainOpt = Annotated[int | None, typer.Option("--domain", help="scale-up domain [GPUs]")]
-ScaleOutOpt = Annotated[
-    float | None, typer.Option("--scale-out-gbps", help="scale-out rate per GPU [Gb/s]")
-]
+ScaleOutOpt = Annotated[float | None, typer.Option("--scale-out-gbps", help="scale-out rate per GPU [Gb/s]")]
 DtypeOpt = Annotated[str, typer.Option("--dtype", help="bf16, fp16 or fp8")]
 
 predict_app = typer.Typer(help="Predict training and serving performance.", no_args_is_help=True)
@@ -46,6 +45,9 @@ def train(
     Every case is answered; a case that cannot be (a layout that does not divide, does not
     fit memory …) gets an ``error``, and the command then exits with code 2.
     """
+    from megapod.planner.layout import validate_cases
+    from megapod.spec.training_case import read_cases
+
     report = validate_cases(read_cases(case_file))
     if as_json:
         typer.echo(json.dumps([p.as_dict() for p in report.predictions]))
@@ -60,10 +62,10 @@ def train(
 
 def _print_validation(case_file: Path, report: ValidationReport) -> None:
     table = Table(title=f"Training-step predictions: {case_file}")
-    for col in ("case", "layout", "TFLOP/s pred", "meas", "err %", "step s pred", "meas",
-                "MFU", "mem GiB"):
-        table.add_column(col, justify="left" if col in ("case", "layout") else "right",
-                         no_wrap=col in ("case", "layout"))
+    for col in ("case", "layout", "TFLOP/s pred", "meas", "err %", "step s pred", "meas", "MFU", "mem GiB"):
+        table.add_column(
+            col, justify="left" if col in ("case", "layout") else "right", no_wrap=col in ("case", "layout")
+        )
     for p in report.predictions:
         if p.result is None:
             table.add_row(p.id, f"[red]error: {p.error}[/red]", *[""] * 7)
@@ -71,18 +73,22 @@ def _print_validation(case_file: Path, report: ValidationReport) -> None:
         r = p.result
         err = p.errors_pct().get("tflops_per_gpu")
         table.add_row(
-            p.id, r.layout.describe(), f"{r.tflops_per_gpu:.1f}",
-            _num(p.measured.get("tflops_per_gpu"), ".1f"), _num(err, "+.1f"),
-            f"{r.step_time_s:.2f}", _num(p.measured.get("step_time_s"), ".2f"),
-            f"{r.mfu:.3f}", f"{r.memory_per_gpu_gib:.1f}",
+            p.id,
+            r.layout.describe(),
+            f"{r.tflops_per_gpu:.1f}",
+            _num(p.measured.get("tflops_per_gpu"), ".1f"),
+            _num(err, "+.1f"),
+            f"{r.step_time_s:.2f}",
+            _num(p.measured.get("step_time_s"), ".2f"),
+            f"{r.mfu:.3f}",
+            f"{r.memory_per_gpu_gib:.1f}",
         )
     console = _console()
     console.print(table)
     for figure in ("tflops_per_gpu", "step_time_s", "mfu", "tokens_per_s_per_gpu"):
         mape = report.mape(figure)
         if mape is not None:
-            console.print(f"MAPE {figure}: {mape:.1f}% over {report.counted(figure)} cases",
-                          highlight=False)
+            console.print(f"MAPE {figure}: {mape:.1f}% over {report.counted(figure)} cases", highlight=False)
 
 
 @predict_app.command("layouts")
@@ -98,24 +104,39 @@ def layouts(
     as_json: JsonFlag = False,
 ) -> None:
     """Search the parallel layouts of a model on a GPU count and show the fastest."""
+    from megapod.physics.perf import model_preset
+    from megapod.physics.perf.search import search
+
     hw = _hardware(gpu, domain, scale_out_gbps)
     found = search(model_preset(model), gpus, hw, global_batch, dtype, top)
     if as_json:
-        typer.echo(json.dumps({"evaluated": found.evaluated, "valid": found.valid,
-                               "layouts": [_step_dict(r) for r in found.best]}))
+        typer.echo(
+            json.dumps(
+                {
+                    "evaluated": found.evaluated,
+                    "valid": found.valid,
+                    "layouts": [_step_dict(r) for r in found.best],
+                }
+            )
+        )
         return
-    table = Table(title=f"{model} on {gpus} × {gpu}, batch {global_batch} ({found.valid:,} "
-                        f"valid of {found.evaluated:,} layouts)")
-    for col in ("layout", "step s", "MFU", "TFLOP/s", "tok/s/GPU", "bubble %", "comm %",
-                "mem GiB"):
-        table.add_column(col, justify="left" if col == "layout" else "right",
-                         no_wrap=col == "layout")
+    table = Table(
+        title=f"{model} on {gpus} × {gpu}, batch {global_batch} ({found.valid:,} "
+        f"valid of {found.evaluated:,} layouts)"
+    )
+    for col in ("layout", "step s", "MFU", "TFLOP/s", "tok/s/GPU", "bubble %", "comm %", "mem GiB"):
+        table.add_column(col, justify="left" if col == "layout" else "right", no_wrap=col == "layout")
     for r in found.best:
-        table.add_row(r.layout.describe(), f"{r.step_time_s:.2f}", f"{r.mfu:.3f}",
-                      f"{r.tflops_per_gpu:.0f}", f"{r.tokens_per_s_per_gpu:,.0f}",
-                      f"{100 * r.bubble_fraction:.1f}",
-                      f"{100 * r.exposed_comm_s / r.step_time_s:.1f}",
-                      f"{r.memory_per_gpu_gib:.1f}")
+        table.add_row(
+            r.layout.describe(),
+            f"{r.step_time_s:.2f}",
+            f"{r.mfu:.3f}",
+            f"{r.tflops_per_gpu:.0f}",
+            f"{r.tokens_per_s_per_gpu:,.0f}",
+            f"{100 * r.bubble_fraction:.1f}",
+            f"{100 * r.exposed_comm_s / r.step_time_s:.1f}",
+            f"{r.memory_per_gpu_gib:.1f}",
+        )
     _console().print(table)
 
 
@@ -133,18 +154,31 @@ def serve(
     as_json: JsonFlag = False,
 ) -> None:
     """Predict prefill and decode latency, throughput, KV cache and tokens per joule."""
+    from megapod.physics.perf import model_preset
+    from megapod.physics.perf.inference import serve as predict_serving
+
     hw = _hardware(gpu, domain, None)
     r = predict_serving(model_preset(model), hw, tp, pp, batch, prompt, output, dtype)
     doc = {
-        "model": model, "gpu": gpu, "tp": tp, "pp": pp, "batch": batch, "prompt": prompt,
-        "output": output, "dtype": dtype, "prefill_s": r.prefill_s,
-        "decode_step_s": r.decode_step_s, "request_latency_s": r.request_latency_s,
+        "model": model,
+        "gpu": gpu,
+        "tp": tp,
+        "pp": pp,
+        "batch": batch,
+        "prompt": prompt,
+        "output": output,
+        "dtype": dtype,
+        "prefill_s": r.prefill_s,
+        "decode_step_s": r.decode_step_s,
+        "request_latency_s": r.request_latency_s,
         "prefill_tokens_per_s_per_gpu": r.prefill_tokens_per_s_per_gpu,
         "decode_tokens_per_s": r.decode_tokens_per_s,
         "decode_tokens_per_s_per_gpu": r.decode_tokens_per_s_per_gpu,
         "kv_cache_per_gpu_gib": r.kv_cache_per_gpu_bytes / GIB,
-        "memory_per_gpu_gib": r.memory_per_gpu_bytes / GIB, "max_batch": r.max_batch,
-        "gpu_power_w": r.gpu_power_w, "tokens_per_joule": r.tokens_per_joule,
+        "memory_per_gpu_gib": r.memory_per_gpu_bytes / GIB,
+        "max_batch": r.max_batch,
+        "gpu_power_w": r.gpu_power_w,
+        "tokens_per_joule": r.tokens_per_joule,
     }
     if as_json:
         typer.echo(json.dumps(doc))
@@ -165,13 +199,24 @@ def time_to_train(
     as_json: JsonFlag = False,
 ) -> None:
     """Wall time (before failures), GPU-hours and GPU energy with the fastest layout."""
+    from megapod.physics.perf import model_preset
+    from megapod.planner.layout import plan_training_run
+
     hw = _hardware(gpu, domain, scale_out_gbps)
     run = plan_training_run(model_preset(model), hw, gpus, _count(tokens), global_batch, dtype)
     doc = {
-        "model": model, "gpu": gpu, "gpus": gpus, "tokens": run.tokens, "steps": run.steps,
-        "layout": run.step.layout.describe(), "step_time_s": run.step.step_time_s,
-        "mfu": run.step.mfu, "wall_days": run.wall_days, "gpu_hours": run.gpu_hours,
-        "gpu_energy_mwh": run.gpu_energy_wh / 1e6, "mean_gpu_power_w": run.mean_gpu_power_w,
+        "model": model,
+        "gpu": gpu,
+        "gpus": gpus,
+        "tokens": run.tokens,
+        "steps": run.steps,
+        "layout": run.step.layout.describe(),
+        "step_time_s": run.step.step_time_s,
+        "mfu": run.step.mfu,
+        "wall_days": run.wall_days,
+        "gpu_hours": run.gpu_hours,
+        "gpu_energy_mwh": run.gpu_energy_wh / 1e6,
+        "mean_gpu_power_w": run.mean_gpu_power_w,
     }
     if as_json:
         typer.echo(json.dumps(doc))
@@ -186,6 +231,8 @@ def _console() -> Console:
 
 
 def _hardware(gpu: str, domain: int | None, scale_out_gbps: float | None) -> Hardware:
+    from megapod.physics.perf import Hardware
+
     return Hardware.from_gpu(gpu, domain, scale_out_gbps * 1e9 if scale_out_gbps else None)
 
 
@@ -206,12 +253,24 @@ def _num(value: float | None, spec: str) -> str:
 def _step_dict(r: StepBreakdown) -> dict[str, Any]:
     lay = r.layout
     return {
-        "layout": {"tp": lay.tp, "pp": lay.pp, "dp": lay.dp, "cp": lay.cp, "ep": lay.ep,
-                   "micro_batch": lay.micro_batch, "interleave": lay.interleave,
-                   "recompute": lay.recompute, "zero_stage": lay.zero_stage},
-        "step_time_s": r.step_time_s, "compute_s": r.compute_s,
-        "exposed_comm_s": r.exposed_comm_s, "bubble_s": r.bubble_s,
-        "optimizer_s": r.optimizer_s, "tflops_per_gpu": r.tflops_per_gpu, "mfu": r.mfu,
+        "layout": {
+            "tp": lay.tp,
+            "pp": lay.pp,
+            "dp": lay.dp,
+            "cp": lay.cp,
+            "ep": lay.ep,
+            "micro_batch": lay.micro_batch,
+            "interleave": lay.interleave,
+            "recompute": lay.recompute,
+            "zero_stage": lay.zero_stage,
+        },
+        "step_time_s": r.step_time_s,
+        "compute_s": r.compute_s,
+        "exposed_comm_s": r.exposed_comm_s,
+        "bubble_s": r.bubble_s,
+        "optimizer_s": r.optimizer_s,
+        "tflops_per_gpu": r.tflops_per_gpu,
+        "mfu": r.mfu,
         "tokens_per_s_per_gpu": r.tokens_per_s_per_gpu,
         "memory_per_gpu_gib": r.memory_per_gpu_gib,
     }

@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from megapod.report.sim_report import render_sim_report, summary_rows
-from megapod.sim.twin import SimResult, Twin
-from megapod.spec.scenario import load_scenario
+if TYPE_CHECKING:
+    from megapod.sim.twin import SimResult
+
+# The library is imported inside the command, so that ``megapod --help`` stays cheap.
 
 #: Runs with more jobs than this show a progress bar.
 PROGRESS_MIN_JOBS = 20_000
@@ -36,11 +36,17 @@ def simulate(
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON document")] = False,
 ) -> None:
     """Run a scenario through time: jobs, failures, grid events, weather."""
+    from megapod.report.sim_report import summary_rows
+    from megapod.sim.twin import Twin
+    from megapod.spec.scenario import load_scenario
+
     sc = load_scenario(scenario)
     if seed is not None:
         sc = sc.model_copy(update={"seed": seed})
     twin = Twin(sc)
     if len(twin.jobs) >= PROGRESS_MIN_JOBS and not as_json:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
         with Progress(
             TextColumn("simulating"),
             BarColumn(),
@@ -72,6 +78,8 @@ def simulate(
 
 def save(result: SimResult, out: Path) -> None:
     """Write the run's tables and report into ``out``."""
+    from megapod.report.sim_report import render_sim_report
+
     out.mkdir(parents=True, exist_ok=True)
     result.jobs.to_parquet(out / "jobs.parquet", index=False)
     result.series.to_parquet(out / "series.parquet", index=False)

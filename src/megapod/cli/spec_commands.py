@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from megapod import catalog
-from megapod.planner.checks import check_site, raise_on_errors
-from megapod.planner.inventory import SiteInventory, site_inventory
-from megapod.report import format as fmt
-from megapod.spec import load_site
+if TYPE_CHECKING:
+    from megapod.planner.inventory import SiteInventory
+
+# The library is imported inside each command, so that ``megapod --help`` stays cheap.
 
 SpecPath = Annotated[Path, typer.Argument(help="site spec, YAML or TOML", show_default=False)]
 JsonFlag = Annotated[bool, typer.Option("--json", help="print one JSON document for machines")]
@@ -29,13 +28,17 @@ def register(app: typer.Typer) -> None:
 
 def validate(spec: SpecPath, as_json: JsonFlag = False) -> None:
     """Validate a site spec: schema, units, catalog names and physical limits."""
+    from megapod.planner.checks import check_site, raise_on_errors
+    from megapod.spec import load_site
+
     site = load_site(spec)
     findings = check_site(site)
     if as_json:
         errors = [str(f) for f in findings if f.level == "error"]
         warnings = [str(f) for f in findings if f.level == "warning"]
-        typer.echo(json.dumps({"spec": str(spec), "valid": not errors, "errors": errors,
-                               "warnings": warnings}))
+        typer.echo(
+            json.dumps({"spec": str(spec), "valid": not errors, "errors": errors, "warnings": warnings})
+        )
         if errors:
             raise typer.Exit(2)
         return
@@ -43,12 +46,18 @@ def validate(spec: SpecPath, as_json: JsonFlag = False) -> None:
     console = Console(stderr=True)
     for f in findings:
         console.print(f"[yellow]warning[/yellow] {f}", highlight=False)
-    Console().print(f"[green]ok[/green] {spec}: {site.name}, {site.gpus:,} GPUs in "
-                    f"{site.pod_count} pod(s)", highlight=False)
+    Console().print(
+        f"[green]ok[/green] {spec}: {site.name}, {site.gpus:,} GPUs in {site.pod_count} pod(s)",
+        highlight=False,
+    )
 
 
 def describe(spec: SpecPath, as_json: JsonFlag = False) -> None:
     """Print the inventory and peak figures of a site, per pod and in total."""
+    from megapod.planner.checks import check_site, raise_on_errors
+    from megapod.planner.inventory import site_inventory
+    from megapod.spec import load_site
+
     site = load_site(spec)
     inv = site_inventory(site)
     findings = check_site(site, inv)
@@ -66,6 +75,8 @@ def describe(spec: SpecPath, as_json: JsonFlag = False) -> None:
 
 def inventory_table(inv: SiteInventory) -> Table:
     """The ``describe`` table: one column per pod design and one for the site."""
+    from megapod.report import format as fmt
+
     table = Table(title=f"{inv.name}: {inv.gpus:,} GPUs", title_justify="left")
     table.add_column("")
     for p in inv.pods:
@@ -76,36 +87,48 @@ def inventory_table(inv: SiteInventory) -> Table:
         return ", ".join(f"{n:,} {name}" for name, n in types.items())
 
     rows: list[tuple[str, list[str], str]] = [
-        ("racks / servers", [f"{p.racks:,} / {p.servers:,}" for p in inv.pods],
-         f"{inv.racks:,} / {inv.servers:,}"),
+        (
+            "racks / servers",
+            [f"{p.racks:,} / {p.servers:,}" for p in inv.pods],
+            f"{inv.racks:,} / {inv.servers:,}",
+        ),
         ("GPUs", [gpu_mix(p.gpu_types) for p in inv.pods], gpu_mix(inv.gpu_types)),
-        ("peak dense BF16", [fmt.flops(p.peak_bf16_flops) for p in inv.pods],
-         fmt.flops(inv.peak_bf16_flops)),
-        ("peak dense FP8", [fmt.flops(p.peak_fp8_flops) for p in inv.pods],
-         fmt.flops(inv.peak_fp8_flops)),
+        ("peak dense BF16", [fmt.flops(p.peak_bf16_flops) for p in inv.pods], fmt.flops(inv.peak_bf16_flops)),
+        ("peak dense FP8", [fmt.flops(p.peak_fp8_flops) for p in inv.pods], fmt.flops(inv.peak_fp8_flops)),
         ("HBM", [fmt.memory(p.hbm_bytes) for p in inv.pods], fmt.memory(inv.hbm_bytes)),
         ("scale-up domain", [f"{p.scale_up_domain} GPUs" for p in inv.pods], ""),
-        ("scale-out switches", [f"{p.switches:,} ({fmt.power(p.switch_power_w)})" for p in inv.pods],
-         ""),
-        ("fabric bisection", [fmt.rate(p.bisection_bps) for p in inv.pods],
-         f"{fmt.rate(inv.inter_pod_bisection_bps)} between pods"
-         if inv.inter_pod_bisection_bps else ""),
+        ("scale-out switches", [f"{p.switches:,} ({fmt.power(p.switch_power_w)})" for p in inv.pods], ""),
+        (
+            "fabric bisection",
+            [fmt.rate(p.bisection_bps) for p in inv.pods],
+            f"{fmt.rate(inv.inter_pod_bisection_bps)} between pods" if inv.inter_pod_bisection_bps else "",
+        ),
         ("IT peak", [fmt.power(p.it_peak_w) for p in inv.pods], fmt.power(inv.it_peak_w)),
         ("design PUE", [f"{p.design_pue:.2f}" for p in inv.pods], ""),
-        ("facility peak", [fmt.power(p.facility_peak_w) for p in inv.pods],
-         fmt.power(inv.facility_peak_w)),
+        ("facility peak", [fmt.power(p.facility_peak_w) for p in inv.pods], fmt.power(inv.facility_peak_w)),
         ("power feed", [fmt.power(p.feed_w) for p in inv.pods], fmt.power(inv.grid_feed_w)),
-        ("battery", [f"{fmt.energy(p.battery_energy_wh)} / {fmt.power(p.battery_power_w)}"
-                     for p in inv.pods],
-         f"{fmt.energy(inv.battery_energy_wh)} / {fmt.power(inv.battery_power_w)}"),
-        ("battery at full load", [fmt.minutes(p.battery_minutes_at_full_load) for p in inv.pods],
-         fmt.minutes(inv.battery_minutes_at_full_load)),
+        (
+            "battery",
+            [f"{fmt.energy(p.battery_energy_wh)} / {fmt.power(p.battery_power_w)}" for p in inv.pods],
+            f"{fmt.energy(inv.battery_energy_wh)} / {fmt.power(inv.battery_power_w)}",
+        ),
+        (
+            "battery at full load",
+            [fmt.minutes(p.battery_minutes_at_full_load) for p in inv.pods],
+            fmt.minutes(inv.battery_minutes_at_full_load),
+        ),
     ]
     if inv.fleet_vehicles:
-        rows.append(("fleet vehicles (mean parked)", ["" for _ in inv.pods],
-                     f"{inv.fleet_vehicles:,} ({inv.fleet_mean_available:,.0f})"))
-        rows.append(("fleet peak INT8", ["" for _ in inv.pods],
-                     f"{inv.fleet_peak_int8_ops / 1e18:,.2f} EOP/s"))
+        rows.append(
+            (
+                "fleet vehicles (mean parked)",
+                ["" for _ in inv.pods],
+                f"{inv.fleet_vehicles:,} ({inv.fleet_mean_available:,.0f})",
+            )
+        )
+        rows.append(
+            ("fleet peak INT8", ["" for _ in inv.pods], f"{inv.fleet_peak_int8_ops / 1e18:,.2f} EOP/s")
+        )
     for label, cells, total in rows:
         table.add_row(label, *cells, total)
     return table
@@ -117,6 +140,8 @@ def show_catalog(
     as_json: JsonFlag = False,
 ) -> None:
     """List catalog kinds, the entries of a kind, or one entry with its source."""
+    from megapod import catalog
+
     if kind is None:
         out: object = {k: catalog.names(k) for k in catalog.KINDS}
     elif name is None:

@@ -23,15 +23,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, TypeVar
 
 from megapod.registry import Registry
 from megapod.units import HOUR_S
 
-FloatArray = npt.NDArray[np.float64]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    FloatArray = npt.NDArray[np.float64]
+
+# numpy is imported by the one function that makes arrays (simulate_dispatch): the scalar
+# functions size a bank for ``megapod validate`` and ``describe``, which need no numpy.
 T = TypeVar("T")
 
 
@@ -91,8 +95,9 @@ class SocStep:
     power_w: float
 
 
-def step_soc(params: BatteryParams, soc: float, power_w: float, duration_s: float,
-             floor_soc: float | None = None) -> SocStep:
+def step_soc(
+    params: BatteryParams, soc: float, power_w: float, duration_s: float, floor_soc: float | None = None
+) -> SocStep:
     """Advance the SoC over ``duration_s`` at requested power ``power_w`` (+ discharge, − charge).
 
     The request is limited to the rated power and to the energy between ``floor_soc``
@@ -122,8 +127,9 @@ def step_soc(params: BatteryParams, soc: float, power_w: float, duration_s: floa
     return SocStep(new_soc, p)
 
 
-def ride_through_s(usable_energy_wh: float, power_w: float, load_w: float,
-                   round_trip_efficiency: float = 1.0) -> float:
+def ride_through_s(
+    usable_energy_wh: float, power_w: float, load_w: float, round_trip_efficiency: float = 1.0
+) -> float:
     """Seconds a battery carries ``load_w`` [s]: ``E·√η_rt / P_load``, 0 if ``power_w < load_w``.
 
     An empty load is carried forever (``inf``) when any energy is stored.
@@ -140,8 +146,9 @@ def bridges_to_generator(ride_through: float, generator_start_s: float) -> bool:
     return ride_through >= generator_start_s
 
 
-def energy_for_ride_through_wh(load_w: float, duration_s: float, round_trip_efficiency: float = 1.0,
-                               soc_window: float = 1.0) -> float:
+def energy_for_ride_through_wh(
+    load_w: float, duration_s: float, round_trip_efficiency: float = 1.0, soc_window: float = 1.0
+) -> float:
     """Nameplate energy needed to carry ``load_w`` for ``duration_s`` [Wh].
 
     ``E = P·t / √η_rt / (soc_max - soc_min)``; the inverse of :func:`ride_through_s`.
@@ -246,11 +253,16 @@ def simulate_dispatch(
     ``load - battery`` (never negative: no export), and any load neither the grid (up to its
     limit, or nothing in an outage) nor the battery covers is reported as unserved.
     """
+    import numpy as np
+
     fn = DISPATCH_POLICIES.lookup(policy, "dispatch") if isinstance(policy, str) else policy
     load = np.asarray(load_w, dtype=np.float64)
     price = np.broadcast_to(np.asarray(price_per_wh, dtype=np.float64), load.shape)
-    up = (np.ones(load.shape, dtype=bool) if grid_available is None
-          else np.broadcast_to(np.asarray(grid_available, dtype=bool), load.shape))
+    up = (
+        np.ones(load.shape, dtype=bool)
+        if grid_available is None
+        else np.broadcast_to(np.asarray(grid_available, dtype=bool), load.shape)
+    )
     n = load.size
     soc = battery.soc_max if soc0 is None else soc0
     out_soc = np.empty(n)
@@ -258,12 +270,15 @@ def simulate_dispatch(
     out_g = np.empty(n)
     out_u = np.empty(n)
     days = math.ceil(n / intervals_per_day)
-    thresholds = [np.percentile(price[d * intervals_per_day:(d + 1) * intervals_per_day], [25.0, 75.0])
-                  for d in range(days)]
+    thresholds = [
+        np.percentile(price[d * intervals_per_day : (d + 1) * intervals_per_day], [25.0, 75.0])
+        for d in range(days)
+    ]
     for i in range(n):
         lo, hi = thresholds[i // intervals_per_day]
-        ctx = DispatchContext(float(load[i]), float(price[i]), float(lo), float(hi), grid_limit_w,
-                              soc, bool(up[i]))
+        ctx = DispatchContext(
+            float(load[i]), float(price[i]), float(lo), float(hi), grid_limit_w, soc, bool(up[i])
+        )
         request = fn(battery, ctx)
         floor = battery.soc_min if not ctx.grid_available else battery.floor_soc
         step = step_soc(battery, soc, request, duration_s, floor_soc=floor)

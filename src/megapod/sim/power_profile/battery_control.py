@@ -19,7 +19,9 @@ ramp-rate control", Solar Energy 2014), applied to a load.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numba
 import numpy as np
@@ -31,7 +33,24 @@ from megapod.units import HOUR_S
 FloatArray = npt.NDArray[np.float64]
 
 
-@numba.njit(cache=True, nogil=True)
+def njit_cached(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``numba.njit(cache=True, nogil=True)`` where numba can write its cache, else uncached.
+
+    numba looks for a writable place for the cache (``NUMBA_CACHE_DIR``, the module's
+    ``__pycache__``, then the user's cache folder) when the function is decorated, and raises
+    if it finds none: with a read-only installation and HOME, the import itself would fail.
+    Then the function is compiled on first call in every process instead (about a
+    second for the loop below), and the results are the same.
+    """
+    try:
+        return numba.njit(cache=True, nogil=True)(func)
+    except RuntimeError as exc:  # numba: "cannot cache function …: no locator available …"
+        if "no locator available" not in str(exc):
+            raise
+        return numba.njit(nogil=True)(func)
+
+
+@njit_cached
 def _ramp_control(
     load_w: FloatArray,
     resolution_s: float,
@@ -52,7 +71,9 @@ def _ramp_control(
     soc = np.empty(n + 1)
     hours = resolution_s / HOUR_S
     step = ramp_w_per_s * resolution_s
-    gain = energy_wh * HOUR_S / soc_time_constant_s if soc_time_constant_s > 0 else 0.0
+    # a time constant shorter than one step corrects the SoC within that step, no faster
+    # (a tiny constant would make the gain infinite and the trace NaN)
+    gain = energy_wh * HOUR_S / max(soc_time_constant_s, resolution_s) if soc_time_constant_s > 0 else 0.0
     s = soc0
     soc[0] = s
     g = load_w[0] if n > 0 else 0.0
