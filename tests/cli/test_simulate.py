@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from megapod.cli.simulate import save
 from megapod.sim.twin import simulate
@@ -23,6 +24,8 @@ def test_simulate_writes_tables_and_report(cli: Callable[..., tuple[int, str, st
     jobs = pd.read_parquet(tmp_path / "run" / "jobs.parquet")
     series = pd.read_parquet(tmp_path / "run" / "series.parquet")
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    pods = pd.read_parquet(tmp_path / "run" / "pods.parquet")
+    assert pods["busy_gpu_h"].sum() == pytest.approx(summary["busy_gpu_h"], rel=1e-9)
     assert {"submit_s", "start_s", "end_s", "queue_s", "jct_s", "interruptions", "lost_gpu_h"} <= set(
         jobs.columns
     )

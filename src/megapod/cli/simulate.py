@@ -30,7 +30,7 @@ def simulate(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML", show_default=False)],
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="folder for jobs.parquet, series.parquet, summary.json, report.html"),
+        typer.Option("--out", help="folder for jobs.parquet, series.parquet, pods.parquet, summary.json, report.html"),
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="override the scenario's seed")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON document")] = False,
@@ -73,7 +73,7 @@ def simulate(
     console = Console()
     console.print(table)
     if out is not None:
-        console.print(f"wrote {out}/jobs.parquet, series.parquet, summary.json, report.html", highlight=False)
+        console.print(f"wrote {out}/jobs.parquet, series.parquet, pods.parquet, summary.json, report.html", highlight=False)
 
 
 def save(result: SimResult, out: Path) -> None:
@@ -83,6 +83,7 @@ def save(result: SimResult, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     result.jobs.to_parquet(out / "jobs.parquet", index=False)
     result.series.to_parquet(out / "series.parquet", index=False)
+    result.pods.to_parquet(out / "pods.parquet", index=False)
     (out / "summary.json").write_text(json.dumps(_clean(result.summary), indent=2) + "\n", encoding="utf-8")
     (out / "report.html").write_text(render_sim_report(result), encoding="utf-8")
 
