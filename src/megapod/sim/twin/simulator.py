@@ -1214,10 +1214,22 @@ class Twin:
                     for p in dirty:
                         self._schedule(p)
                     dirty.clear()
-                    continue  # a start may end at once (zero work): look again
+                    while done_heap and run_token[done_heap[0][2]] != done_heap[0][1]:
+                        heapq.heappop(done_heap)
+                    if done_heap:  # starts add completions; one may fall in this instant
+                        t_done = self.now + (done_heap[0][0] - self.v_now) / self.speed
+                        if t_done <= self.now:
+                            continue
+                        if t_done < t:
+                            t = t_done
+                    else:
+                        t_done = inf
                 pending = False
                 if self.supply_limits or self.battery_rate_w != 0.0:
-                    self._battery_sync()
+                    self._battery_sync()  # may schedule battery events, even at this instant
+                    t_k = kernel.peek_s()
+                    if t_k < t:
+                        t = t_k
                 rec_t(self.now)
                 rec_v(self.busy_d)
                 rec_v(self.failed_d)
