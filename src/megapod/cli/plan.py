@@ -32,14 +32,18 @@ def plan(
     model: Annotated[str | None, Opt("--model", help="model preset, e.g. llama3-405b")] = None,
     tokens: Annotated[str | None, Opt("--tokens", help="training tokens, e.g. 15.6T")] = None,
     deadline: Annotated[str | None, Opt("--deadline", help="e.g. 60d")] = None,
-    gpus: Annotated[int | None, Opt("--gpus", help="GPU budget")] = None,
+    gpus: Annotated[int | None, Opt("--gpus", min=1, max=10_000_000, help="GPU budget")] = None,
     gpu: Annotated[str | None, Opt("--gpu", help="GPU type (picks the pod design)")] = None,
     dtype: Annotated[str | None, Opt("--dtype", help="bf16, fp8 …")] = None,
     serve: Annotated[bool, Opt("--serve", help="serving goal instead of training")] = False,
     tokens_per_s: Annotated[str | None, Opt("--tokens-per-s", help="serving rate, e.g. 1M")] = None,
     latency: Annotated[str | None, Opt("--latency", help="per-token latency bound, e.g. 50ms")] = None,
-    context: Annotated[int | None, Opt("--context", help="prompt tokens per request")] = None,
-    output_len: Annotated[int | None, Opt("--output-len", help="output tokens per request")] = None,
+    context: Annotated[
+        int | None, Opt("--context", min=1, max=100_000_000, help="prompt tokens per request")
+    ] = None,
+    output_len: Annotated[
+        int | None, Opt("--output-len", min=1, max=100_000_000, help="output tokens per request")
+    ] = None,
     years: Annotated[float | None, Opt("--years", help="TCO horizon")] = None,
     max_ramp: Annotated[str | None, Opt("--max-ramp", help="grid ramp limit, e.g. '10 MW/s'")] = None,
     max_swing: Annotated[str | None, Opt("--max-swing", help="grid swing limit, e.g. '20 MW'")] = None,

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 JsonFlag = Annotated[bool, typer.Option("--json", help="print one JSON document for machines")]
 ModelOpt = Annotated[str, typer.Option("--model", help="model preset, e.g. llama3-70b")]
 GpuOpt = Annotated[str, typer.Option("--gpu", help="catalog GPU, e.g. h100-sxm")]
-DomainOpt = Annotated[int | None, typer.Option("--domain", help="scale-up domain [GPUs]")]
+DomainOpt = Annotated[
+    int | None, typer.Option("--domain", min=1, max=1_000_000, help="scale-up domain [GPUs]")
+]
 ScaleOutOpt = Annotated[float | None, typer.Option("--scale-out-gbps", help="scale-out rate per GPU [Gb/s]")]
 DtypeOpt = Annotated[str, typer.Option("--dtype", help="bf16, fp16 or fp8")]
 
@@ -95,10 +97,12 @@ def _print_validation(case_file: Path, report: ValidationReport) -> None:
 def layouts(
     model: ModelOpt,
     gpu: GpuOpt,
-    gpus: Annotated[int, typer.Option("--gpus", help="GPUs of the run")],
-    global_batch: Annotated[int, typer.Option("--global-batch", help="sequences per step")],
+    gpus: Annotated[int, typer.Option("--gpus", min=1, max=10_000_000, help="GPUs of the run")],
+    global_batch: Annotated[
+        int, typer.Option("--global-batch", min=1, max=100_000_000, help="sequences per step")
+    ],
     dtype: DtypeOpt = "bf16",
-    top: Annotated[int, typer.Option("--top", help="layouts to show")] = 5,
+    top: Annotated[int, typer.Option("--top", min=1, max=1000, help="layouts to show")] = 5,
     domain: DomainOpt = None,
     scale_out_gbps: ScaleOutOpt = None,
     as_json: JsonFlag = False,
@@ -144,11 +148,11 @@ def layouts(
 def serve(
     model: ModelOpt,
     gpu: GpuOpt,
-    tp: Annotated[int, typer.Option("--tp")] = 1,
-    pp: Annotated[int, typer.Option("--pp")] = 1,
-    batch: Annotated[int, typer.Option("--batch", help="concurrent sequences")] = 1,
-    prompt: Annotated[int, typer.Option("--prompt", help="prompt tokens")] = 1024,
-    output: Annotated[int, typer.Option("--output", help="generated tokens")] = 256,
+    tp: Annotated[int, typer.Option("--tp", min=1, max=1024)] = 1,
+    pp: Annotated[int, typer.Option("--pp", min=1, max=1024)] = 1,
+    batch: Annotated[int, typer.Option("--batch", min=1, max=1_000_000, help="concurrent sequences")] = 1,
+    prompt: Annotated[int, typer.Option("--prompt", min=1, max=100_000_000, help="prompt tokens")] = 1024,
+    output: Annotated[int, typer.Option("--output", min=1, max=100_000_000, help="generated tokens")] = 256,
     dtype: DtypeOpt = "bf16",
     domain: DomainOpt = None,
     as_json: JsonFlag = False,
@@ -190,9 +194,11 @@ def serve(
 def time_to_train(
     model: ModelOpt,
     gpu: GpuOpt,
-    gpus: Annotated[int, typer.Option("--gpus", help="GPUs of the run")],
+    gpus: Annotated[int, typer.Option("--gpus", min=1, max=10_000_000, help="GPUs of the run")],
     tokens: Annotated[str, typer.Option("--tokens", help="tokens to train, e.g. 15T, 2e12")],
-    global_batch: Annotated[int, typer.Option("--global-batch", help="sequences per step")],
+    global_batch: Annotated[
+        int, typer.Option("--global-batch", min=1, max=100_000_000, help="sequences per step")
+    ],
     dtype: DtypeOpt = "bf16",
     domain: DomainOpt = None,
     scale_out_gbps: ScaleOutOpt = None,
@@ -239,11 +245,18 @@ def _hardware(gpu: str, domain: int | None, scale_out_gbps: float | None) -> Har
 _SUFFIX = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
 
 
+#: Tokens one training run may ask for (100x the largest published runs, ~15T).
+MAX_TOKENS = 1e16
+
+
 def _count(text: str) -> float:
-    match = re.fullmatch(r"\s*([0-9.]+(?:e[0-9]+)?)\s*([kmbgt]?)\s*", text.lower())
+    match = re.fullmatch(r"\s*((?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[0-9]+)?)\s*([kmbgt]?)\s*", text.lower())
     if not match:
         raise SpecError("--tokens", f"{text!r}: give a count such as 15T, 300B or 2e12")
-    return float(match.group(1)) * _SUFFIX[match.group(2)]
+    value = float(match.group(1)) * _SUFFIX[match.group(2)]
+    if not 1 <= value <= MAX_TOKENS:
+        raise SpecError("--tokens", f"{text!r}: must be between 1 and {MAX_TOKENS:.0e} tokens")
+    return value
 
 
 def _num(value: float | None, spec: str) -> str:

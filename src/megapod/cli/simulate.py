@@ -30,9 +30,13 @@ def simulate(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML", show_default=False)],
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="folder for jobs.parquet, series.parquet, pods.parquet, summary.json, report.html"),
+        typer.Option(
+            "--out", help="folder for jobs.parquet, series.parquet, pods.parquet, summary.json, report.html"
+        ),
     ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="override the scenario's seed")] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", min=0, max=2**32 - 1, help="override the scenario's seed")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON document")] = False,
 ) -> None:
     """Run a scenario through time: jobs, failures, grid events, weather."""
@@ -73,7 +77,10 @@ def simulate(
     console = Console()
     console.print(table)
     if out is not None:
-        console.print(f"wrote {out}/jobs.parquet, series.parquet, pods.parquet, summary.json, report.html", highlight=False)
+        console.print(
+            f"wrote {out}/jobs.parquet, series.parquet, pods.parquet, summary.json, report.html",
+            highlight=False,
+        )
 
 
 def save(result: SimResult, out: Path) -> None:
