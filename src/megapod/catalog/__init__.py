@@ -139,7 +139,7 @@ def suggest(word: str, choices: Any) -> str:
 
 def _kind(kind: str) -> Kind:
     if kind not in KINDS:
-        raise CatalogError(f"unknown catalog kind {kind!r}{suggest(kind, KINDS)}")
+        raise CatalogError(f"unknown catalog kind {kind!r}; kinds: {', '.join(sorted(KINDS))}")
     return KINDS[kind]
 
 

@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from megapod.errors import SpecError
+
 if TYPE_CHECKING:
     from megapod.sim.twin import SimResult
 
@@ -44,6 +46,8 @@ def simulate(
     from megapod.sim.twin import Twin
     from megapod.spec.scenario import load_scenario
 
+    if out is not None:
+        check_out_folder(out)
     sc = load_scenario(scenario)
     if seed is not None:
         sc = sc.model_copy(update={"seed": seed})
@@ -81,6 +85,15 @@ def simulate(
             f"wrote {out}/jobs.parquet, series.parquet, pods.parquet, summary.json, report.html",
             highlight=False,
         )
+
+
+def check_out_folder(out: Path) -> None:
+    """Refuse, before any work, an output folder whose parent is missing or that holds files."""
+    parent = out.resolve().parent
+    if not parent.is_dir():
+        raise SpecError("--out", f"{parent} does not exist; create it first")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise SpecError("--out", f"{out} already exists and is not an empty folder; choose a new one")
 
 
 def save(result: SimResult, out: Path) -> None:

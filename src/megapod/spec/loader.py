@@ -139,7 +139,8 @@ def _depth(doc: Any) -> int:
 
 
 def validate(model: type[M], doc: dict[str, Any], name: str = "") -> M:
-    """Validate ``doc`` as ``model``, turning the first problem into a :class:`SpecError`."""
+    """Validate ``doc`` as ``model``; every problem goes into one :class:`SpecError` (the first
+    names its field, the others follow it)."""
     try:
         return model.model_validate(doc)
     except ValidationError as exc:
@@ -148,7 +149,8 @@ def validate(model: type[M], doc: dict[str, Any], name: str = "") -> M:
         errors.sort(key=lambda e: e["type"] != "extra_forbidden")
         first = errors[0]
         path = _path(first["loc"])
-        more = f" (and {len(errors) - 1} more problem{'s' * (len(errors) > 2)})" if len(errors) > 1 else ""
+        # every problem is reported, on one line: the first as the error, the others after it
+        more = "".join(f"; also {_path(e['loc']) or '(document)'}: {_message(model, e)}" for e in errors[1:])
         where = f"{name}: {path}" if name and path else (path or name)
         raise SpecError(where, _message(model, first) + more) from None
     except RecursionError:

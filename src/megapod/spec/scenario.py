@@ -190,6 +190,10 @@ def load_scenario(path: str | Path) -> Scenario:
     doc = read_document(p)
     base = p.resolve().parent
     name = str(p)
+    if "pods" in doc and "horizon_s" not in doc:
+        raise SpecError(
+            name, "this is a site spec; simulate takes a scenario that names a site (see examples/scenarios/)"
+        )
     site = doc.get("site")
     if isinstance(site, str):
         from megapod.spec import load_site
