@@ -167,6 +167,17 @@ def parse_quantity(value: object, dimension: str) -> float:
     return number
 
 
+def require_unit(text: str, dimension: str) -> str:
+    """``text`` if it carries a unit; a bare number is refused (a flag is read by a person, who
+    may mean days where SI means seconds)."""
+    match = _QUANTITY.match(text)
+    if match is not None and not match.group(2):
+        raise UnitError(
+            f"{text!r} has no unit: write the {dimension} with one, e.g. '{text} {_example_unit(dimension)}'"
+        )
+    return text
+
+
 def _common_units(dimension: str) -> list[str]:
     common = {
         "power": ["W", "kW", "MW", "GW"],

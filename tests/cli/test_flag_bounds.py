@@ -8,12 +8,18 @@ from pathlib import Path
 import pytest
 
 WEEK = Path(__file__).resolve().parents[2] / "examples" / "scenarios" / "megapod_week.yaml"
+SITE = WEEK.parents[1] / "megapod.yaml"
 
 
 @pytest.mark.parametrize(
     ("args", "flag"),
     [
         (("simulate", WEEK, "--seed", "-1"), "--seed"),
+        (("plan", SITE, "--model", "llama3-8b", "--tokens", "1T", "--deadline", "30"), "--deadline"),
+        (
+            ("plan", SITE, "--serve", "--model", "llama3-8b", "--tokens-per-s", "1M", "--latency", "50"),
+            "--latency",
+        ),
         (
             (
                 "predict",

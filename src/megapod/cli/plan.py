@@ -11,7 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from megapod.errors import SpecError
+from megapod.errors import SpecError, UnitError
+from megapod.units import require_unit
 
 if TYPE_CHECKING:
     from megapod.planner.plan import Plan
@@ -83,6 +84,16 @@ def plan(
     if goal_file is not None:
         loaded = load_goal(goal_file)
         doc = {**loaded.model_dump(exclude_unset=True), "kind": loaded.kind}
+    for flag, text, dimension in (
+        ("--deadline", deadline, "time"),
+        ("--latency", latency, "time"),
+        ("--max-swing", max_swing, "power"),
+    ):
+        if text is not None:
+            try:
+                require_unit(text, dimension)
+            except UnitError as exc:
+                raise SpecError(flag, str(exc)) from None
     flags: dict[str, Any] = {
         "model": model,
         "tokens": tokens,
