@@ -44,3 +44,13 @@ def test_every_problem_of_a_document_is_reported(tmp_path: Path) -> None:
         load_site(bad)
     msg = str(e.value)
     assert "bogus_one" in msg and "bogus_two" in msg and "more problem" not in msg
+
+
+@pytest.mark.parametrize(("key", "value"), [("climate", "atlantis"), ("grid_region", "mars-grid")])
+def test_validate_checks_profile_names(cli: Cli, tmp_path: Path, key: str, value: str) -> None:
+    text = (EXAMPLES / "megapod.yaml").read_text()
+    old = {"climate": "climate: austin-tx", "grid_region": "grid_region: ercot"}[key]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace(old, f"{key}: {value}"))
+    code, _, err = cli("validate", bad)
+    assert code == 2 and f"location.{key}" in err and value in err and "known:" in err

@@ -24,13 +24,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import yaml
 
+from megapod.catalog.climate_normals import climate_names, normals
 from megapod.errors import SpecError
 
 FloatArray = npt.NDArray[np.float64]
@@ -57,16 +55,8 @@ class ClimateProfile:
     source: str
 
 
-def names() -> list[str]:
-    """Names of the bundled climate profiles."""
-    return sorted(_normals())
-
-
-@cache
-def _normals() -> dict[str, dict[str, Any]]:
-    text = resources.files("megapod").joinpath("data", "climate_normals.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
-    return {str(k): v for k, v in data.items()}
+names = climate_names
+_normals = normals
 
 
 def load_profile(name: str) -> ClimateProfile:
@@ -139,4 +129,3 @@ def stull_wet_bulb_c(temp_c: npt.ArrayLike, rh_pct: npt.ArrayLike) -> FloatArray
         - 4.686035
     )
     return np.asarray(tw, dtype=np.float64)
-

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from megapod import catalog
+from megapod.catalog.climate_normals import climate_names
 from megapod.quantities import PowerW
 from megapod.spec.base import MAX_COUNT, MAX_SITE_GPUS, SpecModel
 from megapod.spec.cooling import Cooling
@@ -44,6 +46,22 @@ class Location(SpecModel):
 
     climate: str = Field(min_length=1, description="hourly climate profile name")
     grid_region: str = Field("", description="grid carbon-intensity / price profile name")
+
+    @field_validator("climate")
+    @classmethod
+    def _known_climate(cls, v: str) -> str:
+        known = climate_names()
+        if v not in known:
+            raise ValueError(f"unknown climate profile {v!r}; known: {', '.join(known)}")
+        return v
+
+    @field_validator("grid_region")
+    @classmethod
+    def _known_region(cls, v: str) -> str:
+        known = catalog.names("grid-region")
+        if v and v not in known:
+            raise ValueError(f"unknown grid region {v!r}; known: {', '.join(known)}")
+        return v
 
 
 class Grid(SpecModel):
