@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from megapod.cli.console import make_console
 from megapod.errors import SpecError, UnitError
 from megapod.units import require_unit
 
@@ -78,7 +78,7 @@ def plan(
                 f"{c.train_gpu_hours / 1e6:,.2f} M" if c.train_gpu_hours is not None else "—",
                 f"{c.serve_tokens_per_s:,.0f}" if c.serve_tokens_per_s is not None else "—",
             )
-        Console().print(table)
+        make_console().print(table)
         return
     doc: dict[str, Any] = {}
     if goal_file is not None:
@@ -127,7 +127,7 @@ def plan(
 def _print(result: Plan, html: Path | None) -> None:
     from megapod.report.plan_report import summary_sections
 
-    console = Console()
+    console = make_console()
     for title, rows in summary_sections(result):
         table = Table(title=title, show_header=False, title_justify="left")
         table.add_column("", style="bold")

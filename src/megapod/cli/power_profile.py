@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from megapod.cli.console import make_console
 from megapod.errors import SpecError
 
 # The library is imported inside the command, so that ``megapod --help`` stays cheap.
@@ -44,7 +44,7 @@ def power_profile(
         return
     job = result.baseline.job
     failures = ", ".join(f"{t:.0f} s" for t in result.failures_s) or "none"
-    console = Console()
+    console = make_console()
     console.print(
         f"[bold]{result.name}[/bold]: {job.gpus:,} GPUs in {job.groups:,} groups of {job.group_gpus}, "
         f"step {job.step_time_s:.3f} s, {result.baseline.grid_w.size:,} samples at "

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from megapod.cli.console import make_console
 from megapod.errors import SpecError
 from megapod.units import GIB
 
@@ -85,7 +85,7 @@ def _print_validation(case_file: Path, report: ValidationReport) -> None:
             f"{r.mfu:.3f}",
             f"{r.memory_per_gpu_gib:.1f}",
         )
-    console = _console()
+    console = make_console()
     console.print(table)
     for figure in ("tflops_per_gpu", "step_time_s", "mfu", "tokens_per_s_per_gpu"):
         mape = report.mape(figure)
@@ -141,7 +141,7 @@ def layouts(
             f"{100 * r.exposed_comm_s / r.step_time_s:.1f}",
             f"{r.memory_per_gpu_gib:.1f}",
         )
-    _console().print(table)
+    make_console().print(table)
 
 
 @predict_app.command("serve")
@@ -230,12 +230,6 @@ def time_to_train(
     _print_pairs(f"Training {model} on {gpus} × {gpu}", doc)
 
 
-def _console() -> Console:
-    """A console wide enough for the tables when output is not a terminal."""
-    console = Console()
-    return console if console.is_terminal else Console(width=160)
-
-
 def _hardware(gpu: str, domain: int | None, scale_out_gbps: float | None) -> Hardware:
     from megapod.physics.perf import Hardware
 
@@ -296,4 +290,4 @@ def _print_pairs(title: str, doc: dict[str, Any]) -> None:
     for key, value in doc.items():
         shown = f"{value:,.4g}" if isinstance(value, float) else str(value)
         table.add_row(key, shown)
-    Console().print(table)
+    make_console().print(table)

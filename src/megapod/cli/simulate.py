@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from megapod.cli.console import make_console
 from megapod.errors import SpecError
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def simulate(
             BarColumn(),
             TextColumn("{task.percentage:>3.0f}%"),
             TimeElapsedColumn(),
-            console=Console(stderr=True),
+            console=make_console(stderr=True),
             transient=True,
         ) as bar:
             task = bar.add_task("sim", total=sc.horizon_s)
@@ -78,7 +78,7 @@ def simulate(
     table.add_column("value", justify="right")
     for label, value in summary_rows(result.summary):
         table.add_row(escape(label), value)
-    console = Console()
+    console = make_console()
     console.print(table)
     if out is not None:
         console.print(

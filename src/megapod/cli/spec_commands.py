@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from megapod.cli.console import make_console
 
 if TYPE_CHECKING:
     from megapod.planner.inventory import SiteInventory
@@ -43,10 +44,10 @@ def validate(spec: SpecPath, as_json: JsonFlag = False) -> None:
             raise typer.Exit(2)
         return
     raise_on_errors(findings)
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     for f in findings:
         console.print(f"[yellow]warning[/yellow] {f}", highlight=False)
-    Console().print(
+    make_console().print(
         f"[green]ok[/green] {spec}: {site.name}, {site.gpus:,} GPUs in {site.pod_count} pod(s)",
         highlight=False,
     )
@@ -67,7 +68,7 @@ def describe(spec: SpecPath, as_json: JsonFlag = False) -> None:
         doc["warnings"] = [str(f) for f in findings]
         typer.echo(json.dumps(doc))
         return
-    console = Console()
+    console = make_console()
     console.print(inventory_table(inv))
     for note in [*inv.notes, *(str(f) for f in findings)]:
         console.print(f"[yellow]note[/yellow] {note}", highlight=False)
@@ -151,7 +152,7 @@ def show_catalog(
     if as_json:
         typer.echo(json.dumps(out))
         return
-    console = Console()
+    console = make_console()
     if isinstance(out, dict) and kind is None:
         for k, entries in out.items():
             console.print(f"[bold]{k}[/bold]: {', '.join(entries)}", highlight=False)
