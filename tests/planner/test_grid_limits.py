@@ -13,7 +13,7 @@ from tests.conftest import EXAMPLES
 from typer.testing import CliRunner
 
 from megapod.cli.main import app
-from megapod.errors import SpecError
+from megapod.errors import InfeasibleError, SpecError
 from megapod.planner.grid_limits import MAX_UNITS, size_for_grid_limits
 from megapod.planner.plan import Plan, pick_pod, plan_training
 from megapod.report.plan_report import html_report, summary_sections
@@ -77,7 +77,7 @@ def test_limit_below_baseline_needs_a_battery(site, unlimited: Plan) -> None:  #
     # the baseline does not depend on the limit
     assert g.baseline_max_ramp_w_per_s == pytest.approx(base.baseline_max_ramp_w_per_s)
     rows = dict(dict(summary_sections(plan))["Grid ramp and swing"])
-    assert "MW/s" in rows["grid limit"] and "cycles/day" in rows["battery for the limit"]
+    assert "W/s" in rows["grid limit"] and "cycles/day" in rows["battery for the limit"]
     assert "Grid ramp and swing" in html_report(plan)
 
 
@@ -133,8 +133,9 @@ def test_cli_json_and_terminal_carry_the_answer() -> None:
     res = runner.invoke(app, [*ARGS, "--json"])
     grid = json.loads(res.output)["grid"]
     assert not grid["limited"] and grid["units"] == 0 and grid["baseline_swing_w"] > 0
-    res = runner.invoke(app, [*ARGS, "--max-swing", "0.3 MW"])
-    assert res.exit_code == 0 and "Grid ramp and swing" in res.output and "swing ≤ 0.30 MW" in res.output
+    res = runner.invoke(app, [*ARGS, "--max-swing", "0.3 MW"])  # no bank holds it: an impossible goal
+    assert isinstance(res.exception, InfeasibleError)  # the CLI maps it to exit 2 with this line
+    assert "no bank of up to" in str(res.exception) and "swing ≤ 300,000 W" in str(res.exception)
 
 
 @pytest.mark.parametrize(

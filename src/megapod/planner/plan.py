@@ -262,6 +262,20 @@ def plan_training(site: Site, goal: TrainingGoal) -> Plan:
         goal.max_ramp_w_per_s,
         goal.max_swing_w,
     )
+    if grid.feasible is False:  # an impossible grid limit is an impossible goal, like any other
+        asked = " and ".join(
+            text
+            for value, text in (
+                (goal.max_ramp_w_per_s, f"ramp ≤ {goal.max_ramp_w_per_s or 0:,.0f} W/s"),
+                (goal.max_swing_w, f"swing ≤ {goal.max_swing_w or 0:,.0f} W"),
+            )
+            if value is not None
+        )
+        raise InfeasibleError(
+            f"no bank of up to {grid.units:,} × {grid.unit} holds the grid limit ({asked}) for this run; "
+            f"without a battery it ramps {grid.baseline_max_ramp_w_per_s:,.0f} W/s and swings "
+            f"{grid.baseline_swing_w:,.0f} W over {grid.window_s:.0f} s: loosen the limit or plan fewer pods"
+        )
     if grid.plan_units > facility.battery_units:  # the grid limit needs the larger bank: cost it
         facility = size_facility(site, pod, trial.pods, trial.run.mean_gpu_power_w, prices,
                                  goal.years, min_battery_units=grid.plan_units)

@@ -154,9 +154,9 @@ def grid_rows(plan: Plan) -> Rows:
         return rows
     asked = []
     if g.max_ramp_limit_w_per_s is not None:
-        asked.append(f"ramp ≤ {g.max_ramp_limit_w_per_s / 1e6:,.2f} MW/s")
+        asked.append(f"ramp ≤ {fmt.power(g.max_ramp_limit_w_per_s)}/s")
     if g.max_swing_limit_w is not None:
-        asked.append(f"swing ≤ {g.max_swing_limit_w / 1e6:,.2f} MW")
+        asked.append(f"swing ≤ {fmt.power(g.max_swing_limit_w)}")
     rows.append(("grid limit", ", ".join(asked)))
     if not g.feasible:
         rows.append(("battery for the limit", f"none of up to {g.units:,} × {g.unit} holds it"))
