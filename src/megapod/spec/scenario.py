@@ -142,6 +142,10 @@ class Output(SpecModel):
     jobs_table: bool = True
 
 
+#: Synthetic jobs a run may draw (each costs about 200 bytes of state in the twin).
+MAX_SYNTHETIC_JOBS = 50_000_000
+
+
 class Scenario(SpecModel):
     """A site run through time."""
 
@@ -168,6 +172,15 @@ class Scenario(SpecModel):
         bins = self.horizon_s / self.output.resolution_s
         if bins > 2_000_000:
             raise ValueError(f"horizon / output.resolution_s = {bins:,.0f} bins; at most 2,000,000 are kept")
+        syn = self.workload.synthetic
+        if syn is not None and syn.jobs is None and syn.arrival_rate_per_s is not None:
+            expected = syn.arrival_rate_per_s * self.horizon_s
+            if expected > MAX_SYNTHETIC_JOBS:  # said before any memory is asked for
+                raise ValueError(
+                    f"workload.synthetic.arrival_rate_per_s {syn.arrival_rate_per_s:g}/s over the "
+                    f"{self.horizon_s:,.0f} s horizon is about {expected:,.0f} jobs; at most "
+                    f"{MAX_SYNTHETIC_JOBS:,} (lower the rate or set 'jobs')"
+                )
         return self
 
     def resolve(self, relative: str) -> Path:

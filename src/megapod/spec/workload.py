@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -19,18 +19,26 @@ class TraceReplay(SpecModel):
     queue_column: str | None = Field(None, description="column naming the job's queue (fair share)")
     time_scale: float = Field(1.0, gt=0, le=1000, description="multiplies inter-arrival times")
     start_s: DurationS = Field(0.0, description="replay jobs submitted at or after this trace time")
-    max_jobs: int | None = Field(None, ge=1)
+    max_jobs: int | None = Field(None, ge=1, le=50_000_000)
+
+
+#: Largest value a distribution may give (GPUs or seconds: far above any real job).
+MAX_SAMPLE = 1e10
+Sample = Annotated[float, Field(gt=0, le=MAX_SAMPLE)]
+Weight = Annotated[float, Field(ge=0, le=1e12)]
 
 
 class Distribution(SpecModel):
     """A positive random quantity: lognormal by median and sigma, or discrete values/weights."""
 
     kind: Literal["lognormal", "discrete", "constant"] = "lognormal"
-    median: float | None = Field(None, gt=0)
+    median: float | None = Field(None, gt=0, le=MAX_SAMPLE)
     sigma: float = Field(1.0, ge=0, le=10)
-    values: list[float] = Field(default_factory=list)
-    weights: list[float] = Field(default_factory=list)
-    maximum: float | None = Field(None, gt=0, description="samples are clipped to this")
+    values: list[Annotated[float, Field(gt=0, le=MAX_SAMPLE)]] = Field(
+        default_factory=list, max_length=10_000
+    )
+    weights: list[Annotated[float, Field(ge=0, le=1e12)]] = Field(default_factory=list, max_length=10_000)
+    maximum: float | None = Field(None, gt=0, le=MAX_SAMPLE, description="samples are clipped to this")
 
     @model_validator(mode="after")
     def _complete(self) -> Distribution:
