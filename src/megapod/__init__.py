@@ -1,22 +1,30 @@
 """megapod: design, simulate and operate modular AI data centers.
 
-The few things a user imports::
+The few things a user imports (each takes the description first, then what to do with it)::
 
     import megapod
     site = megapod.load_site("examples/megapod.yaml")   # validated, physically checked
     inv = megapod.site_inventory(site)                  # peak figures
+    plan = megapod.plan(site, {"model": "llama3-70b", "tokens": "2T", "deadline_s": "30 d"})
+    plan.to_frame(); plan.to_json()
+    run = megapod.simulate("examples/scenarios/megapod_week.yaml")
+    run.to_frame(); run.to_json(); run.series; run.pods
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from megapod.errors import CatalogError, InfeasibleError, MegapodError, SpecError, UnitError
 
 if TYPE_CHECKING:
     from megapod.planner.inventory import SiteInventory
+    from megapod.planner.plan import Plan
+    from megapod.sim.twin import SimResult
     from megapod.spec import Site
+    from megapod.spec.goal import ServingGoal, TrainingGoal
+    from megapod.spec.scenario import Scenario
 
 __version__ = "0.1.0"
 
@@ -38,6 +46,30 @@ def site_inventory(site: Site) -> SiteInventory:
     return inventory(site)
 
 
+def plan(site: Site | str | Path, goal: TrainingGoal | ServingGoal | dict[str, Any] | str | Path) -> Plan:
+    """Size a site of whole pods for a training or serving goal (a goal model, a mapping as
+    in a goal file, or a goal file's path); infeasible goals raise :class:`InfeasibleError`."""
+    from megapod.planner.plan import plan_serving, plan_training
+    from megapod.spec.goal import ServingGoal, goal_from_dict, load_goal
+
+    s = site if not isinstance(site, str | Path) else load_site(site)
+    if isinstance(goal, str | Path):
+        g: TrainingGoal | ServingGoal = load_goal(goal)
+    elif isinstance(goal, dict):
+        g = goal_from_dict(goal, name="goal")
+    else:
+        g = goal
+    return plan_serving(s, g) if isinstance(g, ServingGoal) else plan_training(s, g)
+
+
+def simulate(scenario: Scenario | str | Path) -> SimResult:
+    """Run a scenario (a model or a scenario file's path) through the twin to its horizon."""
+    from megapod.sim.twin import simulate as run
+    from megapod.spec.scenario import load_scenario
+
+    return run(load_scenario(scenario) if isinstance(scenario, str | Path) else scenario)
+
+
 __all__ = [
     "CatalogError",
     "InfeasibleError",
@@ -45,5 +77,7 @@ __all__ = [
     "SpecError",
     "UnitError",
     "load_site",
+    "plan",
+    "simulate",
     "site_inventory",
 ]

@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from megapod.errors import InfeasibleError, SpecError
+
+if TYPE_CHECKING:
+    import pandas as pd
 from megapod.physics.perf import (
     Hardware,
     InferenceResult,
@@ -126,6 +129,25 @@ class Plan:
             "grid": self.grid.as_dict() if self.grid else None,
             "notes": list(self.notes) + list(self.facility.notes),
         }
+
+    def to_json(self) -> str:
+        """The plan as one JSON document (what ``megapod plan --json`` prints)."""
+        import json
+
+        return json.dumps(self.as_dict(), default=float)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row a figure: ``section``, ``figure``, ``value`` (nested sections flattened)."""
+        import pandas as pd
+
+        rows = [
+            (section, key, value)
+            for section, body in self.as_dict().items()
+            if isinstance(body, dict)
+            for key, value in body.items()
+            if not isinstance(value, dict | list)
+        ]
+        return pd.DataFrame(rows, columns=["section", "figure", "value"])
 
 
 def resolve_model(model: str | ModelSpec) -> TransformerModel:
@@ -277,8 +299,15 @@ def plan_training(site: Site, goal: TrainingGoal) -> Plan:
             f"{grid.baseline_swing_w:,.0f} W over {grid.window_s:.0f} s: loosen the limit or plan fewer pods"
         )
     if grid.plan_units > facility.battery_units:  # the grid limit needs the larger bank: cost it
-        facility = size_facility(site, pod, trial.pods, trial.run.mean_gpu_power_w, prices,
-                                 goal.years, min_battery_units=grid.plan_units)
+        facility = size_facility(
+            site,
+            pod,
+            trial.pods,
+            trial.run.mean_gpu_power_w,
+            prices,
+            goal.years,
+            min_battery_units=grid.plan_units,
+        )
     wall = trial.wall_s
     share = wall / YEAR_S
     outcome = TrainingOutcome(

@@ -81,6 +81,19 @@ class SimResult:
     summary: dict[str, Any]
     pods: pd.DataFrame = field(default_factory=pd.DataFrame)
 
+    def to_frame(self) -> pd.DataFrame:
+        """The per-job table (``jobs``); ``series`` and ``pods`` are the other frames."""
+        return self.jobs
+
+    def to_json(self) -> str:
+        """The summary as one JSON document (NaN written as null)."""
+        import json
+
+        clean = {
+            k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in self.summary.items()
+        }
+        return json.dumps(clean, default=str)
+
 
 def build_result(twin: Twin, end_s: float) -> SimResult:
     """Assemble the tables of a twin run up to ``end_s``."""

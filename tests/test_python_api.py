@@ -1,0 +1,59 @@
+"""The documented Python entry points: description first, typed results with frames and JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+import megapod
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_plan_from_a_path_and_a_mapping() -> None:
+    plan = megapod.plan(EXAMPLES / "megapod.yaml", {"model": "llama3-8b", "tokens": "100G"})
+    assert plan.kind == "training" and plan.training is not None
+    doc = json.loads(plan.to_json())
+    assert doc["training"]["gpus_used"] == plan.training.gpus_used
+    frame = plan.to_frame()
+    assert {"section", "figure", "value"} == set(frame.columns)
+    assert (frame["section"] == "facility").any()
+
+
+def test_plan_refuses_an_impossible_goal() -> None:
+    with pytest.raises(megapod.InfeasibleError):
+        megapod.plan(
+            EXAMPLES / "megapod.yaml",
+            {"model": "llama3-405b", "tokens": "15T", "deadline_s": "1 h", "gpu_budget": 8},
+        )
+
+
+def test_simulate_returns_frames_and_json() -> None:
+    run = megapod.simulate(EXAMPLES / "scenarios" / "megapod_week.yaml")
+    assert run.to_frame() is run.jobs and len(run.jobs) > 0
+    summary = json.loads(run.to_json())
+    assert summary["jobs"] == len(run.jobs) and summary["gpus"] == 576
+
+
+def test_import_megapod_stays_light() -> None:
+    import subprocess
+
+    code = "import megapod, sys; print(sorted(m for m in ('pandas', 'numpy', 'scipy') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_readme_python_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    root = EXAMPLES.parent
+    block = re.search(r"### From Python.*?```python\n(.*?)```", (root / "README.md").read_text(), re.S)
+    assert block is not None
+    monkeypatch.chdir(root)
+    scope: dict[str, object] = {}
+    exec(compile(block.group(1), "README.md", "exec"), scope)
+    assert scope["plan"].training is not None  # type: ignore[attr-defined]
+    assert len(scope["run"].pods) == 1  # type: ignore[attr-defined]
