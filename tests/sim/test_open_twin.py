@@ -247,11 +247,6 @@ def test_partition_csv_errors_never_echo_the_file(tmp_path: Path) -> None:
         build_layout(sc)
 
 
-def _bare(queue: str) -> Scenario:
-    sc = small_scenario(queue=queue, horizon_s=86400.0)
-    return sc.model_copy(update={"workload": sc.workload.model_copy(update={"synthetic": None})})
-
-
 def test_restart_cost_grows_with_job_size() -> None:
     sc = small_scenario(queue="srtf", horizon_s=HORIZON, failures=True, seed=2)
     sc = sc.model_copy(update={"failures": sc.failures.model_copy(update={"rate_scale": 50.0})})

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from megapod.sim.twin.registry import Registry
+from megapod.registry import Registry
 
 Key = tuple[float, float, int]
 
