@@ -21,12 +21,27 @@ def test_a_site_file_given_to_simulate_says_what_it_is(cli: Cli) -> None:
 
 
 def test_out_folder_is_checked_before_the_run(cli: Cli, tmp_path: Path) -> None:
-    code, out, err = cli("simulate", WEEK, "--out", tmp_path / "missing" / "run")
-    assert code == 2 and "does not exist" in err and "utilization" not in out
+    (tmp_path / "a-file").write_text("x")
+    code, out, err = cli("simulate", WEEK, "--out", tmp_path / "a-file")
+    assert code == 2 and "is a file" in err and "utilization" not in out
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "summary.json").write_text("{}")
     code, out, err = cli("simulate", WEEK, "--out", tmp_path / "full")
-    assert code == 2 and "not an empty folder" in err and "utilization" not in out
+    assert code == 2 and "--force" in err and "utilization" not in out
+    code, out, err = cli("simulate", WEEK, "--out", tmp_path / "full", "--force")
+    assert code == 0, err
+    assert (tmp_path / "full" / "summary.json").read_text() != "{}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "full"]  # no temporary left
+
+
+def test_out_folder_and_its_parents_are_created(cli: Cli, tmp_path: Path) -> None:
+    code, _, err = cli("simulate", WEEK, "--out", tmp_path / "new" / "run")
+    assert code == 0, err
+    assert {p.name for p in (tmp_path / "new" / "run").iterdir()} >= {
+        "summary.json",
+        "report.html",
+        "pods.parquet",
+    }
 
 
 def test_an_unknown_kind_lists_every_kind(cli: Cli) -> None:

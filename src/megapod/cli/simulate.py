@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -40,6 +41,9 @@ def simulate(
         int | None, typer.Option("--seed", min=0, max=2**32 - 1, help="override the scenario's seed")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON document")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="replace the files of an earlier run in --out")
+    ] = False,
 ) -> None:
     """Run a scenario through time: jobs, failures, grid events, weather."""
     from megapod.report.sim_report import summary_rows
@@ -47,7 +51,7 @@ def simulate(
     from megapod.spec.scenario import load_scenario
 
     if out is not None:
-        check_out_folder(out)
+        check_out_folder(out, force)
     sc = load_scenario(scenario)
     if seed is not None:
         sc = sc.model_copy(update={"seed": seed})
@@ -87,25 +91,50 @@ def simulate(
         )
 
 
-def check_out_folder(out: Path) -> None:
-    """Refuse, before any work, an output folder whose parent is missing or that holds files."""
-    parent = out.resolve().parent
-    if not parent.is_dir():
-        raise SpecError("--out", f"{parent} does not exist; create it first")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise SpecError("--out", f"{out} already exists and is not an empty folder; choose a new one")
+def check_out_folder(out: Path, force: bool = False) -> None:
+    """Refuse, before any work, an output path that is a file, a folder that already holds
+    files (unless ``force``), or one under a place that cannot be written."""
+    if out.exists() and not out.is_dir():
+        raise SpecError("--out", f"{out} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise SpecError("--out", f"{out} already holds files; pass --force to replace them")
+    ancestor = out.resolve().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not os.access(ancestor, os.W_OK):
+        raise SpecError("--out", f"{ancestor} is not writable")
 
 
 def save(result: SimResult, out: Path) -> None:
-    """Write the run's tables and report into ``out``."""
+    """Write the run's tables and report into ``out`` atomically: everything goes into a
+    temporary folder beside it that is renamed to ``out`` last, so a killed run leaves either
+    the whole set or nothing (never a mix of two runs)."""
+    import shutil
+    import tempfile
+
     from megapod.report.sim_report import render_sim_report
 
-    out.mkdir(parents=True, exist_ok=True)
-    result.jobs.to_parquet(out / "jobs.parquet", index=False)
-    result.series.to_parquet(out / "series.parquet", index=False)
-    result.pods.to_parquet(out / "pods.parquet", index=False)
-    (out / "summary.json").write_text(json.dumps(_clean(result.summary), indent=2) + "\n", encoding="utf-8")
-    (out / "report.html").write_text(render_sim_report(result), encoding="utf-8")
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        result.jobs.to_parquet(tmp / "jobs.parquet", index=False)
+        result.series.to_parquet(tmp / "series.parquet", index=False)
+        result.pods.to_parquet(tmp / "pods.parquet", index=False)
+        (tmp / "summary.json").write_text(
+            json.dumps(_clean(result.summary), indent=2) + "\n", encoding="utf-8"
+        )
+        (tmp / "report.html").write_text(render_sim_report(result), encoding="utf-8")
+        if out.is_dir():  # the previous set (checked before the run) goes only once this one is whole
+            old = out.with_name(f".{out.name}.replaced")
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def _clean(summary: dict[str, Any]) -> dict[str, Any]:
