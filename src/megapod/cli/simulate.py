@@ -44,12 +44,17 @@ def simulate(
     force: Annotated[
         bool, typer.Option("--force", help="replace the files of an earlier run in --out")
     ] = False,
+    csv: Annotated[
+        bool, typer.Option("--csv", help="also write jobs.csv, series.csv and pods.csv in --out")
+    ] = False,
 ) -> None:
     """Run a scenario through time: jobs, failures, grid events, weather."""
     from megapod.report.sim_report import summary_rows
     from megapod.sim.twin import Twin
     from megapod.spec.scenario import load_scenario
 
+    if csv and out is None:
+        raise SpecError("--csv", "give --out DIR for the CSV files")
     if out is not None:
         check_out_folder(out, force)
     sc = load_scenario(scenario)
@@ -73,7 +78,7 @@ def simulate(
     else:
         result = twin.run()
     if out is not None:
-        save(result, out)
+        save(result, out, csv)
     if as_json:
         typer.echo(json.dumps(_clean(result.summary)))
         return
@@ -105,7 +110,7 @@ def check_out_folder(out: Path, force: bool = False) -> None:
         raise SpecError("--out", f"{ancestor} is not writable")
 
 
-def save(result: SimResult, out: Path) -> None:
+def save(result: SimResult, out: Path, csv: bool = False) -> None:
     """Write the run's tables and report into ``out`` atomically: everything goes into a
     temporary folder beside it that is renamed to ``out`` last, so a killed run leaves either
     the whole set or nothing (never a mix of two runs)."""
@@ -121,6 +126,9 @@ def save(result: SimResult, out: Path) -> None:
         result.jobs.to_parquet(tmp / "jobs.parquet", index=False)
         result.series.to_parquet(tmp / "series.parquet", index=False)
         result.pods.to_parquet(tmp / "pods.parquet", index=False)
+        if csv:
+            for name, frame in (("jobs", result.jobs), ("series", result.series), ("pods", result.pods)):
+                frame.to_csv(tmp / f"{name}.csv", index=False)
         (tmp / "summary.json").write_text(
             json.dumps(_clean(result.summary), indent=2) + "\n", encoding="utf-8"
         )
