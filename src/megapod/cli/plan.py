@@ -119,7 +119,7 @@ def plan(
     if html is not None:
         html.write_text(html_report(result), encoding="utf-8")
     if as_json:
-        typer.echo(json.dumps(result.as_dict(), default=float))
+        typer.echo(result.to_json())
         return
     _print(result, html)
 

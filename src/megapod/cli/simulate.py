@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -80,7 +78,7 @@ def simulate(
     if out is not None:
         save(result, out, csv)
     if as_json:
-        typer.echo(json.dumps(_clean(result.summary)))
+        typer.echo(result.to_json())
         return
     table = Table(title=f"{sc.name}", show_header=False)
     table.add_column("figure")
@@ -129,9 +127,7 @@ def save(result: SimResult, out: Path, csv: bool = False) -> None:
         if csv:
             for name, frame in (("jobs", result.jobs), ("series", result.series), ("pods", result.pods)):
                 frame.to_csv(tmp / f"{name}.csv", index=False)
-        (tmp / "summary.json").write_text(
-            json.dumps(_clean(result.summary), indent=2) + "\n", encoding="utf-8"
-        )
+        (tmp / "summary.json").write_text(result.to_json(indent=2) + "\n", encoding="utf-8")
         (tmp / "report.html").write_text(render_sim_report(result), encoding="utf-8")
         if out.is_dir():  # the previous set (checked before the run) goes only once this one is whole
             old = out.with_name(f".{out.name}.replaced")
@@ -143,8 +139,3 @@ def save(result: SimResult, out: Path, csv: bool = False) -> None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def _clean(summary: dict[str, Any]) -> dict[str, Any]:
-    """JSON has no NaN: missing statistics become null."""
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in summary.items()}

@@ -55,13 +55,13 @@ class ClimateProfile:
     source: str
 
 
+#: Names of the bundled climate profiles (the catalog's list).
 names = climate_names
-_normals = normals
 
 
 def load_profile(name: str) -> ClimateProfile:
     """The hourly typical-year profile ``name``; unknown names raise :class:`SpecError`."""
-    table = _normals()
+    table = normals()
     if name not in table:
         raise SpecError("location.climate", f"unknown climate profile {name!r}; known: {', '.join(names())}")
     return _build(name)
@@ -69,7 +69,7 @@ def load_profile(name: str) -> ClimateProfile:
 
 @cache
 def _build(name: str) -> ClimateProfile:
-    entry = _normals()[name]
+    entry = normals()[name]
     tmax, tmin = daily_normals(entry["mean_max_c"], entry["mean_min_c"])
     dry = diurnal_hourly_c(tmax, tmin)
     dew_daily = tmin - float(entry.get("dew_point_offset_c", 0.0))

@@ -85,14 +85,14 @@ class SimResult:
         """The per-job table (``jobs``); ``series`` and ``pods`` are the other frames."""
         return self.jobs
 
-    def to_json(self) -> str:
-        """The summary as one JSON document (NaN written as null)."""
+    def to_json(self, indent: int | None = None) -> str:
+        """The summary as one JSON document (a missing statistic, NaN, is written as null)."""
         import json
 
         clean = {
             k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in self.summary.items()
         }
-        return json.dumps(clean, default=str)
+        return json.dumps(clean, default=str, indent=indent)
 
 
 def build_result(twin: Twin, end_s: float) -> SimResult:

@@ -1144,14 +1144,15 @@ class Twin:
                 self.queue_s[j] += end - self.queued_since[j]
         self.counters["events"] = self._events
         if self._extra_ids:
+            n = len(self.jobs)
             self.jobs = self.jobs.extended(
                 self._extra_ids,
-                self.submit_times[len(self.jobs) :],
-                self.work[len(self.jobs) :],
-                self.gpus[len(self.jobs) :],
-                self.part[len(self.jobs) :],
-                self.qid[len(self.jobs) :],
-                self.prio[len(self.jobs) :],
+                self.submit_times[n:],
+                self.work[n:],
+                self.gpus[n:],
+                self.part[n:],
+                self.qid[n:],
+                self.prio[n:],
                 tuple(self._queue_names),
             )
         self._result = build_result(self, end)
