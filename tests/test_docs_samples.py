@@ -39,3 +39,40 @@ def test_sample_matches_the_code(sample: object) -> None:
     assert MAKE_FIGURES.render(sample) == sample.body, (  # type: ignore[attr-defined]
         "stale sample; run: python docs/make_figures.py"
     )
+
+
+def _shown_commands() -> list[tuple[str, str]]:
+    """Every ``megapod ...`` line of the bash blocks in README.md and docs/ (comments cut)."""
+    import re
+
+    found = []
+    for path in MAKE_FIGURES.document_paths():
+        for block in re.findall(r"```bash\n(.*?)```", path.read_text(encoding="utf-8"), re.DOTALL):
+            for line in block.splitlines():
+                command = line.split("  #")[0].strip()
+                if command.startswith("megapod "):
+                    found.append((path.name, command))
+    return found
+
+
+@pytest.mark.parametrize(("doc", "command"), _shown_commands(), ids=lambda v: str(v)[:70])
+def test_shown_command_runs(doc: str, command: str, tmp_path: Path) -> None:
+    """A command shown in the docs exits 0, run from a folder laid out like a checkout."""
+    import shlex
+    import subprocess
+
+    work = tmp_path / "checkout"
+    work.mkdir()
+    (work / "examples").symlink_to(ROOT / "examples")
+    if (ROOT.parent / "shared").is_dir():
+        (tmp_path / "shared").symlink_to(ROOT.parent / "shared")
+    elif "../shared" in command:
+        pytest.skip("the command reads ../shared, which is not beside the checkout")
+    proc = subprocess.run(
+        [sys.executable, "-m", "megapod", *shlex.split(command)[1:]],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, f"{doc}: {command}\n{proc.stderr[-2000:]}"
