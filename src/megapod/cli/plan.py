@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from megapod.cli.console import make_console
+from megapod.cli.output import check_out_file, check_table_file, write_table, write_text_atomic
 from megapod.errors import SpecError, UnitError
 from megapod.units import require_unit
 
@@ -52,6 +53,10 @@ def plan(
     models: Annotated[str | None, Opt("--models", help="comma-separated presets for --capability")] = None,
     as_json: Annotated[bool, Opt("--json", help="print one JSON document")] = False,
     html: Annotated[Path | None, Opt("--html", help="write an HTML report with plots")] = None,
+    series: Annotated[
+        Path | None, Opt("--series", help="write the hourly series the report plots (.csv or .parquet)")
+    ] = None,
+    force: Annotated[bool, Opt("--force", help="replace files that --html/--series name")] = False,
 ) -> None:
     """Size a site pod by pod for a training or serving goal and report power, PUE, cost and CO2."""
     from megapod.planner.plan import plan_serving, plan_training, site_capability
@@ -59,6 +64,12 @@ def plan(
     from megapod.spec import load_site
     from megapod.spec.goal import ServingGoal, goal_from_dict, load_goal
 
+    if capability and (html is not None or series is not None):
+        raise SpecError("--capability", "--html and --series report a plan; leave them out with --capability")
+    if html is not None:
+        check_out_file("--html", html, force)
+    if series is not None:
+        check_table_file("--series", series, force)
     site = load_site(spec)
     if capability:
         names = [m.strip() for m in models.split(",") if m.strip()] if models else None
@@ -117,7 +128,11 @@ def plan(
     goal = goal_from_dict(doc, name="goal")
     result = plan_serving(site, goal) if isinstance(goal, ServingGoal) else plan_training(site, goal)
     if html is not None:
-        html.write_text(html_report(result), encoding="utf-8")
+        write_text_atomic(html, html_report(result))
+    if series is not None:
+        from megapod.report.series import plan_hourly_frame
+
+        write_table(series, plan_hourly_frame(result))
     if as_json:
         typer.echo(result.to_json())
         return

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from megapod.cli.console import make_console
+from megapod.cli.output import check_out_file, check_table_file, write_atomic, write_table, write_text_atomic
 from megapod.errors import SpecError
 
 # The library is imported inside the command, so that ``megapod --help`` stays cheap.
@@ -25,20 +26,39 @@ def power_profile(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document for machines")] = False,
     html_file: Annotated[Path | None, typer.Option("--html", help="write an HTML report with plots")] = None,
     png_file: Annotated[Path | None, typer.Option("--png", help="write the figure as PNG")] = None,
+    series: Annotated[
+        Path | None,
+        typer.Option(
+            "--series", help="write the waveforms the report plots, one row a sample (.csv or .parquet)"
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="replace files that --html/--png/--series name")
+    ] = False,
 ) -> None:
     """Synthesize the site's power during training, compare mitigations, size the battery."""
     from megapod.report import power_profile_report as report
     from megapod.sim.power_profile import run_power_profile
     from megapod.spec.scenario import load_scenario
 
+    for flag, path in (("--html", html_file), ("--png", png_file)):
+        if path is not None:
+            check_out_file(flag, path, force)
+    if series is not None:
+        check_table_file("--series", series, force)
     sc = load_scenario(scenario)
     if sc.power_profile is None:
         raise SpecError(str(scenario), "the scenario has no power_profile: section")
     result = run_power_profile(sc.site, sc.power_profile, sc.seed, sc.name)
     if html_file is not None:
-        html_file.write_text(report.render_html(result), encoding="utf-8")
+        write_text_atomic(html_file, report.render_html(result))
     if png_file is not None:
-        png_file.write_bytes(report.png_bytes(result))
+        png = report.png_bytes(result)
+        write_atomic(png_file, lambda tmp: tmp.write_bytes(png))
+    if series is not None:
+        from megapod.report.series import power_profile_frame
+
+        write_table(series, power_profile_frame(result))
     if as_json:
         typer.echo(json.dumps(report.summary(result)))
         return

@@ -11,15 +11,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from megapod.cli.console import make_console
+from megapod.cli.progress import progress
 from megapod.errors import SpecError
 
 if TYPE_CHECKING:
     from megapod.sim.twin import SimResult
 
 # The library is imported inside the command, so that ``megapod --help`` stays cheap.
-
-#: Runs with more jobs than this show a progress bar.
-PROGRESS_MIN_JOBS = 20_000
 
 
 def register(app: typer.Typer) -> None:
@@ -59,21 +57,8 @@ def simulate(
     if seed is not None:
         sc = sc.model_copy(update={"seed": seed})
     twin = Twin(sc)
-    if len(twin.jobs) >= PROGRESS_MIN_JOBS and not as_json:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        with Progress(
-            TextColumn("simulating"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(),
-            console=make_console(stderr=True),
-            transient=True,
-        ) as bar:
-            task = bar.add_task("sim", total=sc.horizon_s)
-            twin.progress = lambda t, h: bar.update(task, completed=t)
-            result = twin.run()
-    else:
+    with progress("simulating", sc.horizon_s) as update:
+        twin.progress = lambda t_s, _horizon_s: update(t_s)
         result = twin.run()
     if out is not None:
         save(result, out, csv)
