@@ -29,7 +29,7 @@ from megapod.catalog.power import BatteryEntry, EfficiencyCurveEntry, GeneratorE
 from megapod.catalog.price import GridRegionEntry, PriceTableEntry
 from megapod.catalog.reliability import ReliabilityEntry
 from megapod.catalog.system import SystemEntry
-from megapod.catalog.vehicle import VehicleComputeEntry
+from megapod.catalog.vehicle import HomeRegionEntry, MobilityEntry, VehicleComputeEntry
 from megapod.errors import CatalogError
 
 E = TypeVar("E", bound=CatalogEntry)
@@ -62,6 +62,8 @@ register_kind("efficiency", "efficiency.yaml", EfficiencyCurveEntry)
 register_kind("generator", "generators.yaml", GeneratorEntry)
 register_kind("cooling", "cooling.yaml", CoolingPlantEntry)
 register_kind("vehicle", "vehicles.yaml", VehicleComputeEntry)
+register_kind("mobility", "fleet_mobility.yaml", MobilityEntry)
+register_kind("home-region", "fleet_homes.yaml", HomeRegionEntry)
 register_kind("model", "models.yaml", ModelEntry)
 register_kind("perf-calibration", "perf_calibration.yaml", PerfCalibrationEntry)
 register_kind("reliability", "reliability.yaml", ReliabilityEntry)

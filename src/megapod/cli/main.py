@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "megapod.cli.power_profile",
     "megapod.cli.plan",
     "megapod.cli.simulate",
+    "megapod.cli.fleet",
 )
 
 app = typer.Typer(
@@ -73,6 +74,10 @@ def run() -> None:
     """Entry point: run the app, turning errors into one line and an exit code."""
     try:
         code = app(standalone_mode=False)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:  # the reader (``| head``) stopped: no traceback, exit 1 as rich does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     except MegapodError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
