@@ -40,7 +40,7 @@ def test_simulate_writes_tables_and_report(cli: Callable[..., tuple[int, str, st
     } <= set(series.columns)
     assert summary["jobs"] == len(jobs)
     html = (tmp_path / "run" / "report.html").read_text()
-    assert "data:image/png;base64" in html and "megapod-week" in html
+    assert html.count('class="mp-chart"') == 4 and "Plotly.newPlot" in html and "megapod-week" in html
 
 
 def test_json_matches_the_library(cli: Callable[..., tuple[int, str, str]]) -> None:

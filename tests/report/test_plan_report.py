@@ -26,7 +26,8 @@ def test_training_rows_and_html(site) -> None:  # type: ignore[no-untyped-def]
     assert sum(v for k, v in rows.items() if "/ yr" not in k) == pytest.approx(plan.facility.capex.total_usd)
     page = html_report(plan)
     assert "Where a training step goes" in page and "Hourly PUE" in page
-    assert page.count("data:image/png;base64,") == 4
+    assert page.count('class="mp-chart"') == 4
+    assert page.count('"kind":"line"') == 2 and page.count('"kind":"hbar"') == 2
 
 
 def test_serving_html(site) -> None:  # type: ignore[no-untyped-def]

@@ -60,3 +60,14 @@ def minutes(value_min: float) -> str:
     if value_min <= 0:
         return "-"
     return f"{value_min:,.1f} min"
+
+
+def count(value: float) -> str:
+    """A large count with a word-free prefix: ``15.6 T``, ``405 B``, ``2.5 M``, ``12.0 k``, ``950``
+    (never scientific notation)."""
+    for scale, suffix in ((1e12, "T"), (1e9, "B"), (MEGA, "M"), (KILO, "k")):
+        if abs(value) >= scale:
+            scaled = value / scale
+            digits = 0 if abs(scaled) >= 100 else 1 if abs(scaled) >= 10 else 2
+            return f"{scaled:,.{digits}f} {suffix}"
+    return f"{value:,.0f}"

@@ -1,4 +1,4 @@
-"""Rendering of a planner result: labelled rows for terminals and an HTML page with plots.
+"""Rendering of a planner result: labelled rows for terminals and an HTML page with charts.
 
 Formatting and plotting only; every number comes from :class:`megapod.planner.plan.Plan`.
 """
@@ -9,8 +9,9 @@ import numpy as np
 
 from megapod.planner.plan import Plan
 from megapod.report import format as fmt
-from megapod.report.html import HtmlReport, new_figure
+from megapod.report.html import HtmlReport
 from megapod.units import DAY_S, MEGA
+from megapod.web import Axis, bar_chart, line_chart
 
 Rows = list[tuple[str, str]]
 
@@ -35,7 +36,7 @@ def summary_sections(plan: Plan) -> list[tuple[str, Rows]]:
                 "Training run",
                 [
                     ("model", t.model),
-                    ("tokens", f"{t.tokens:.3g}"),
+                    ("tokens", fmt.count(t.tokens)),
                     (
                         "layout",
                         f"tp {lay['tp']} · pp {lay['pp']} · dp {lay['dp']} · cp {lay['cp']} "
@@ -128,7 +129,10 @@ def summary_sections(plan: Plan) -> list[tuple[str, Rows]]:
             [
                 ("capex", _usd(f.capex.total_usd)),
                 ("opex per year", _usd(f.opex.total_usd)),
-        ("battery TOU arbitrage", f"{_usd(f.battery_tou_savings_usd)} per year (not deducted from opex)"),
+                (
+                    "battery TOU arbitrage",
+                    f"{_usd(f.battery_tou_savings_usd)} per year (not deducted from opex)",
+                ),
                 (f"TCO over {f.years:g} years", _usd(f.tco_usd)),
                 ("$ per GPU-hour", f"${f.cost_per_gpu_hour_usd:.2f}"),
             ],
@@ -200,7 +204,7 @@ def capex_rows(plan: Plan) -> list[tuple[str, float]]:
 
 
 def html_report(plan: Plan) -> str:
-    """The plan as one self-contained HTML page with plots."""
+    """The plan as one self-contained HTML page with interactive charts."""
     f = plan.facility
     title = (
         f"Plan: {plan.training.model} training"
@@ -216,51 +220,67 @@ def html_report(plan: Plan) -> str:
         report.section(name).table(["", ""], rows)
     notes = list(plan.notes) + list(f.notes)
     year = report.section("Power and PUE over the year")
-    hours = np.arange(f.hourly_facility_w.size) / 24.0
-    fig = new_figure()
-    ax = fig.add_subplot()
-    ax.plot(hours, f.hourly_facility_w / MEGA, lw=0.5, label="facility")
-    ax.plot(hours, f.hourly_it_w / MEGA, lw=0.8, label="IT")
-    ax.set_xlabel("day of year")
-    ax.set_ylabel("MW")
-    ax.legend(loc="upper right")
-    year.figure("Hourly power", fig, "IT and facility power at the workload's mean load")
-    fig = new_figure()
-    ax = fig.add_subplot()
-    ax.plot(hours, f.hourly_pue, lw=0.5, color="tab:red")
-    ax.set_xlabel("day of year")
-    ax.set_ylabel("PUE")
-    ax2 = ax.twinx()
-    ax2.plot(hours, f.hourly_outdoor_c, lw=0.3, color="tab:gray", alpha=0.6)
-    ax2.set_ylabel("outdoor dry-bulb [°C]")
-    year.figure("Hourly PUE", fig, f"annual (energy-weighted) PUE {f.annual_pue:.3f}")
+    days = np.arange(f.hourly_facility_w.size) / 24.0
+    day_axis = Axis("day of year", decimals=2)
+    year.chart(
+        line_chart(
+            "Hourly power",
+            days,
+            {"facility": f.hourly_facility_w / MEGA, "IT": f.hourly_it_w / MEGA},
+            x_axis=day_axis,
+            y_axis=Axis("power", "MW", decimals=2),
+            caption="IT and facility power at the workload's mean load",
+        )
+    )
+    year.chart(
+        line_chart(
+            "Hourly PUE",
+            days,
+            {"PUE": f.hourly_pue},
+            x_axis=day_axis,
+            y_axis=Axis("PUE", decimals=3),
+            y2={"outdoor dry-bulb": f.hourly_outdoor_c},
+            y2_axis=Axis("outdoor dry-bulb", "°C", decimals=1),
+            caption=f"annual (energy-weighted) PUE {f.annual_pue:.3f}",
+        )
+    )
     costs = report.section("Cost breakdown")
     cost_rows = capex_rows(plan)
     costs.table(["component", "USD"], [(k, round(v)) for k, v in cost_rows])
-    fig = new_figure(9.0, 3.8)
-    ax = fig.add_subplot()
-    ax.barh([k for k, _ in cost_rows][::-1], [v / MEGA for _, v in cost_rows][::-1], color="tab:blue")
-    ax.set_xlabel("USD million")
-    costs.figure("Capex and yearly opex", fig)
+    costs.chart(
+        bar_chart(
+            "Capex and yearly opex",
+            [k for k, _ in cost_rows],
+            {"cost": [v / MEGA for _, v in cost_rows]},
+            value_axis=Axis("cost", "USD million", decimals=1),
+        )
+    )
     layout = report.section("Layout breakdown")
-    fig = new_figure(9.0, 3.2)
-    ax = fig.add_subplot()
     if plan.training is not None:
         phases = plan.training.step_phases_s
         layout.table(["phase", "seconds per step"], list(phases.items()))
-        ax.barh(list(phases), list(phases.values()), color="tab:green")
-        ax.set_xlabel("seconds per step")
-        layout.figure(
-            "Where a training step goes", fig, ", ".join(f"{k}={v}" for k, v in plan.training.layout.items())
+        layout.chart(
+            bar_chart(
+                "Where a training step goes",
+                list(phases),
+                {"time per step": list(phases.values())},
+                value_axis=Axis("time per step", "s", decimals=3),
+                caption=", ".join(f"{k}={v}" for k, v in plan.training.layout.items()),
+            )
         )
     elif plan.serving is not None:
         s = plan.serving
         layout.table(["", ""], list(s.replica.items()))
         used, spare = s.gpus_used, f.gpus - s.gpus_used
-        ax.barh(["GPUs"], [used], label="serving replicas", color="tab:green")
-        ax.barh(["GPUs"], [spare], left=[used], label="spare in the last pod", color="tab:gray")
-        ax.legend()
-        layout.figure("GPUs by role", fig)
+        layout.chart(
+            bar_chart(
+                "GPUs by role",
+                ["GPUs"],
+                {"serving replicas": [used], "spare in the last pod": [spare]},
+                value_axis=Axis("GPUs", decimals=0),
+                stacked=True,
+            )
+        )
     if notes:
         notes_section = report.section("Notes")
         for n in notes:

@@ -1,28 +1,26 @@
-"""Power-profile report: a JSON-ready summary, figures and a one-page HTML.
+"""Power-profile report: a JSON-ready summary, an HTML page of charts and a PNG figure.
 
 Formatting and plotting only: every number comes from a
-:class:`megapod.sim.power_profile.PowerProfileResult`.
+:class:`megapod.sim.power_profile.PowerProfileResult`. The HTML page uses the shared web
+charts; the PNG (``--png``) is drawn with matplotlib, imported only when it is asked for.
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import numpy.typing as npt
-from matplotlib.figure import Figure
 
 from megapod.physics.power_dynamics import spectrum
 from megapod.report import format as fmt
 from megapod.sim.power_profile import PowerProfileResult, ProfileRun
-from megapod.units import MEGA
+from megapod.units import KILO, MEGA
+from megapod.web import Axis, Chart, Page, Series
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -96,6 +94,11 @@ def _envelope(x: FloatArray, points: int) -> tuple[FloatArray, FloatArray, Float
 def figure(result: PowerProfileResult) -> Figure:
     """Six panels: grid draw before/after, a zoom on the first seconds, the spectrum, SoC,
     one GPU's power against its NVML reading, and a zoom on the first failure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     dt = result.resolution_s
     fig, axes = plt.subplots(3, 2, figsize=(13, 11.5))
     ax_w, ax_z, ax_s, ax_soc, ax_gpu, ax_f = axes.ravel()
@@ -155,6 +158,8 @@ def figure(result: PowerProfileResult) -> Figure:
 
 def png_bytes(result: PowerProfileResult) -> bytes:
     """The figure as PNG."""
+    import matplotlib.pyplot as plt
+
     fig = figure(result)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
@@ -220,19 +225,100 @@ def sizing_line(result: PowerProfileResult) -> str:
     )
 
 
+def _log_envelope(f_hz: FloatArray, a: FloatArray, points: int) -> tuple[FloatArray, FloatArray]:
+    """The largest amplitude in each of ``points`` log-spaced frequency bins (empty bins left out)."""
+    if f_hz.size <= points:
+        return f_hz, a
+    edges = np.geomspace(f_hz[0], f_hz[-1] * (1 + 1e-12), points + 1)
+    idx = np.searchsorted(edges, f_hz, side="right") - 1
+    peak = np.full(points, -np.inf)
+    np.maximum.at(peak, idx, a)
+    centre = np.sqrt(edges[:-1] * edges[1:])
+    keep = np.isfinite(peak)
+    return centre[keep], peak[keep]
+
+
+def charts(result: PowerProfileResult) -> list[Chart]:
+    """The report's charts: grid draw before and after (min-max band per bin), the first 20 s,
+    the amplitude spectrum, battery state of charge, one GPU against its NVML reading, and the
+    window around the first failure."""
+    dt = result.resolution_s
+    t_fail = result.failures_s[0] if result.failures_s else None
+    runs = (result.baseline, *result.mitigations)
+    time_axis = Axis("time", "s", decimals=3)
+    mw = Axis("power", "MW", decimals=3)
+    draw, zoom, spec, soc, around = [], [], [], [], []
+    for run in runs:
+        lo, mean, hi, k = _envelope(run.grid_w, _PLOT_POINTS)
+        t = (np.arange(mean.size) * k + k / 2) * dt
+        draw.append(Series(run.name, t, mean / MEGA, band=(lo / MEGA, hi / MEGA)))
+        n_zoom = min(run.grid_w.size, round(20.0 / dt))
+        zoom_step = max(1, n_zoom // _PLOT_POINTS)
+        tz = np.arange(0, n_zoom, zoom_step) * dt
+        zoom.append(Series(run.name, tz, run.grid_w[:n_zoom:zoom_step] / MEGA))
+        if t_fail is not None:
+            a = max(0, round((t_fail - 10.0) / dt))
+            b = min(run.grid_w.size, round((t_fail + 140.0) / dt))
+            _, fm, _, fk = _envelope(run.grid_w[a:b], _PLOT_POINTS)
+            around.append(Series(run.name, a * dt + (np.arange(fm.size) * fk + fk / 2) * dt, fm / MEGA))
+        sp = spectrum(run.grid_w, dt)
+        sel = (sp.frequency_hz > 0.02) & (sp.frequency_hz <= 50)
+        f_hz, amp = _log_envelope(sp.frequency_hz[sel], np.maximum(sp.amplitude_w[sel], 1.0), _PLOT_POINTS)
+        spec.append(Series(run.name, f_hz, amp / KILO))
+        if run.battery is not None:
+            s = run.battery.soc_frac[1:]
+            _, smean, _, sk = _envelope(s, _PLOT_POINTS)
+            soc.append(Series(run.name, (np.arange(smean.size) * sk + sk / 2) * dt, smean * 100))
+    out = [
+        Chart("Grid draw", time_axis, mw, tuple(draw), caption="line: bin mean; band: min to max per bin"),
+        Chart("First 20 s", time_axis, mw, tuple(zoom)),
+        Chart(
+            "Amplitude spectrum",
+            Axis("frequency", "Hz", log=True, decimals=3),
+            Axis("amplitude", "kW", log=True, decimals=3),
+            tuple(spec),
+            spans=((0.1, 20.0, "0.1-20 Hz band"),),
+            caption="largest amplitude per log-spaced frequency bin",
+        ),
+    ]
+    if soc:
+        out.append(Chart("Battery state of charge", time_axis, Axis("SoC", "%", decimals=2), tuple(soc)))
+    tg = np.arange(result.gpu_true_w.size) * dt
+    step = max(1, tg.size // _PLOT_POINTS)
+    out.append(
+        Chart(
+            "One GPU: board power vs. what NVML reports",
+            time_axis,
+            Axis("power", "W", decimals=1),
+            (
+                Series("model (true board power)", tg[::step], result.gpu_true_w[::step]),
+                Series("NVML reading (window model)", tg[::step], result.gpu_nvml_w[::step]),
+            ),
+        )
+    )
+    if around:
+        out.append(Chart("Around the first failure (bin means)", time_axis, mw, tuple(around)))
+    return out
+
+
 def render_html(result: PowerProfileResult) -> str:
-    """A self-contained HTML page: table, sizing answer and the embedded figure."""
-    img = base64.b64encode(png_bytes(result)).decode("ascii")
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>" for row in table_rows(result)
+    """A self-contained HTML page: the comparison table, the sizing answer and the charts."""
+    job = result.baseline.job
+    page = Page(
+        f"{result.name}: grid-facing power profile",
+        subtitle=f"{job.gpus:,} GPUs in {job.groups:,} groups, step {job.step_time_s:.2f} s, "
+        f"{result.baseline.grid_w.size:,} samples at {result.resolution_s * 1e3:g} ms",
     )
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(result.name)} power profile</title>"
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}</style></head><body>"
-        f"<h1>{html.escape(result.name)}: grid-facing power profile</h1>"
-        f"<table><tr>{head}</tr>{body}</table><p>{html.escape(sizing_line(result))}</p>"
-        f"<img alt='power profile' src='data:image/png;base64,{img}'></body></html>"
-    )
+    runs = page.section("Runs")
+    runs.table(COLUMNS, table_rows(result))
+    line = sizing_line(result)
+    if line:
+        runs.text(line)
+    if not any(r.battery is not None for r in (result.baseline, *result.mitigations)):
+        runs.note("No battery mitigation in this scenario, so no state-of-charge chart.")
+    if not result.failures_s:
+        runs.note("No failure in the window.")
+    section = page.section("Power over the window")
+    for chart in charts(result):
+        section.chart(chart)
+    return page.render()

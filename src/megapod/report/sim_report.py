@@ -1,18 +1,14 @@
-"""The HTML report of a simulation run: summary figures, time-series plots, the worst jobs."""
+"""The HTML report of a simulation run: summary figures, time-series charts, the worst jobs."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-
 from megapod.report import format as fmt
 from megapod.report.html import HtmlReport
 from megapod.sim.twin import SimResult
 from megapod.units import DAY_S, HOUR_S, MEGA
+from megapod.web import Axis, Chart, line_chart
 
 #: Summary keys shown in the report, with their labels.
 SUMMARY_ROWS: tuple[tuple[str, str], ...] = (
@@ -67,41 +63,61 @@ def render_sim_report(result: SimResult) -> str:
     sec.highlight("facility energy", fmt.energy(s["facility_energy_mwh"] * MEGA))
     sec.highlight("interruptions", f"{s['interruptions']:,}")
     sec.table(["figure", "value"], summary_rows(s))
-    ts = result.series
-    t_d = ts["t_start_s"] / DAY_S
-    fig, axes = plt.subplots(4, 1, figsize=(9, 10), sharex=True)
-    axes[0].plot(t_d, ts["allocated_gpus"], label="allocated")
-    axes[0].plot(t_d, ts["failed_gpus"], label="failed")
-    axes[0].plot(t_d, ts["down_gpus"], label="down (outage)")
-    axes[0].set_ylabel("GPUs")
-    axes[0].legend(loc="upper right")
-    axes[1].plot(t_d, ts["facility_power_w"] / MEGA, label="facility")
-    axes[1].plot(t_d, ts["it_power_w"] / MEGA, label="IT")
-    axes[1].set_ylabel("MW")
-    axes[1].legend(loc="upper right")
-    axes[2].plot(t_d, ts["battery_soc"], label="battery SoC")
-    axes[2].plot(t_d, ts["job_speed"], label="job speed (thermal)")
-    axes[2].set_ylabel("fraction")
-    axes[2].legend(loc="lower right")
-    axes[3].plot(t_d, ts["price_usd_per_mwh"], color="tab:green", label=f"price ({s['price_from']})")
-    axes[3].set_ylabel("USD/MWh")
-    axes[3].set_xlabel("day")
-    carbon_ax = axes[3].twinx()
-    carbon_ax.plot(t_d, ts["carbon_kg_per_mwh"], color="tab:gray", label=f"carbon ({s['carbon_from']})")
-    carbon_ax.set_ylabel("kg CO2/MWh")
-    handles = axes[3].get_legend_handles_labels()
-    extra = carbon_ax.get_legend_handles_labels()
-    axes[3].legend(handles[0] + extra[0], handles[1] + extra[1], loc="upper right")
-    fig.tight_layout()
-    rep.section("Time series").figure(
-        "GPUs, power, battery, grid price and carbon",
-        fig,
-        caption=f"bins of {(ts['t_end_s'] - ts['t_start_s']).iloc[0] / HOUR_S:g} h",
-    )
-    plt.close(fig)
+    bin_h = float((result.series["t_end_s"] - result.series["t_start_s"]).iloc[0]) / HOUR_S
+    charts = rep.section("Time series", f"Each point is one bin of {bin_h:g} h of simulated time.")
+    for chart in series_charts(result):
+        charts.chart(chart)
     jobs = result.jobs
     worst = jobs.sort_values("lost_gpu_h", ascending=False).head(10)
     rep.section("Jobs that lost the most work").dataframe(
         worst[["job_id", "kind", "gpus", "queue_s", "jct_s", "interruptions", "lost_gpu_h", "state"]]
     )
     return rep.render()
+
+
+def series_charts(result: SimResult) -> list[Chart]:
+    """Charts of the run's time series: GPUs by state, power, battery and thermal speed, grid
+    price and carbon intensity, over simulated days."""
+    s = result.summary
+    ts = result.series
+    t_d = ts["t_start_s"].to_numpy() / DAY_S
+    day = Axis("time", "day", decimals=3)
+    return [
+        line_chart(
+            "GPUs by state",
+            t_d,
+            {
+                "allocated": ts["allocated_gpus"].to_numpy(),
+                "failed": ts["failed_gpus"].to_numpy(),
+                "down (outage)": ts["down_gpus"].to_numpy(),
+            },
+            x_axis=day,
+            y_axis=Axis("GPUs", decimals=0),
+        ),
+        line_chart(
+            "Power",
+            t_d,
+            {"facility": ts["facility_power_w"].to_numpy() / MEGA, "IT": ts["it_power_w"].to_numpy() / MEGA},
+            x_axis=day,
+            y_axis=Axis("power", "MW", decimals=2),
+        ),
+        line_chart(
+            "Battery and cooling",
+            t_d,
+            {
+                "battery SoC": ts["battery_soc"].to_numpy() * 100,
+                "job speed (thermal)": ts["job_speed"].to_numpy() * 100,
+            },
+            x_axis=day,
+            y_axis=Axis("fraction", "%", decimals=1),
+        ),
+        line_chart(
+            "Grid price and carbon",
+            t_d,
+            {f"price ({s['price_from']})": ts["price_usd_per_mwh"].to_numpy()},
+            x_axis=day,
+            y_axis=Axis("price", "USD/MWh", decimals=2),
+            y2={f"carbon ({s['carbon_from']})": ts["carbon_kg_per_mwh"].to_numpy()},
+            y2_axis=Axis("carbon", "kg CO2/MWh", decimals=1),
+        ),
+    ]
