@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from megapod.sim.twin import Twin
-from megapod.sim.twin.policies import QUEUE_POLICIES
+from megapod.sim.twin.queueing import QUEUE_POLICIES
 from megapod.spec.scenario import Scenario, load_scenario
 from megapod.units import DAY_S
 

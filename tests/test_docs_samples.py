@@ -42,15 +42,17 @@ def test_sample_matches_the_code(sample: object) -> None:
 
 
 def _shown_commands() -> list[tuple[str, str]]:
-    """Every ``megapod ...`` line of the bash blocks in README.md and docs/ (comments cut)."""
+    """Every ``megapod ...`` line of the bash blocks in README.md and docs/ (comments cut), but
+    servers: a line whose comment says it "runs until stopped"."""
     import re
 
     found = []
     for path in MAKE_FIGURES.document_paths():
         for block in re.findall(r"```bash\n(.*?)```", path.read_text(encoding="utf-8"), re.DOTALL):
             for line in block.splitlines():
-                command = line.split("  #")[0].strip()
-                if command.startswith("megapod "):
+                command, _, comment = line.partition("  #")
+                command = command.strip()
+                if command.startswith("megapod ") and "runs until stopped" not in comment:
                     found.append((path.name, command))
     return found
 

@@ -16,8 +16,10 @@ from .sim.scenario_factory import EXAMPLES
 
 def test_every_swappable_kind_is_in_the_one_registry_index() -> None:
     import megapod.physics.battery
+    import megapod.planner.checks
     import megapod.sim.power_profile.strategies
-    import megapod.sim.twin.policies  # noqa: F401
+    import megapod.sim.twin.policies
+    import megapod.sim.twin.queueing  # noqa: F401
 
     assert {
         "queueing policy",
@@ -26,6 +28,7 @@ def test_every_swappable_kind_is_in_the_one_registry_index() -> None:
         "outage response",
         "battery dispatch policy",
         "mitigation strategy",
+        "physical check",
     } <= set(REGISTRIES)
     assert all(isinstance(r, Registry) for r in REGISTRIES.values())
 

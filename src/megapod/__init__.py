@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from megapod.errors import CatalogError, InfeasibleError, MegapodError, SpecError, UnitError
 
 if TYPE_CHECKING:
-    from megapod.planner.inventory import SiteInventory
+    from megapod.physics.inventory import SiteInventory
     from megapod.planner.plan import Plan
     from megapod.sim.twin import SimResult
     from megapod.spec import Site
@@ -40,8 +40,8 @@ def load_site(path: str | Path) -> Site:
 
 
 def site_inventory(site: Site) -> SiteInventory:
-    """Peak figures of a site (see :mod:`megapod.planner.inventory`)."""
-    from megapod.planner.inventory import site_inventory as inventory
+    """Peak figures of a site (see :mod:`megapod.physics.inventory`)."""
+    from megapod.physics.inventory import site_inventory as inventory
 
     return inventory(site)
 

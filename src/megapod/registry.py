@@ -21,10 +21,11 @@ T = TypeVar("T")
 REGISTRIES: dict[str, Registry[object]] = {}
 #: Module that fills each registry, imported when a spec asks for the registry's names.
 PROVIDERS: dict[str, str] = {
-    "queueing policy": "megapod.sim.twin.policies",
+    "queueing policy": "megapod.sim.twin.queueing",
     "placement policy": "megapod.sim.twin.policies",
     "checkpoint policy": "megapod.sim.twin.policies",
     "outage response": "megapod.sim.twin.policies",
+    "physical check": "megapod.planner.checks",
 }
 
 

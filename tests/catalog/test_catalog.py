@@ -55,3 +55,29 @@ def test_duplicate_kind_is_refused() -> None:
 def test_missing_dtype_names_what_exists() -> None:
     with pytest.raises(CatalogError, match="no fp8"):
         catalog.gpu("a100-80gb-sxm").peak("fp8")
+
+
+def test_publications_and_power_models_cite_sources() -> None:
+    from megapod.catalog.gpu_power_model import GpuPowerModelEntry, power_model_for
+    from megapod.catalog.gpu_power_model import register as register_power
+    from megapod.catalog.publication import publication_year
+    from megapod.catalog.publication import register as register_publications
+
+    register_power()
+    register_publications()
+    for name in catalog.names("publication"):
+        entry = catalog.get("publication", name)
+        assert len(entry.source) > 10
+    assert publication_year("megatron21") is not None and publication_year("megatron21").year == 2021  # type: ignore[union-attr]
+    assert publication_year("mlperf30") is None
+    fields = [
+        f
+        for f in GpuPowerModelEntry.model_fields
+        if f not in GpuPowerModelEntry.__base__.model_fields  # type: ignore[union-attr]
+        and f not in ("errors", "sources")
+    ]
+    for name in catalog.names("gpu-power-model"):
+        entry = power_model_for(name)
+        assert set(fields) <= set(entry.sources), name  # every number has its source
+        assert set(fields) <= set(entry.errors), name  # and its stated error
+    assert power_model_for("dojo").name == "default"

@@ -9,6 +9,13 @@ from hypothesis import strategies as st
 
 from megapod import catalog
 from megapod.physics import gpu_power as gp
+from megapod.physics.gpu_power import (
+    activity_power_w,
+    board_power_w,
+    equivalent_utilization,
+    paused_power_w,
+    transient_peak_w,
+)
 
 
 def test_linear_power_hand_calculation() -> None:
@@ -81,3 +88,53 @@ def test_fit_recovers_linear_model() -> None:
     assert peak == pytest.approx(700.0, abs=2.0)
     with pytest.raises(ValueError, match="two or more"):
         gp.fit_linear_power([0.5, 0.5], [300.0, 310.0])
+
+
+# --- board power from achieved utilization (issue 16) ----------------------------------------
+
+
+def test_activity_power_levels() -> None:
+    idle, tdp = 70.0, 700.0
+    kw = {"paused_share": 0.1, "power_limit_tensor_util": 0.6, "memory_dynamic_share": 0.55}
+    paused = float(paused_power_w(idle, tdp, 0.1))
+    assert paused == pytest.approx(133.0)
+    assert float(activity_power_w(0.0, 0.0, idle, tdp, **kw)) == pytest.approx(paused)
+    assert float(activity_power_w(0.6, 0.0, idle, tdp, **kw)) == pytest.approx(tdp)
+    assert float(activity_power_w(0.9, 1.0, idle, tdp, **kw)) == pytest.approx(tdp)  # capped
+    mem = float(activity_power_w(0.0, 1.0, idle, tdp, **kw))
+    assert paused < mem < tdp and mem == pytest.approx(paused + 0.55 * (tdp - paused))
+    # a slower clock lowers the dynamic part by f^3; a cap bounds it
+    assert float(activity_power_w(0.6, 0.0, idle, tdp, clock_fraction=0.5, **kw)) == pytest.approx(
+        paused + (tdp - paused) / 8
+    )
+    assert float(activity_power_w(0.6, 0.0, idle, tdp, power_cap_w=500.0, **kw)) == pytest.approx(500.0)
+    assert float(transient_peak_w(tdp, 1.2)) == pytest.approx(840.0)
+
+
+@given(st.floats(0, 1), st.floats(0, 1), st.floats(0, 1), st.floats(0, 1))
+def test_activity_power_grows_with_what_the_kernels_do(t1: float, t2: float, m1: float, m2: float) -> None:
+    kw = {"paused_share": 0.1, "power_limit_tensor_util": 0.6, "memory_dynamic_share": 0.55}
+    lo = float(activity_power_w(min(t1, t2), min(m1, m2), 70.0, 700.0, **kw))
+    hi = float(activity_power_w(max(t1, t2), max(m1, m2), 70.0, 700.0, **kw))
+    assert 133.0 - 1e-9 <= lo <= hi + 1e-9 <= 700.0 + 2e-9
+
+
+def test_equivalent_utilization_round_trips_the_linear_model() -> None:
+    for u in (0.0, 0.2, 0.75, 1.0):
+        p = float(board_power_w(u, 70.0, 700.0))
+        assert float(equivalent_utilization(p, 70.0, 700.0)) == pytest.approx(u)
+
+
+def test_step_phases_carry_achieved_power() -> None:
+    from megapod.physics.perf import Hardware, Layout, model_preset, train_step
+
+    step = train_step(
+        model_preset("llama3-70b"),
+        Hardware.from_gpu("h100-sxm"),
+        Layout(tp=8, pp=4, dp=32, micro_batch=1, global_batch=1024, interleave=5, recompute="selective"),
+    )
+    power = {a.name: a.power_w for a in step.activity}
+    assert power["forward"] == pytest.approx(700.0)
+    assert power["pipeline_bubble"] < power["exposed_comm"] < power["optimizer"] < 700.0
+    for phase, act in zip(step.phases, step.activity, strict=True):  # power-equivalent
+        assert float(board_power_w(phase.gpu_utilization, 70.0, 700.0)) == pytest.approx(act.power_w)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from tests.conftest import EXAMPLES
 
-from megapod.planner.inventory import ride_through_minutes, site_inventory
+from megapod.physics.inventory import ride_through_minutes, site_inventory
 from megapod.spec import load_site
 
 

@@ -7,12 +7,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from megapod.sim.twin.cluster import Allocation, Cluster
+from megapod.sim.twin.policies import PLACEMENTS
+
+BEST = PLACEMENTS["consolidated"]
 
 OPS = st.lists(
     st.tuples(
         st.sampled_from(["place", "release", "down", "up", "blackout"]),
         st.integers(1, 40),
-        st.sampled_from(["consolidated", "spread", "topology"]),
+        st.sampled_from(sorted(PLACEMENTS)),
     ),
     max_size=120,
 )
@@ -31,7 +34,7 @@ def test_no_gpu_is_held_twice(ops: list[tuple[str, int, str]]) -> None:
     for op, n, mode in ops:
         busy_nodes = {x for a in held for x, _ in _pieces(a, g)}
         if op == "place":
-            a = c.place(0, n, mode)
+            a = c.place(0, n, PLACEMENTS[mode])
             if a is not None:
                 assert sum(t for _, t in _pieces(a, g)) == n
                 assert all(c.node_up[node] for node, _ in _pieces(a, g))
@@ -56,15 +59,15 @@ def test_no_gpu_is_held_twice(ops: list[tuple[str, int, str]]) -> None:
 
 def test_consolidated_is_best_fit_and_spread_prefers_empty_nodes() -> None:
     c = Cluster([8, 8, 8], [0, 0, 0], ["p"])
-    a = c.place(0, 6, "consolidated")
+    a = c.place(0, 6, BEST)
     assert a is not None and a[0] == [] and a[1][0][1] == 6
     first = a[1][0][0]
-    b = c.place(0, 2, "consolidated")
+    b = c.place(0, 2, BEST)
     assert b is not None and b[1] == [(first, 2)]  # fills that node exactly
-    s = c.place(0, 3, "spread")
+    s = c.place(0, 3, PLACEMENTS["spread"])
     assert s is not None and s[1][0][0] != first
-    assert c.place(0, 16, "consolidated") is None  # one full node left: no room for two
-    w = c.place(0, 8, "consolidated")
+    assert c.place(0, 16, BEST) is None  # one full node left: no room for two
+    w = c.place(0, 8, BEST)
     assert w is not None and len(w[0]) == 1
 
 

@@ -7,7 +7,8 @@ import math
 import pytest
 
 from megapod.sim.twin import simulate
-from megapod.sim.twin.policies import CHECKPOINT_POLICIES, OUTAGE_RESPONSES, PLACEMENTS, QUEUE_POLICIES
+from megapod.sim.twin.policies import CHECKPOINT_POLICIES, OUTAGE_RESPONSES, PLACEMENTS
+from megapod.sim.twin.queueing import QUEUE_POLICIES
 
 from .scenario_factory import small_scenario
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from megapod.sim.twin.backfill import EasyBackfill
 from megapod.sim.twin.reservation import NodeReservation
+from megapod.sim.twin.scheduler import Scheduler
 from megapod.sim.twin.simulator import Twin
 
 from .scenario_factory import small_scenario
@@ -38,27 +40,30 @@ def test_counts_are_those_at_construction() -> None:
     assert not res.fits()
 
 
-class _Watched(Twin):
+class _Watched(EasyBackfill):
     """Records each head's first reservation time, computed the way :meth:`_backfill` does."""
 
-    first: dict[int, float]
-    arrival_passes = 0
+    def __init__(self, sched: Scheduler) -> None:
+        super().__init__(sched)
+        self.first: dict[int, float] = {}
+        self.arrival_passes = 0
 
     def _backfill_arrivals(self, p: int, memo: Any, new: list[Any]) -> None:
         self.arrival_passes += 1
         super()._backfill_arrivals(p, memo, new)
 
     def _backfill(self, p: int) -> None:
-        head = self._head(p)
+        head = self.head(p)
+        led = self.led
         if head is not None:
             part = self.cluster.partitions[p]
             free = {n: int(self.cluster.node_free[n]) for n in part.nodes if self.cluster.node_up[n]}
-            res = NodeReservation.from_free(free, part.node_gpus, self.gpus[head])
+            res = NodeReservation.from_free(free, part.node_gpus, led.gpus[head])
             shadow = math.inf
-            for j in sorted(self.running[p], key=self.end_v.__getitem__):
+            for j in sorted(led.running[p], key=led.end_v.__getitem__):
                 self._add_alloc(res, j, 1)
                 if res.fits():
-                    shadow = self.now + (self.end_v[j] - self.v_now) / self.speed
+                    shadow = led.now + (led.end_v[j] - led.v_now) / led.speed
                     break
             self.first.setdefault(head, shadow)
         super()._backfill(p)
@@ -66,13 +71,16 @@ class _Watched(Twin):
 
 def test_backfill_never_delays_the_reserved_head() -> None:
     sc = small_scenario(queue="easy-backfill", horizon_s=8 * 86400.0, rate_per_s=0.012, jobs=2000)
-    twin = _Watched(sc)
-    twin.first = {}
+    twin = Twin(sc)
+    twin.queue_policy = _Watched
     res = twin.run()
-    assert len(twin.first) > 20  # many blocked heads were reserved
-    assert twin.arrival_passes > 20  # and many passes tried only the jobs that had arrived
+    watched = twin.scheduler.queue
+    assert isinstance(watched, _Watched)
+    assert len(watched.first) > 20  # many blocked heads were reserved
+    assert watched.arrival_passes > 20  # and many passes tried only the jobs that had arrived
+    start_s = twin.ledger.start_s
     late = [
-        j for j, t in twin.first.items() if math.isfinite(t) and not twin.start_s[j] <= t + 1e-6 * max(1.0, t)
+        j for j, t in watched.first.items() if math.isfinite(t) and not start_s[j] <= t + 1e-6 * max(1.0, t)
     ]
     assert late == []
     assert res.summary["jobs"] > 0

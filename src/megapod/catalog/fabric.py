@@ -31,3 +31,6 @@ class SwitchEntry(CatalogEntry):
     port_rate_bps: RateBps = Field(gt=0)
     power_w: PowerW = Field(gt=0, description="typical power with optics, per switch")
     latency_s: DurationS
+    in_network_reduction: bool = Field(
+        False, description="reduces collectives in the switch (SHARP-style aggregation)"
+    )

@@ -29,6 +29,10 @@ class GpuEntry(CatalogEntry):
     idle_w: PowerW
     scale_up_bw_bytes_per_s: BandwidthBytesPerS
     max_scale_up_domain: int = Field(ge=1, description="largest scale-up domain offered, GPUs")
+    host_link_bw_bytes_per_s: BandwidthBytesPerS = Field(
+        0.0, ge=0, description="per-GPU link to host (CPU) memory, one direction; 0 = none used"
+    )
+    host_memory_bytes: MemoryBytes = Field(0.0, ge=0, description="host memory per GPU for offloading")
 
     @field_validator("peak_flops")
     @classmethod
@@ -48,6 +52,4 @@ class GpuEntry(CatalogEntry):
             return table[alias]
         from megapod.errors import CatalogError
 
-        raise CatalogError(
-            f"gpu {self.name!r} has no {dtype} throughput; it has {', '.join(sorted(table))}"
-        )
+        raise CatalogError(f"gpu {self.name!r} has no {dtype} throughput; it has {', '.join(sorted(table))}")

@@ -26,7 +26,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "megapod.cli.power_profile",
     "megapod.cli.plan",
     "megapod.cli.simulate",
+    "megapod.cli.sweep",
     "megapod.cli.fleet",
+    "megapod.cli.serve",
 )
 
 app = typer.Typer(

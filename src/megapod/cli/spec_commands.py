@@ -12,7 +12,7 @@ from rich.table import Table
 from megapod.cli.console import make_console
 
 if TYPE_CHECKING:
-    from megapod.planner.inventory import SiteInventory
+    from megapod.physics.inventory import SiteInventory
 
 # The library is imported inside each command, so that ``megapod --help`` stays cheap.
 
@@ -55,8 +55,8 @@ def validate(spec: SpecPath, as_json: JsonFlag = False) -> None:
 
 def describe(spec: SpecPath, as_json: JsonFlag = False) -> None:
     """Print the inventory and peak figures of a site, per pod and in total."""
+    from megapod.physics.inventory import site_inventory
     from megapod.planner.checks import check_site, raise_on_errors
-    from megapod.planner.inventory import site_inventory
     from megapod.spec import load_site
 
     site = load_site(spec)

@@ -79,9 +79,7 @@ def board_power_w(
     return np.asarray(p, dtype=np.float64)
 
 
-def gpu_power_w(
-    gpu: GpuEntry, utilization: ArrayLike, power_cap_w: ArrayLike | None = None
-) -> FloatArray:
+def gpu_power_w(gpu: GpuEntry, utilization: ArrayLike, power_cap_w: ArrayLike | None = None) -> FloatArray:
     """Board power of catalog ``gpu`` at ``utilization`` under ``power_cap_w`` [W] (linear model)."""
     return board_power_w(utilization, gpu.idle_w, gpu.tdp_w, power_cap_w)
 
@@ -179,3 +177,88 @@ def fit_linear_power(utilization: npt.ArrayLike, power_w: npt.ArrayLike) -> tupl
         raise ValueError("need power samples at two or more distinct utilizations")
     slope, intercept = np.polyfit(u, p, 1)
     return float(intercept), float(intercept + slope)
+
+
+# --- board power from achieved utilization ---------------------------------------------------
+#
+# The functions above take one "utilization" and draw a straight line from idle to TDP. The
+# ones below follow what the kernels achieve instead (docs/performance-model.md, "GPU power"):
+#
+#   P = P_paused + (P_tdp - P_paused) · g,   g = x_t + a_m · x_m · (1 - x_t)
+#   x_t = min(1, u_t / u_lim),  x_m = min(1, u_m)
+#
+# with ``u_t`` the achieved tensor utilization (FLOP/s over the data type's dense peak),
+# ``u_lim`` the utilization at which the board reaches its power limit, ``u_m`` the achieved
+# share of HBM bandwidth and ``a_m`` the dynamic share of full-bandwidth HBM traffic. The
+# dynamic part scales with the clock as ``f^k`` (DVFS law above). ``P_paused`` is a board
+# with a live process and no kernels; the driver's idle state (no process) is ``P_idle``.
+# Millisecond excursions reach ``transient_factor · TDP``. The constants live in
+# ``catalog/data/gpu_power_models.yaml`` with their sources and errors.
+
+
+def paused_power_w(idle_w: ArrayLike, tdp_w: ArrayLike, paused_share: ArrayLike) -> FloatArray:
+    """Board power with a live process, clocks up and no kernels running [W].
+
+    ``P_idle + paused_share · (P_tdp - P_idle)`` (checkpoints, stalls, pipeline bubbles).
+    """
+    idle = _as_array(idle_w)
+    return np.asarray(
+        idle + np.clip(_as_array(paused_share), 0.0, 1.0) * (_as_array(tdp_w) - idle), dtype=np.float64
+    )
+
+
+def activity_power_w(
+    tensor_util: ArrayLike,
+    memory_util: ArrayLike,
+    idle_w: ArrayLike,
+    tdp_w: ArrayLike,
+    paused_share: float,
+    power_limit_tensor_util: float,
+    memory_dynamic_share: float,
+    clock_fraction: ArrayLike = 1.0,
+    power_cap_w: ArrayLike | None = None,
+    power_exponent: float = DVFS_POWER_EXPONENT,
+) -> FloatArray:
+    """Board power from achieved tensor and memory utilization and the clock [W].
+
+    Args:
+        tensor_util: achieved tensor-core FLOP/s over the dense peak, in [0, 1].
+        memory_util: achieved share of the HBM bandwidth, in [0, 1].
+        idle_w, tdp_w: driver idle and maximum board power [W].
+        paused_share: the paused level as a share of the idle-to-TDP span.
+        power_limit_tensor_util: tensor utilization at which the board reaches TDP.
+        memory_dynamic_share: dynamic share of HBM traffic at full bandwidth.
+        clock_fraction: core clock over its maximum; the dynamic part scales as ``f^k``.
+        power_cap_w: board power limit [W]; None = TDP. Clamped to [paused, TDP].
+        power_exponent: ``k`` of the DVFS law.
+
+    At ``tensor_util ≥ power_limit_tensor_util`` this is TDP; with no activity it is the
+    paused level; it never exceeds the cap (transients: :func:`transient_peak_w`).
+    """
+    ut = np.clip(_as_array(tensor_util), 0.0, 1.0)
+    um = np.clip(_as_array(memory_util), 0.0, 1.0)
+    tdp = _as_array(tdp_w)
+    floor = paused_power_w(idle_w, tdp, paused_share)
+    x_t = np.minimum(1.0, ut / max(power_limit_tensor_util, 1e-9))
+    g = x_t + memory_dynamic_share * um * (1.0 - x_t)
+    clock = np.clip(_as_array(clock_fraction), 0.0, 1.0) ** power_exponent
+    p = floor + (tdp - floor) * np.minimum(1.0, g) * clock
+    if power_cap_w is not None:
+        p = np.minimum(p, np.clip(_as_array(power_cap_w), floor, tdp))
+    return np.asarray(p, dtype=np.float64)
+
+
+def transient_peak_w(tdp_w: ArrayLike, transient_factor: ArrayLike) -> FloatArray:
+    """Peak of a board's millisecond power excursion above TDP: ``factor · TDP`` [W]."""
+    return np.asarray(_as_array(tdp_w) * np.maximum(1.0, _as_array(transient_factor)), dtype=np.float64)
+
+
+def equivalent_utilization(power_w: ArrayLike, idle_w: ArrayLike, tdp_w: ArrayLike) -> FloatArray:
+    """The utilization the linear model (:func:`board_power_w`) needs to draw ``power_w``.
+
+    ``(P - P_idle) / (P_tdp - P_idle)`` clipped to [0, 1]: how a power computed from achieved
+    utilization is handed to code that speaks the linear model (waveforms, caps).
+    """
+    idle = _as_array(idle_w)
+    span = np.maximum(_as_array(tdp_w) - idle, 1e-9)
+    return np.asarray(np.clip((_as_array(power_w) - idle) / span, 0.0, 1.0), dtype=np.float64)

@@ -9,7 +9,7 @@ prediction beside what was measured, counting FLOP the way the case's source doe
 
 from __future__ import annotations
 
-import re
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,14 @@ from megapod.physics.perf import (
     flops_per_token,
     search_layouts,
 )
-from megapod.physics.perf.search import search
+from megapod.physics.perf.search import SearchResult, search
+from megapod.physics.perf.stack import (
+    CAUSAL_FLOPS_FROM_YEAR,
+    COMM_OVERLAP_FROM_YEAR,
+    FLASH_ATTENTION_FROM_YEAR,
+    SEQUENCE_PARALLEL_FROM_YEAR,
+    stack_for_year,
+)
 from megapod.physics.perf.time_to_train import TrainingRun, time_to_train
 from megapod.spec.training_case import CaseError, TrainingCase
 from megapod.units import TERA
@@ -32,28 +39,45 @@ from megapod.units import TERA
 if TYPE_CHECKING:
     from megapod.spec import Pod
 
-#: Year from which a run's software stack is taken to use fused (flash) attention: Megatron-LM
-#: and NeMo adopted FlashAttention / cuDNN fused attention in 2023 (Dao et al. 2022 appeared
-#: in May 2022, after the 2021-2022 Megatron-LM papers).
-FLASH_ATTENTION_FROM_YEAR = 2023
-#: Year from which reported model FLOP count causal attention (Megatron-LM's
-#: ``num_floating_point_operations``; Megatron-Bridge's tables from NeMo 25.09 on).
-CAUSAL_FLOPS_FROM_YEAR = 2025
-#: Year from which TP-communication and pipeline p2p overlap are part of the stack
-#: (Megatron-Core and Transformer Engine userbuffers, 2023).
-COMM_OVERLAP_FROM_YEAR = 2023
-#: Year from which sequence parallelism is available (Korthikanti et al., arXiv May 2022).
-SEQUENCE_PARALLEL_FROM_YEAR = 2022
+__all__ = [
+    "CAUSAL_FLOPS_FROM_YEAR",
+    "COMM_OVERLAP_FROM_YEAR",
+    "FLASH_ATTENTION_FROM_YEAR",
+    "SEQUENCE_PARALLEL_FROM_YEAR",
+    "CasePrediction",
+    "ValidationReport",
+    "case_model",
+    "case_year",
+    "flop_convention",
+    "plan_layouts",
+    "plan_training_run",
+    "predict_case",
+    "source_year",
+    "validate_cases",
+]
+
+#: Tokens per optimizer step assumed when a case gives no global batch: 4 Mi tokens, the
+#: order of GPT-3 175B's 3.2 M (Brown et al. 2020, Table 2.1) and Llama 2's 4 M tokens
+#: (Touvron et al. 2023); rounded to a power of two of sequences.
+DEFAULT_BATCH_TOKENS = 4 * 1024 * 1024
+#: Data type assumed when a case gives none (the common mixed-precision choice since 2021).
+DEFAULT_DTYPE = "bf16"
+#: Feasible global batches tried, nearest first, when the reported one does not divide.
+NEAREST_BATCH_TRIES = 24
 
 
 def plan_layouts(
-    model: TransformerModel, pod: Pod, gpus: int, global_batch: int, dtype: str = "bf16",
-    top: int = 5, **fixed: Any,
+    model: TransformerModel,
+    pod: Pod,
+    gpus: int,
+    global_batch: int,
+    dtype: str = "bf16",
+    top: int = 5,
+    **fixed: Any,
 ) -> list[StepBreakdown]:
     """The ``top`` fastest layouts of ``model`` on ``gpus`` GPUs of ``pod``'s hardware."""
     if gpus > pod.gpus * pod.count:
-        raise InfeasibleError(
-            f"{gpus} GPUs requested but pod {pod.name!r} holds {pod.gpus * pod.count}")
+        raise InfeasibleError(f"{gpus} GPUs requested but pod {pod.name!r} holds {pod.gpus * pod.count}")
     return search_layouts(model, gpus, Hardware.from_pod(pod), global_batch, dtype, top, **fixed)
 
 
@@ -61,15 +85,23 @@ def case_model(case: TrainingCase) -> TransformerModel:
     """The :class:`TransformerModel` of a case (``kv_heads`` = heads, ``ffn`` = 4h if null)."""
     m = case.model
     return TransformerModel(
-        layers=m.layers, hidden=m.hidden, heads=m.heads, kv_heads=m.kv_heads or m.heads,
-        ffn_hidden=m.ffn_hidden or 4 * m.hidden, vocab=m.vocab, seq_len=m.seq_len,
-        gated_mlp=m.gated_mlp, experts=m.experts, top_k=m.top_k, name=case.id,
+        layers=m.layers,
+        hidden=m.hidden,
+        heads=m.heads,
+        kv_heads=m.kv_heads or m.heads,
+        ffn_hidden=m.ffn_hidden or 4 * m.hidden,
+        vocab=m.vocab,
+        seq_len=m.seq_len,
+        gated_mlp=bool(m.gated_mlp),
+        experts=m.experts or 1,
+        top_k=m.top_k or 1,
+        name=case.id,
     )
 
 
 def flop_convention(case: TrainingCase) -> str:
     """``hardware`` when the case's note says its FLOP include the recomputation; ``causal``
-    when it says causal, or for sources from 2025 on (Megatron-LM's count halves the attention
+    when it says causal, or for runs from 2025 on (Megatron-LM's count halves the attention
     products since then); else ``model``.
 
     Megatron-LM's Eq. 3 (Narayanan et al. 2021) counts the recomputed forward pass; the other
@@ -80,24 +112,34 @@ def flop_convention(case: TrainingCase) -> str:
         return "hardware"
     if "non-causal" in note:
         return "model"
-    year = source_year(case)
+    year, _ = case_year(case)
     if "causal" in note or (year is not None and year >= CAUSAL_FLOPS_FROM_YEAR):
         return "causal"
     return "model"
 
 
-def source_year(case: TrainingCase) -> int | None:
-    """Publication year read from the case's source key (``megatron21``, ``nemo2407`` …).
+def case_year(case: TrainingCase) -> tuple[int | None, str]:
+    """(year of the run's software stack, where it came from).
 
-    The key is the part of ``source`` before ``:``; its trailing two digits (a year) or four
-    digits (year and month) are read. Anything else gives ``None`` (a current stack).
+    The case's ``year`` field; for case files written before the schema had it, the year of
+    the cited publication in the catalog (``publications.yaml``, matched by the whole citation
+    key before ``:`` in ``source``); else ``None``, a current stack. Digits are never read
+    out of an ``id`` or ``source``.
     """
-    key = case.source.split(":", 1)[0].strip() if case.source else case.id
-    match = re.search(r"(?<!\d)(\d{2}|\d{4})$", key)  # "21" (year) or "2407" (year, month)
-    if not match:
-        return None
-    year = 2000 + int(match.group(1)[:2])
-    return year if 2017 <= year <= 2035 else None
+    if case.year is not None:
+        return case.year, "case"
+    from megapod.catalog.publication import publication_year
+
+    key = case.source.split(":", 1)[0].strip() if case.source else ""
+    entry = publication_year(key) if key else None
+    if entry is not None:
+        return entry.year, f"catalog publication {key!r} ({entry.citation})"
+    return None, "not given: a current software stack is assumed"
+
+
+def source_year(case: TrainingCase) -> int | None:
+    """The year of the case's software stack (:func:`case_year` without its origin)."""
+    return case_year(case)[0]
 
 
 @dataclass(frozen=True)
@@ -111,13 +153,19 @@ class CasePrediction:
     measured: dict[str, float | None] = field(default_factory=dict)
     error: str | None = None
     warnings: tuple[str, ...] = ()
+    step_scale: float = 1.0
 
     def errors_pct(self) -> dict[str, float]:
-        """Signed error of each predicted figure the case measured [%]."""
+        """Signed error of each predicted figure the case measured [%].
+
+        When the answer runs a different global batch than the case reported (a batch the
+        layout does not divide), the predicted step time is scaled by reported / run batch.
+        """
         out: dict[str, float] = {}
         if self.result is None:
             return out
         predicted = _figures(self.result)
+        predicted["step_time_s"] *= self.step_scale
         for key, value in self.measured.items():
             if value and key in predicted:
                 out[key] = 100.0 * (predicted[key] - value) / value
@@ -136,8 +184,10 @@ class CasePrediction:
         out["measured"] = self.measured
         out["error_pct"] = {k: round(v, 2) for k, v in self.errors_pct().items()}
         out["breakdown_s"] = {
-            "compute": self.result.compute_s, "exposed_comm": self.result.exposed_comm_s,
-            "bubble": self.result.bubble_s, "optimizer": self.result.optimizer_s,
+            "compute": self.result.compute_s,
+            "exposed_comm": self.result.exposed_comm_s,
+            "bubble": self.result.bubble_s,
+            "optimizer": self.result.optimizer_s,
         }
         if self.warnings:
             out["warnings"] = list(self.warnings)
@@ -145,17 +195,32 @@ class CasePrediction:
 
 
 def _figures(r: StepBreakdown) -> dict[str, float]:
-    return {"step_time_s": r.step_time_s, "tflops_per_gpu": r.tflops_per_gpu, "mfu": r.mfu,
-            "tokens_per_s_per_gpu": r.tokens_per_s_per_gpu,
-            "memory_per_gpu_gib": r.memory_per_gpu_gib}
+    return {
+        "step_time_s": r.step_time_s,
+        "tflops_per_gpu": r.tflops_per_gpu,
+        "mfu": r.mfu,
+        "tokens_per_s_per_gpu": r.tokens_per_s_per_gpu,
+        "memory_per_gpu_gib": r.memory_per_gpu_gib,
+    }
 
 
 def _layout_dict(lay: Layout) -> dict[str, Any]:
-    return {"tp": lay.tp, "pp": lay.pp, "dp": lay.dp, "cp": lay.cp, "ep": lay.ep,
-            "micro_batch": lay.micro_batch, "global_batch": lay.global_batch,
-            "interleave": lay.interleave, "recompute": lay.recompute,
-            "zero_stage": lay.zero_stage, "dtype": lay.dtype,
-            "sequence_parallel": lay.sequence_parallel, "flash_attention": lay.flash_attention}
+    return {
+        "tp": lay.tp,
+        "pp": lay.pp,
+        "dp": lay.dp,
+        "cp": lay.cp,
+        "ep": lay.ep,
+        "micro_batch": lay.micro_batch,
+        "global_batch": lay.global_batch,
+        "interleave": lay.interleave,
+        "recompute": lay.recompute,
+        "zero_stage": lay.zero_stage,
+        "dtype": lay.dtype,
+        "sequence_parallel": lay.sequence_parallel,
+        "flash_attention": lay.flash_attention,
+        "offload_layers": lay.offload_layers,
+    }
 
 
 _SEARCHED = ("tp", "pp", "cp", "ep", "micro_batch", "interleave", "recompute", "zero_stage")
@@ -176,67 +241,195 @@ def _predict(case: TrainingCase) -> CasePrediction:
     hw = Hardware.from_case(case.hardware)
     par = case.parallelism
     convention = flop_convention(case)
-    year = source_year(case)
-    flash = year is None or year >= FLASH_ATTENTION_FROM_YEAR
-    seq_par = year is None or year >= SEQUENCE_PARALLEL_FROM_YEAR
-    overlap = year is None or year >= COMM_OVERLAP_FROM_YEAR
+    year, year_from = case_year(case)
+    stack = stack_for_year(year)
+    dtype = par.dtype or DEFAULT_DTYPE
+    assumptions: dict[str, Any] = {"year": year, "year_from": year_from}
+    if par.dtype is None:
+        assumptions["dtype"] = f"not given: {DEFAULT_DTYPE}"
+    if case.model.gated_mlp is None:
+        assumptions["gated_mlp"] = "not given: false"
     fixed = {name: getattr(par, name) for name in _SEARCHED if getattr(par, name) is not None}
     if par.dp is not None and par.tp and par.pp:
         cp = par.cp or 1
         if par.tp * par.pp * par.dp * cp != par.gpus:
-            return CasePrediction(case.id, error=(
-                f"layout tp{par.tp}·pp{par.pp}·dp{par.dp}·cp{cp} = {par.tp * par.pp * par.dp * cp}"
-                f" GPUs does not match the case's {par.gpus} GPUs"))
-    if par.tp is not None and par.pp is not None:  # name the reason for a reported layout
-        dp = par.dp or max(1, par.gpus // (par.tp * par.pp * (par.cp or 1)))
-        check_layout(model, Layout(
-            tp=par.tp, pp=par.pp, dp=dp, cp=par.cp or 1, ep=par.ep or 1,
-            micro_batch=par.micro_batch or 1, global_batch=par.global_batch,
-            interleave=par.interleave or 1, recompute=par.recompute or "none",
-            zero_stage=par.zero_stage if par.zero_stage is not None else 1, dtype=par.dtype,
-        ), par.gpus)
-    warnings: list[str] = []
-    kwargs: dict[str, Any] = dict(fixed)
-    options: dict[str, Any] = {"flop_convention": convention, "flash_attention": flash,
-                               "sequence_parallel": seq_par, "comm_overlap": overlap}
-    found = search(model, par.gpus, hw, par.global_batch, par.dtype, 1, **kwargs, **options)
-    best = found.best[0]
-    if par.dp is not None and best.layout.dp != par.dp:
-        return CasePrediction(case.id, error=f"dp {par.dp} is inconsistent with the other fields")
-    chosen = {name: getattr(best.layout, name) for name in _SEARCHED if name not in fixed}
-    measured = _measured(case, model, convention, hw)
-    assumptions = {
+            return CasePrediction(
+                case.id,
+                error=(
+                    f"layout tp{par.tp}·pp{par.pp}·dp{par.dp}·cp{cp} = {par.tp * par.pp * par.dp * cp}"
+                    f" GPUs does not match the case's {par.gpus} GPUs"
+                ),
+            )
+    dp_known = _reported_dp(par)
+    if par.global_batch is None:
+        wanted = _default_batch(model.seq_len)
+        assumptions["global_batch"] = (
+            f"not given: about {DEFAULT_BATCH_TOKENS / 2**20:.0f} Mi tokens per step"
+        )
+    else:
+        wanted = par.global_batch
+    if par.tp is not None and par.pp is not None and dp_known is not None:
+        # name the reason for a reported layout that cannot run (batch aside: it is adjusted)
+        check_layout(
+            model,
+            Layout(
+                tp=par.tp,
+                pp=par.pp,
+                dp=dp_known,
+                cp=par.cp or 1,
+                ep=par.ep or 1,
+                micro_batch=par.micro_batch or 1,
+                global_batch=dp_known * (par.micro_batch or 1) * (par.pp if (par.interleave or 1) > 1 else 1),
+                interleave=par.interleave or 1,
+                recompute=par.recompute or "none",
+                zero_stage=par.zero_stage if par.zero_stage is not None else 1,
+                dtype=dtype,
+            ),
+            par.gpus,
+        )
+    options: dict[str, Any] = {
         "flop_convention": convention,
-        "flash_attention": flash,
-        "sequence_parallel": seq_par,
-        "comm_overlap": overlap,
-        "scale_up_domain": hw.scale_up_domain,
-        "scale_out_gbps_per_gpu": hw.scale_out_rate_bps / 1e9,
+        "flash_attention": stack.flash_attention,
+        "sequence_parallel": stack.sequence_parallel,
+        "comm_overlap": stack.comm_overlap,
+        "dp_overlap": stack.dp_overlap,
+        "grad_reduce_bytes": stack.grad_reduce_bytes(dtype),
     }
-    return CasePrediction(case.id, best, chosen, assumptions, measured, warnings=tuple(warnings))
+    found, batch = _search_nearest_batch(
+        model,
+        par.gpus,
+        hw,
+        wanted,
+        dtype,
+        dp_known,
+        par.micro_batch,
+        par.interleave,
+        par.pp,
+        {**fixed, **options},
+    )
+    best = found.best[0]
+    if dp_known is not None and best.layout.dp != dp_known:
+        return CasePrediction(case.id, error=f"dp {par.dp} is inconsistent with the other fields")
+    if par.global_batch is None:
+        assumptions["global_batch"] += f" → {batch} sequences"
+    elif batch != par.global_batch:
+        assumptions["global_batch"] = (
+            f"reported {par.global_batch} does not divide over the layout; predicted at the "
+            f"nearest feasible batch {batch} (step time compared × {par.global_batch}/{batch})"
+        )
+    chosen = {name: getattr(best.layout, name) for name in _SEARCHED if name not in fixed}
+    if batch != par.global_batch:
+        chosen["global_batch"] = batch
+    measured = _measured(case, model, convention, hw, batch)
+    assumptions.update(
+        {
+            "software_stack": stack.as_dict(),
+            "flop_convention": convention,
+            "flash_attention": stack.flash_attention,
+            "sequence_parallel": stack.sequence_parallel,
+            "comm_overlap": stack.comm_overlap,
+            "dp_overlap": stack.dp_overlap,
+            "dropout": model.has_dropout,
+            "scale_up_domain": hw.scale_up_domain,
+            "scale_out_gbps_per_gpu": hw.scale_out_rate_bps / 1e9,
+        }
+    )
+    scale = par.global_batch / batch if par.global_batch is not None else 1.0
+    return CasePrediction(case.id, best, chosen, assumptions, measured, step_scale=scale)
+
+
+def _reported_dp(par: Any) -> int | None:
+    """The data-parallel degree the case fixes: given, or implied by gpus / (tp·pp·cp)."""
+    if par.dp is not None:
+        return int(par.dp)
+    if par.tp is not None and par.pp is not None and par.cp is not None:
+        per = par.tp * par.pp * par.cp
+        return par.gpus // per if par.gpus % per == 0 else None
+    return None
+
+
+def _default_batch(seq_len: int) -> int:
+    """Sequences of about :data:`DEFAULT_BATCH_TOKENS` tokens, a power of two."""
+    return int(2 ** max(0, round(math.log2(max(1.0, DEFAULT_BATCH_TOKENS / seq_len)))))
+
+
+def _batch_candidates(wanted: int, unit: int, tries: int) -> list[int]:
+    """Multiples of ``unit`` nearest to ``wanted`` first (``wanted`` itself first)."""
+    out = [wanted]
+    below = (wanted // unit) * unit
+    above = below if below == wanted else below + unit
+    lo, hi = below, above
+    while len(out) < tries:
+        for b in sorted({lo, hi}, key=lambda x: (abs(x - wanted), x)):
+            if b >= unit and b not in out:
+                out.append(b)
+        lo, hi = lo - unit, hi + unit
+        if lo < unit and hi > wanted * 4:
+            break
+    return out[:tries]
+
+
+def _search_nearest_batch(
+    model: TransformerModel,
+    gpus: int,
+    hw: Hardware,
+    wanted: int,
+    dtype: str,
+    dp: int | None,
+    micro_batch: int | None,
+    interleave: int | None,
+    pp: int | None,
+    kwargs: dict[str, Any],
+) -> tuple[SearchResult, int]:
+    """The search at ``wanted`` sequences, else at the nearest batch that has a valid layout.
+
+    With the data-parallel degree known, candidates are multiples of ``dp · micro-batch``
+    (times ``pp`` for an interleaved schedule); otherwise every whole batch near ``wanted``.
+    Raises the search's error at ``wanted`` when none works.
+    """
+    unit = 1
+    if dp is not None:
+        unit = dp * (micro_batch or 1)
+        if (interleave or 1) > 1 and pp:
+            unit *= pp
+    first: InfeasibleError | None = None
+    for batch in _batch_candidates(wanted, unit, NEAREST_BATCH_TRIES):
+        try:
+            return search(model, gpus, hw, batch, dtype, 1, **kwargs), batch
+        except InfeasibleError as exc:
+            first = first or exc
+    assert first is not None
+    raise first
 
 
 def _measured(
-    case: TrainingCase, model: TransformerModel, convention: str, hw: Hardware
+    case: TrainingCase,
+    model: TransformerModel,
+    convention: str,
+    hw: Hardware,
+    batch: int,
 ) -> dict[str, float | None]:
     """Measured figures; TFLOP/s per GPU derived from the step time, tokens/s or MFU (in that
-    order) with the case's FLOP convention when the source did not give them."""
+    order) with the case's FLOP convention when the source did not give them. A step time
+    converts at the reported batch (``batch``, the one predicted, when none was reported)."""
     meas = case.measured
     par = case.parallelism
     out: dict[str, float | None] = {
-        "step_time_s": meas.step_time_s, "tflops_per_gpu": meas.tflops_per_gpu,
-        "mfu": meas.mfu, "tokens_per_s_per_gpu": meas.tokens_per_s_per_gpu,
+        "step_time_s": meas.step_time_s,
+        "tflops_per_gpu": meas.tflops_per_gpu,
+        "mfu": meas.mfu,
+        "tokens_per_s_per_gpu": meas.tokens_per_s_per_gpu,
     }
     if meas.tflops_per_gpu is None:
         recompute = par.recompute or "none"
-        per_step = flops_per_token(model, recompute, convention) * par.global_batch * model.seq_len
+        per_token = flops_per_token(model, recompute, convention)
+        sequences = par.global_batch or batch
         if meas.step_time_s is not None:
-            out["tflops_per_gpu"] = per_step / meas.step_time_s / par.gpus / TERA
+            out["tflops_per_gpu"] = per_token * sequences * model.seq_len / meas.step_time_s / par.gpus / TERA
         elif meas.tokens_per_s_per_gpu is not None:
-            out["tflops_per_gpu"] = per_step / (par.global_batch * model.seq_len) \
-                * meas.tokens_per_s_per_gpu / TERA
+            out["tflops_per_gpu"] = per_token * meas.tokens_per_s_per_gpu / TERA
         elif meas.mfu is not None and convention == "model":
-            out["tflops_per_gpu"] = meas.mfu * hw.gpu.peak(par.dtype) / TERA
+            out["tflops_per_gpu"] = meas.mfu * hw.gpu.peak(par.dtype or DEFAULT_DTYPE) / TERA
     return out
 
 
@@ -248,8 +441,7 @@ class ValidationReport:
 
     def mape(self, figure: str = "tflops_per_gpu") -> float | None:
         """Mean absolute percentage error of ``figure`` over the cases that measured it [%]."""
-        errors = [abs(p.errors_pct()[figure]) for p in self.predictions
-                  if figure in p.errors_pct()]
+        errors = [abs(p.errors_pct()[figure]) for p in self.predictions if figure in p.errors_pct()]
         return sum(errors) / len(errors) if errors else None
 
     def counted(self, figure: str = "tflops_per_gpu") -> int:
@@ -263,7 +455,11 @@ def validate_cases(cases: Sequence[TrainingCase | CaseError]) -> ValidationRepor
 
 
 def plan_training_run(
-    model: TransformerModel, hw: Hardware, gpus: int, tokens: float, global_batch: int,
+    model: TransformerModel,
+    hw: Hardware,
+    gpus: int,
+    tokens: float,
+    global_batch: int,
     dtype: str = "bf16",
 ) -> TrainingRun:
     """Time, GPU-hours and energy to train on ``tokens`` with the fastest valid layout."""

@@ -32,11 +32,10 @@ from megapod.physics.perf import (
     TransformerModel,
     model_preset,
     preset_names,
-    search_layouts,
     serve,
     time_to_train,
 )
-from megapod.physics.perf.search import divisors
+from megapod.physics.perf.search import divisors, search
 from megapod.planner.failures import (
     FailureAllowance,
     failure_allowance,
@@ -51,6 +50,9 @@ from megapod.units import DAY_S, HOUR_S, YEAR_S
 
 #: Largest number of pods the planner tries before declaring a deadline out of reach.
 MAX_PODS = 4096
+#: Pod counts above the fewest that meet a deadline whose cost per run is also compared (a
+#: count whose GPUs divide the layout better can cost less although it has more pods).
+COST_WINDOW_PODS = 8
 #: Tokens per parameter of a compute-optimal run (Hoffmann et al., "Training Compute-Optimal
 #: Large Language Models", 2022).
 CHINCHILLA_TOKENS_PER_PARAM = 20.0
@@ -200,21 +202,16 @@ class _Trial:
 def _train_on(
     model: TransformerModel, hw: Hardware, goal: TrainingGoal, gpus: int, rate: float, source: str
 ) -> tuple[TrainingRun, FailureAllowance]:
-    """Fastest layout on ``gpus`` (or the largest power of two below it), with failures."""
+    """Fastest layout on at most ``gpus`` GPUs (a job may leave some idle), with failures.
+
+    The layout search may use any GPU count up to ``gpus`` (``search(..., up_to=True)``), so
+    more GPUs never give a slower fastest plan.
+    """
     batch = global_batch_sequences(goal.global_batch_tokens, model.seq_len)
-    candidates = [gpus] + ([2 ** int(math.log2(gpus))] if gpus & (gpus - 1) else [])
-    last: InfeasibleError | None = None
-    for n in candidates:
-        try:
-            best = search_layouts(model, n, hw, batch, goal.dtype, 1)[0]
-        except InfeasibleError as exc:
-            last = exc
-            continue
-        run = time_to_train(model, hw, best.layout, goal.tokens)
-        allowance = failure_allowance(n, run.wall_s, goal.checkpoint_s, goal.restart_s, rate, source)
-        return run, allowance
-    assert last is not None
-    raise last
+    best = search(model, gpus, hw, batch, goal.dtype, 1, up_to=True).best[0]
+    run = time_to_train(model, hw, best.layout, goal.tokens)
+    allowance = failure_allowance(run.gpus, run.wall_s, goal.checkpoint_s, goal.restart_s, rate, source)
+    return run, allowance
 
 
 def global_batch_sequences(batch_tokens: float, seq_len: int) -> int:
@@ -223,23 +220,60 @@ def global_batch_sequences(batch_tokens: float, seq_len: int) -> int:
     return int(2 ** max(0, round(math.log2(max(1.0, batch_tokens / seq_len)))))
 
 
-def _trial(
-    model: TransformerModel, hw: Hardware, goal: TrainingGoal, pod: Pod, pods: int, rate: float, source: str
-) -> _Trial | None:
-    try:
-        run, allowance = _train_on(model, hw, goal, pods * pod.gpus, rate, source)
-    except InfeasibleError:
-        return None
-    return _Trial(pods, run, allowance)
+def job_gpus(site: Site, pod: Pod, pods: int) -> int:
+    """GPUs one training job may use on ``pods`` pods: all of them when the site has an
+    inter-pod fabric, else one pod's (a job never spans pods that nothing joins)."""
+    return pods * pod.gpus if site.inter_pod is not None else min(pods, 1) * pod.gpus
+
+
+def job_hardware(site: Site, pod: Pod) -> Hardware:
+    """The hardware of a job on ``pod``; groups that cross pods use the inter-pod links."""
+    hw = Hardware.from_pod(pod)
+    if site.inter_pod is None:
+        return hw
+    return hw.across_pods(site.inter_pod.uplink_rate_bps, site.inter_pod.oversubscription, pod.gpus)
+
+
+@dataclass
+class _Search:
+    """What every trial of one training plan shares, and the trials made so far."""
+
+    site: Site
+    pod: Pod
+    model: TransformerModel
+    hw: Hardware
+    goal: TrainingGoal
+    rate: float
+    source: str
+    cache: dict[int, _Trial | None] = field(default_factory=dict)
+
+    def trial(self, pods: int) -> _Trial | None:
+        """The fastest run on ``pods`` pods (None when no layout fits), memoised by GPUs."""
+        gpus = job_gpus(self.site, self.pod, pods)
+        if gpus not in self.cache:
+            try:
+                run, allowance = _train_on(self.model, self.hw, self.goal, gpus, self.rate, self.source)
+                self.cache[gpus] = _Trial(pods, run, allowance)
+            except InfeasibleError:
+                self.cache[gpus] = None
+        found = self.cache[gpus]
+        return None if found is None else _Trial(pods, found.run, found.failures)
 
 
 def plan_training(site: Site, goal: TrainingGoal) -> Plan:
-    """Size a site of whole pods for ``goal`` and report what the run costs."""
+    """Size a site of whole pods for ``goal`` and report what the run costs.
+
+    With a deadline, the cheapest pod count that meets it: the fewest that do (the fastest
+    run on ``n`` pods never slows as ``n`` grows, so a bisection finds it), then the counts up
+    to :data:`COST_WINDOW_PODS` above it, whose run may cost less (cost per run taken as
+    pods × wall time, the facility being ``n`` identical pods). A job spans pods only when
+    the site has an ``inter_pod`` fabric.
+    """
     pod = pick_pod(site, goal.gpu)
     model = resolve_model(goal.model)
-    hw = Hardware.from_pod(pod)
+    hw = job_hardware(site, pod)
     rel = reliability_entry(goal.reliability)
-    rate = interruption_rate_per_gpu_s(rel)
+    ctx = _Search(site, pod, model, hw, goal, interruption_rate_per_gpu_s(rel), rel.name)
     notes: list[str] = []
     if goal.gpu_budget is not None:
         pods = goal.gpu_budget // pod.gpus
@@ -248,28 +282,35 @@ def plan_training(site: Site, goal: TrainingGoal) -> Plan:
                 f"a GPU budget of {goal.gpu_budget:,} is less than one pod "
                 f"({pod.gpus:,} GPUs of pod design {pod.name!r}): raise the budget to ≥ {pod.gpus:,}"
             )
-        trial = _trial(model, hw, goal, pod, pods, rate, rel.name)
+        trial = ctx.trial(pods)
         if trial is None:
-            raise _no_layout(model, hw, goal, pod, rate, rel.name, pods)
+            raise _no_layout(ctx, pods)
         if goal.deadline_s is not None and trial.wall_s > goal.deadline_s:
-            need = _pods_for_deadline(model, hw, goal, pod, rate, rel.name)
+            need = _pods_for_deadline(ctx)
             raise InfeasibleError(
                 f"{pods} pods ({pods * pod.gpus:,} GPUs) need {trial.wall_s / DAY_S:.1f} days, past the "
                 f"{goal.deadline_s / DAY_S:.1f}-day deadline: " + _deadline_hint(need, pod, trial.wall_s)
             )
         chosen = trial
     elif goal.deadline_s is not None:
-        found = _pods_for_deadline(model, hw, goal, pod, rate, rel.name)
+        found = _pods_for_deadline(ctx)
         if isinstance(found, str):
             raise InfeasibleError(found)
-        chosen = found
+        chosen = _cheapest_from(ctx, found)
+        if chosen.pods != found.pods:
+            notes.append(
+                f"{found.pods} pods are the fewest that meet the deadline; {chosen.pods} "
+                "cost less per run (their GPUs divide the layout better)"
+            )
     else:
         pods = pod.count
-        trial = _trial(model, hw, goal, pod, pods, rate, rel.name)
+        trial = ctx.trial(pods)
         if trial is None:
-            raise _no_layout(model, hw, goal, pod, rate, rel.name, pods)
+            raise _no_layout(ctx, pods)
         notes.append(f"no deadline or GPU budget: planned on the spec's {pods} pod(s)")
         chosen = trial
+    if site.inter_pod is None and chosen.pods > 1:
+        notes.append("no inter_pod fabric: the training job runs on one pod")
     trial = chosen
     if trial.run.gpus < trial.pods * pod.gpus:
         notes.append(f"the layout uses {trial.run.gpus:,} of the {trial.pods * pod.gpus:,} GPUs")
@@ -331,34 +372,61 @@ def plan_training(site: Site, goal: TrainingGoal) -> Plan:
     return Plan("training", site.name, facility, training=outcome, grid=grid, notes=tuple(notes))
 
 
-def _pods_for_deadline(
-    model: TransformerModel, hw: Hardware, goal: TrainingGoal, pod: Pod, rate: float, source: str
-) -> _Trial | str:
-    """Fewest pods that meet the deadline, or a message saying why none does."""
+def _pods_for_deadline(ctx: _Search) -> _Trial | str:
+    """Fewest pods that meet the deadline, or a message saying why none does.
+
+    The fastest run on ``n`` pods is non-increasing in ``n`` (the layout search may leave
+    GPUs idle), so doubling then bisecting finds the fewest.
+    """
+    goal, pod, model = ctx.goal, ctx.pod, ctx.model
     assert goal.deadline_s is not None
-    first = _first_feasible(model, hw, goal, pod, rate, source)
+    first = _first_feasible(ctx)
     if first is None:
-        raise _no_layout(model, hw, goal, pod, rate, source, 1)
+        raise _no_layout(ctx, 1)
     if first.wall_s <= goal.deadline_s:
         return first
-    # first-order guess from linear scaling, then double until met, then bisect
-    lo, lo_trial = first.pods, first
-    guess = min(MAX_PODS, max(lo + 1, math.ceil(lo * first.wall_s / goal.deadline_s)))
+    span = ctx.site.inter_pod is not None
+    lo = first.pods
     hi_trial: _Trial | None = None
     best_wall = first.wall_s
-    n = guess
-    while n <= MAX_PODS:
-        t = _trial(model, hw, goal, pod, n, rate, source)
-        if t is not None:
-            best_wall = min(best_wall, t.wall_s)
-            if t.wall_s <= goal.deadline_s:
-                hi_trial = t
-                break
-            lo, lo_trial = n, t
+    n = min(MAX_PODS, max(lo + 1, math.ceil(lo * first.wall_s / goal.deadline_s)))
+    no_plan = MAX_PODS + 1  # fewest pods found with no plan (failure overheads past 100 %)
+    while span and n <= MAX_PODS:
+        t = ctx.trial(n)
+        if t is None:
+            no_plan = n
+            break
+        best_wall = min(best_wall, t.wall_s)
+        if t.wall_s <= goal.deadline_s:
+            hi_trial = t
+            break
+        lo = n
         if n == MAX_PODS:
             break
         n = min(MAX_PODS, n * 2)
+    if span and hi_trial is None:
+        # failures make the time with restarts grow again at large counts: look at the
+        # doublings below the first count without a plan for the fastest (and a count that
+        # meets the deadline, if one does)
+        k = first.pods * 2
+        while k < no_plan and k <= MAX_PODS:
+            t = ctx.trial(k)
+            if t is not None:
+                best_wall = min(best_wall, t.wall_s)
+                if t.wall_s <= goal.deadline_s:
+                    hi_trial = t
+                    break
+                lo = k
+            k *= 2
     if hi_trial is None:
+        if not span:
+            return (
+                f"one pod ({pod.gpus:,} GPUs) trains {goal.tokens:.3g} tokens of {model.name} in "
+                f"{first.wall_s / DAY_S:.1f} days (fastest found), past the "
+                f"{goal.deadline_s / DAY_S:.1f}-day deadline, and the site has no inter_pod fabric "
+                "for a job to span pods: extend the deadline, train fewer tokens, or add an "
+                "inter_pod fabric to the site"
+            )
         return (
             f"no count of whole pods up to {MAX_PODS:,} ({MAX_PODS * pod.gpus:,} GPUs) finishes "
             f"{goal.tokens:.3g} tokens of {model.name} within {goal.deadline_s / DAY_S:.1f} days "
@@ -367,13 +435,30 @@ def _pods_for_deadline(
         )
     while hi_trial.pods - lo > 1:
         mid = (lo + hi_trial.pods) // 2
-        t = _trial(model, hw, goal, pod, mid, rate, source)
+        t = ctx.trial(mid)
         if t is not None and t.wall_s <= goal.deadline_s:
             hi_trial = t
         else:
             lo = mid
-    del lo_trial
     return hi_trial
+
+
+def _cheapest_from(ctx: _Search, fewest: _Trial) -> _Trial:
+    """The pod count from ``fewest`` up to :data:`COST_WINDOW_PODS` more with the lowest cost
+    per run (pods × wall time); ties go to fewer pods.
+
+    When the fewest pods' run uses all their GPUs, more pods cannot cost less (a run's
+    GPU-hours do not fall as it is spread over more GPUs), so only a run that leaves GPUs
+    idle is compared with its neighbours.
+    """
+    best = fewest
+    if ctx.site.inter_pod is None or fewest.run.gpus >= fewest.pods * ctx.pod.gpus:
+        return best
+    for n in range(fewest.pods + 1, min(MAX_PODS, fewest.pods + COST_WINDOW_PODS) + 1):
+        t = ctx.trial(n)
+        if t is not None and t.pods * t.wall_s < best.pods * best.wall_s * (1.0 - 1e-9):
+            best = t
+    return best
 
 
 def _deadline_hint(need: _Trial | str, pod: Pod, budget_wall_s: float) -> str:
@@ -386,25 +471,24 @@ def _deadline_hint(need: _Trial | str, pod: Pod, budget_wall_s: float) -> str:
     )
 
 
-def _first_feasible(
-    model: TransformerModel, hw: Hardware, goal: TrainingGoal, pod: Pod, rate: float, source: str
-) -> _Trial | None:
+def _first_feasible(ctx: _Search) -> _Trial | None:
     n = 1
     while n <= MAX_PODS:
-        t = _trial(model, hw, goal, pod, n, rate, source)
+        t = ctx.trial(n)
         if t is not None:
             return t
+        if ctx.site.inter_pod is None:
+            return None
         n *= 2
     return None
 
 
-def _no_layout(
-    model: TransformerModel, hw: Hardware, goal: TrainingGoal, pod: Pod, rate: float, source: str, pods: int
-) -> InfeasibleError:
+def _no_layout(ctx: _Search, pods: int) -> InfeasibleError:
     """The error for a model that fits no layout on ``pods`` pods, naming the minimum that works."""
-    first = _first_feasible(model, hw, goal, pod, rate, source) if pods < MAX_PODS else None
+    model, pod, goal = ctx.model, ctx.pod, ctx.goal
+    first = _first_feasible(ctx) if pods < MAX_PODS else None
     try:
-        _train_on(model, hw, goal, pods * pod.gpus, rate, source)
+        _train_on(model, ctx.hw, goal, job_gpus(ctx.site, pod, pods), ctx.rate, ctx.source)
         reason = ""
     except InfeasibleError as exc:
         reason = f" ({exc})"
@@ -566,7 +650,9 @@ def site_capability(
         note = ""
         days = hours = None
         try:
-            run, allowance = _train_on(model, hw, train, pod.count * pod.gpus, rate, rel.name)
+            run, allowance = _train_on(
+                model, job_hardware(site, pod), train, job_gpus(site, pod, pod.count), rate, rel.name
+            )
             wall = run.wall_s / (1.0 - allowance.waste_fraction)
             days, hours = wall / DAY_S, wall * run.gpus / HOUR_S
         except InfeasibleError as exc:

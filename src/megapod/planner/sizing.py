@@ -30,8 +30,8 @@ from megapod.catalog.price import GridRegionEntry, PriceTableEntry
 from megapod.errors import CatalogError, SpecError
 from megapod.physics import battery as battery_physics
 from megapod.physics import carbon, climate, cost, gpu_power, thermal
+from megapod.physics.inventory import pod_inventory
 from megapod.physics.power_chain import ChainCurves
-from megapod.planner.inventory import pod_inventory
 from megapod.spec import Pod, Site
 from megapod.units import HOURS_PER_YEAR, MINUTE_S
 

@@ -2,7 +2,8 @@
 
 A case file is a YAML list of cases; each names the hardware (a catalog GPU, the scale-up
 domain, the per-GPU scale-out rate), the model shape, the parallel layout as the source
-reports it, and what was measured. Fields a source did not report are ``null``.
+reports it, and what was measured. Fields a source did not report are ``null``; the
+performance model chooses them (:mod:`megapod.planner.layout`).
 
 :func:`read_cases` validates each case on its own: a malformed case becomes a
 :class:`CaseError` in the list, so one bad case does not stop the others.
@@ -43,11 +44,11 @@ class CaseModel(SpecModel):
     heads: int = Field(ge=1)
     kv_heads: int | None = Field(None, ge=1)
     ffn_hidden: int | None = Field(None, ge=1)
-    gated_mlp: bool = False
+    gated_mlp: bool | None = False
     vocab: int = Field(ge=1)
     seq_len: int = Field(ge=1)
-    experts: int = Field(1, ge=1)
-    top_k: int = Field(1, ge=1)
+    experts: int | None = Field(1, ge=1)
+    top_k: int | None = Field(1, ge=1)
 
 
 class CaseParallelism(SpecModel):
@@ -59,12 +60,12 @@ class CaseParallelism(SpecModel):
     dp: int | None = Field(None, ge=1)
     cp: int | None = Field(1, ge=1)
     ep: int | None = Field(1, ge=1)
-    global_batch: int = Field(ge=1)
+    global_batch: int | None = Field(None, ge=1)
     micro_batch: int | None = Field(None, ge=1)
     interleave: int | None = Field(1, ge=1)
     recompute: Literal["none", "selective", "full"] | None = None
     zero_stage: int | None = Field(None, ge=0, le=3)
-    dtype: Literal["bf16", "fp16", "fp8"] = "bf16"
+    dtype: Literal["bf16", "fp16", "fp8"] | None = "bf16"
 
 
 class CaseMeasured(SpecModel):
@@ -77,10 +78,15 @@ class CaseMeasured(SpecModel):
 
 
 class TrainingCase(SpecModel):
-    """One published training run."""
+    """One published training run.
+
+    ``year`` is the year the run was made, which fixes its software stack; ``None`` when the
+    case does not give it. ``id`` and ``source`` are labels and are never parsed for data.
+    """
 
     id: str = Field(min_length=1)
     source: str = ""
+    year: int | None = Field(None, ge=2015, le=2100)
     hardware: CaseHardware
     model: CaseModel
     parallelism: CaseParallelism

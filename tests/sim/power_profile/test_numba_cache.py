@@ -15,7 +15,7 @@ import pytest
 from numba.core import caching
 from tests.conftest import REPO
 
-from megapod.sim.power_profile.battery_control import njit_cached
+from megapod.physics.power_dynamics.battery_control import njit_cached
 
 
 def _double(x: np.ndarray) -> np.ndarray:

@@ -97,8 +97,7 @@ def all_reduce_s(
 ) -> float:
     """All-reduce with a registered ``algorithm``, or ``"best"``: the fastest of them [s]."""
     if algorithm == "best":
-        return min(cost(size_bytes, n, bw_bytes_per_s, latency_s)
-                   for cost in ALL_REDUCE_ALGORITHMS.values())
+        return min(cost(size_bytes, n, bw_bytes_per_s, latency_s) for cost in ALL_REDUCE_ALGORITHMS.values())
     if algorithm not in ALL_REDUCE_ALGORITHMS:
         known = ", ".join(sorted(ALL_REDUCE_ALGORITHMS))
         raise ValueError(f"unknown all-reduce algorithm {algorithm!r}; use best or {known}")
@@ -136,6 +135,30 @@ def hierarchical_reduce_scatter_s(size_bytes: float, levels: Sequence[Level]) ->
 def hierarchical_all_gather_s(size_bytes: float, levels: Sequence[Level]) -> float:
     """All-gather over nested levels (the mirror of the reduce-scatter) [s]."""
     return hierarchical_reduce_scatter_s(size_bytes, levels)
+
+
+def in_network_all_reduce_s(size_bytes: float, levels: Sequence[Level]) -> float:
+    """All-reduce whose scale-out level reduces in the switches (SHARP-style) [s].
+
+    Inner levels reduce-scatter and all-gather as in :func:`hierarchical_all_reduce_s`; on
+    the outermost (scale-out) level every rank sends its shard up the switch tree once and
+    receives the reduced shard once: ``S/B`` plus a latency of ``2·alpha`` (up and down the
+    aggregation tree) instead of the ring's ``2(n-1)/n·S/B`` and ``2(n-1)·alpha`` (Graham et
+    al., "Scalable Hierarchical Aggregation Protocol (SHArP)", COMHPC 2016; NVIDIA Quantum-2
+    SHARPv3 and NCCL's CollNet algorithm). Deliberately outside the all-reduce registry: it
+    beats the host-based bandwidth bound that registry's contract checks.
+    """
+    if not levels:
+        return 0.0
+    total = 0.0
+    shard = size_bytes
+    for level in levels[:-1]:
+        total += 2.0 * reduce_scatter_s(shard, level.ranks, level.bw_bytes_per_s, level.latency_s)
+        shard /= level.ranks
+    top = levels[-1]
+    if top.ranks <= 1:
+        return total
+    return total + 2.0 * top.latency_s + shard / top.bw_bytes_per_s
 
 
 def group_levels(

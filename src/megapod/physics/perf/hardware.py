@@ -75,6 +75,12 @@ class Hardware:
             is rail-optimized); a group spanning more domains crosses the spine and gets
             ``1 / oversubscription`` of the rate.
         calibration: the generation's achievable fractions (``perf_calibration.yaml``).
+        in_network_reduction: the scale-out switches reduce in the network (SHARP-style);
+            data-parallel all-reduces then move the buffer once each way.
+        pod_domains: scale-up domains in one pod; a group spanning more crosses the
+            inter-pod links.
+        inter_pod_factor: share of the per-GPU scale-out rate left across pods (the pod's
+            uplink per GPU over its NIC rate, over the inter-pod oversubscription; ≤ 1).
     """
 
     gpu: GpuEntry
@@ -86,6 +92,9 @@ class Hardware:
     calibration: PerfCalibrationEntry
     scale_out_oversubscription: float = 1.0
     leaf_domains: int = 1_000_000
+    in_network_reduction: bool = False
+    pod_domains: int = 1_000_000
+    inter_pod_factor: float = 1.0
 
     def __post_init__(self) -> None:
         if self.scale_up_domain < 1:
@@ -94,6 +103,8 @@ class Hardware:
             raise SpecError("hardware", "scale-up and scale-out bandwidths must be > 0")
         if self.scale_out_oversubscription < 1:
             raise SpecError("hardware.scale_out_oversubscription", "must be ≥ 1")
+        if not 0 < self.inter_pod_factor <= 1:
+            raise SpecError("hardware.inter_pod_factor", f"{self.inter_pod_factor}: must be in (0, 1]")
 
     @property
     def scale_out_bw_bytes_per_s(self) -> float:
@@ -117,8 +128,7 @@ class Hardware:
         entry = catalog.gpu(gpu) if isinstance(gpu, str) else gpu
         cal = calibration_for(entry)
         domain = scale_up_domain if scale_up_domain is not None else default_system_domain(entry)
-        rate = (scale_out_rate_bps if scale_out_rate_bps is not None
-                else default_scale_out_rate_bps(entry))
+        rate = scale_out_rate_bps if scale_out_rate_bps is not None else default_scale_out_rate_bps(entry)
         return cls(
             gpu=entry,
             scale_up_domain=int(domain),
@@ -177,7 +187,20 @@ class Hardware:
             scale_up_latency_s=cal.scale_up_latency_s + pod.fabric.scale_up.latency_s,
             scale_out_latency_s=cal.scale_out_latency_s + switch_latency,
             calibration=cal,
-            scale_out_oversubscription=(scale_out.oversubscription if scale_out is not None
-                                        else 1.0),
+            scale_out_oversubscription=(scale_out.oversubscription if scale_out is not None else 1.0),
             leaf_domains=leaf_domains,
+            in_network_reduction=bool(scale_out is not None and scale_out.switch.in_network_reduction),
+            pod_domains=max(1, pod.gpus // max(1, system.scale_up_domain)),
         )
+
+    def across_pods(self, uplink_rate_bps_per_pod: float, oversubscription: float, pod_gpus: int) -> Hardware:
+        """This hardware with groups that cross pods slowed to the inter-pod links.
+
+        The factor is ``min(1, uplink / (pod_gpus · rate)) / oversubscription`` of the per-GPU
+        scale-out rate (a site's ``inter_pod`` fabric: uplink per pod toward the site core).
+        """
+        from dataclasses import replace
+
+        per_gpu = uplink_rate_bps_per_pod / max(1, pod_gpus)
+        factor = min(1.0, per_gpu / self.scale_out_rate_bps) / max(1.0, oversubscription)
+        return replace(self, inter_pod_factor=max(1e-6, factor))

@@ -26,12 +26,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from megapod.catalog.gpu_power_model import power_model_for
 from megapod.errors import InfeasibleError
 from megapod.physics.perf.collectives import all_reduce_s, p2p_s
 from megapod.physics.perf.hardware import Hardware
 from megapod.physics.perf.kernels import GemmRate, gemm_time_s, memory_bound_time_s
 from megapod.physics.perf.model import TransformerModel
-from megapod.physics.perf.power import gpu_power_at_w
+from megapod.physics.perf.power import phase_powers_w
 from megapod.physics.perf.training import _levels, _links, layer_cost
 from megapod.units import BITS_PER_BYTE
 
@@ -79,8 +80,14 @@ def kv_cache_bytes_per_token(model: TransformerModel, tp: int, pp: int, kv_bytes
 
 
 def serve(
-    model: TransformerModel, hw: Hardware, tp: int = 1, pp: int = 1, batch: int = 1,
-    prompt_len: int = 1024, output_len: int = 256, dtype: str = "bf16",
+    model: TransformerModel,
+    hw: Hardware,
+    tp: int = 1,
+    pp: int = 1,
+    batch: int = 1,
+    prompt_len: int = 1024,
+    output_len: int = 256,
+    dtype: str = "bf16",
     kv_dtype: str | None = None,
 ) -> InferenceResult:
     """Predict prefill and decode of ``batch`` requests of ``prompt_len`` + ``output_len``.
@@ -93,8 +100,13 @@ def serve(
     kv_dtype = kv_dtype or ("bf16" if dtype in ("fp8", "int8", "fp4") else dtype)
     if kv_dtype not in SERVE_DTYPES:
         raise InfeasibleError(f"kv_dtype {kv_dtype!r}: use one of {', '.join(SERVE_DTYPES)}")
-    for name, value in (("tp", tp), ("pp", pp), ("batch", batch), ("prompt_len", prompt_len),
-                        ("output_len", output_len)):
+    for name, value in (
+        ("tp", tp),
+        ("pp", pp),
+        ("batch", batch),
+        ("prompt_len", prompt_len),
+        ("output_len", output_len),
+    ):
         if value < 1:
             raise InfeasibleError(f"{name} = {value}: must be ≥ 1")
     if model.heads % tp:
@@ -130,9 +142,18 @@ def serve(
     gemm = GemmRate.for_gpu(hw.gpu, cal, dtype if dtype != "int8" else "int8")
     # prefill: the training forward pass of one micro-batch of micro × prompt tokens
     short = TransformerModel(
-        layers=model.layers, hidden=model.hidden, heads=model.heads, kv_heads=model.kv_heads,
-        ffn_hidden=model.ffn_hidden, vocab=model.vocab, seq_len=prompt_len,
-        gated_mlp=model.gated_mlp, experts=model.experts, top_k=model.top_k, name=model.name)
+        layers=model.layers,
+        hidden=model.hidden,
+        heads=model.heads,
+        kv_heads=model.kv_heads,
+        ffn_hidden=model.ffn_hidden,
+        vocab=model.vocab,
+        seq_len=prompt_len,
+        gated_mlp=model.gated_mlp,
+        experts=model.experts,
+        top_k=model.top_k,
+        name=model.name,
+    )
     lc = layer_cost(short, hw, tp, 1, 1, micro, dtype, False, True, gemm, links)
     tp_levels = _levels(links, tp, 1)
     ar_bw = tp_levels[-1].bw_bytes_per_s if tp_levels else 1.0
@@ -142,41 +163,68 @@ def serve(
     hop = _hop_s(model, hw, tp, pp, micro * prompt_len, links)
     prefill_s = pp * stage_prefill + (pp - 1) * hop
     # decode: one token per sequence, attention over the mean context
-    stage_decode, busy = _decode_stage(model, hw, tp, micro, prompt_len + output_len / 2.0,
-                                       gemm, kv_token / layers, layers, links)
+    stage_decode, busy = _decode_stage(
+        model, hw, tp, micro, prompt_len + output_len / 2.0, gemm, kv_token / layers, layers, links
+    )
     logits = gemm_time_s(micro, model.vocab / tp, model.hidden, gemm)
     decode_step_s = pp * stage_decode + logits + (pp - 1) * _hop_s(model, hw, tp, pp, micro, links)
     gpus = tp * pp
     decode_tps = batch / decode_step_s
     utilization = min(1.0, busy / stage_decode) if stage_decode > 0 else 0.0
+    # board power from what decode achieves: its FLOP over the peak, HBM streaming for the
+    # share of the step the roofline's binding resource is busy
+    flops_per_gpu = model.forward_flops_per_token() * batch / gpus
+    tensor_u = flops_per_gpu / decode_step_s / hw.gpu.peak(dtype) if decode_step_s > 0 else 0.0
+    (power_w,) = phase_powers_w(
+        hw.gpu, power_model_for(hw.gpu.generation), (min(1.0, tensor_u),), (utilization * cal.hbm_efficiency,)
+    )
     return InferenceResult(
-        tp=tp, pp=pp, batch=batch, prompt_len=prompt_len, output_len=output_len,
-        prefill_s=prefill_s, decode_step_s=decode_step_s,
+        tp=tp,
+        pp=pp,
+        batch=batch,
+        prompt_len=prompt_len,
+        output_len=output_len,
+        prefill_s=prefill_s,
+        decode_step_s=decode_step_s,
         request_latency_s=prefill_s + output_len * decode_step_s,
         # pipelined: each stage finishes one micro-batch of prompts per stage time
         prefill_tokens_per_s_per_gpu=micro * prompt_len / stage_prefill / gpus,
-        decode_tokens_per_s=decode_tps, decode_tokens_per_s_per_gpu=decode_tps / gpus,
-        weights_per_gpu_bytes=weights, kv_cache_per_token_bytes=kv_token,
-        kv_cache_per_gpu_bytes=kv_total, memory_per_gpu_bytes=memory, max_batch=max_batch,
-        decode_utilization=utilization, gpu_power_w=gpu_power_at_w(hw.gpu, utilization),
+        decode_tokens_per_s=decode_tps,
+        decode_tokens_per_s_per_gpu=decode_tps / gpus,
+        weights_per_gpu_bytes=weights,
+        kv_cache_per_token_bytes=kv_token,
+        kv_cache_per_gpu_bytes=kv_total,
+        memory_per_gpu_bytes=memory,
+        max_batch=max_batch,
+        decode_utilization=utilization,
+        gpu_power_w=power_w,
     )
 
 
-def _hop_s(model: TransformerModel, hw: Hardware, tp: int, pp: int, tokens: float,
-           links: object) -> float:
+def _hop_s(model: TransformerModel, hw: Hardware, tp: int, pp: int, tokens: float, links: object) -> float:
     """One pipeline hand-off of ``tokens`` activations between stages [s]."""
     if pp <= 1:
         return 0.0
     inside = tp * pp <= hw.scale_up_domain
-    bw = (hw.scale_up_bw_bytes_per_s * hw.calibration.scale_up_efficiency if inside
-          else hw.scale_out_rate_bps / BITS_PER_BYTE * hw.calibration.scale_out_efficiency)
+    bw = (
+        hw.scale_up_bw_bytes_per_s * hw.calibration.scale_up_efficiency
+        if inside
+        else hw.scale_out_rate_bps / BITS_PER_BYTE * hw.calibration.scale_out_efficiency
+    )
     lat = hw.scale_up_latency_s if inside else hw.scale_out_latency_s
     return p2p_s(tokens * model.hidden * 2.0 / tp, bw, lat)
 
 
 def _decode_stage(
-    model: TransformerModel, hw: Hardware, tp: int, micro: int, context: float,
-    gemm: GemmRate, kv_layer_token: float, layers: int, links: object,
+    model: TransformerModel,
+    hw: Hardware,
+    tp: int,
+    micro: int,
+    context: float,
+    gemm: GemmRate,
+    kv_layer_token: float,
+    layers: int,
+    links: object,
 ) -> tuple[float, float]:
     """(time, roofline-busy time) of one decode step of one pipeline stage [s]."""
     cal = hw.calibration
@@ -185,8 +233,10 @@ def _decode_stage(
     hbm = hw.gpu.hbm_bw_bytes_per_s * cal.hbm_efficiency
     if model.is_moe:  # every expert some token picks is read once per step
         touched = min(model.experts, micro * model.top_k)
-        mlp = touched * (gemm_time_s(max(1.0, micro * model.top_k / touched), g * f / tp, h, gemm)
-                         + gemm_time_s(max(1.0, micro * model.top_k / touched), h, f / tp, gemm))
+        mlp = touched * (
+            gemm_time_s(max(1.0, micro * model.top_k / touched), g * f / tp, h, gemm)
+            + gemm_time_s(max(1.0, micro * model.top_k / touched), h, f / tp, gemm)
+        )
     else:
         mlp = gemm_time_s(micro, g * f / tp, h, gemm) + gemm_time_s(micro, h, f / tp, gemm)
     gemms = gemm_time_s(micro, (h + 2 * kv) / tp, h, gemm) + gemm_time_s(micro, h, h / tp, gemm) + mlp
@@ -198,8 +248,7 @@ def _decode_stage(
     levels = _levels(links, tp, 1)  # type: ignore[arg-type]
     ar = 0.0
     if levels:
-        ar = 2.0 * all_reduce_s(micro * h * 2.0, tp, levels[-1].bw_bytes_per_s,
-                                levels[-1].latency_s)
+        ar = 2.0 * all_reduce_s(micro * h * 2.0, tp, levels[-1].bw_bytes_per_s, levels[-1].latency_s)
     per_layer = gemms + attn + elementwise + ar
     busy = gemms + attn + elementwise
     return layers * per_layer, layers * busy

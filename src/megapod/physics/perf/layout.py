@@ -45,6 +45,17 @@ class Layout:
             chunks that overlap the GEMMs they feed (Megatron-Core / Transformer Engine
             "userbuffers"); only what the GEMMs cannot hide is exposed.
         p2p_overlap: pipeline sends and receives run beside the next chunk's compute.
+        dp_overlap: the data-parallel gradient reduction starts bucket by bucket as the last
+            backward of each model chunk ends, and the parameter all-gather runs under the
+            next forward (Megatron-Core ``overlap_grad_reduce`` / ``overlap_param_gather``);
+            False reduces after the whole schedule (Megatron-LM before 2023).
+        grad_reduce_bytes: bytes per gradient element on the wire; None = 2 for fp16 runs
+            (Megatron-LM reduces fp16 gradients in fp16) and 4 otherwise (fp32 reduction,
+            Llama 3 §3.3.2; Megatron-LM ``--accumulate-allreduce-grads-in-fp32`` for bf16);
+            2 for a bf16 reduction (Megatron-Core ``grad_reduce_in_fp32=False``).
+        offload_layers: layers per GPU whose activations wait in host memory between their
+            forward and backward (Megatron-Core ``cpu_offloading_num_layers``; needs a GPU
+            with a host link, e.g. Grace's NVLink-C2C).
     """
 
     tp: int = 1
@@ -62,11 +73,21 @@ class Layout:
     flash_attention: bool = True
     tp_comm_overlap: bool = True
     p2p_overlap: bool = True
+    dp_overlap: bool = True
+    grad_reduce_bytes: float | None = None
+    offload_layers: int = 0
 
     @property
     def gpus(self) -> int:
         """GPUs of the run: ``tp · pp · dp · cp``."""
         return self.tp * self.pp * self.dp * self.cp
+
+    @property
+    def grad_bytes(self) -> float:
+        """Bytes per gradient element of the data-parallel reduction (see the attributes)."""
+        if self.grad_reduce_bytes is not None:
+            return float(self.grad_reduce_bytes)
+        return 2.0 if self.dtype == "fp16" else 4.0
 
     @property
     def micro_batches(self) -> int:
@@ -80,8 +101,15 @@ class Layout:
             parts.append(f"cp{self.cp}")
         if self.ep > 1:
             parts.append(f"ep{self.ep}")
-        parts += [f"mb{self.micro_batch}", f"v{self.interleave}", self.recompute,
-                  f"zero{self.zero_stage}", self.dtype]
+        if self.offload_layers:
+            parts.append(f"offload{self.offload_layers}")
+        parts += [
+            f"mb{self.micro_batch}",
+            f"v{self.interleave}",
+            self.recompute,
+            f"zero{self.zero_stage}",
+            self.dtype,
+        ]
         return " ".join(parts)
 
 
@@ -111,6 +139,10 @@ def check_layout(model: TransformerModel, layout: Layout, gpus: int | None = Non
         raise InfeasibleError(f"recompute {lay.recompute!r}: use one of {', '.join(RECOMPUTE_MODES)}")
     if lay.zero_stage not in (0, 1, 2, 3):
         raise InfeasibleError(f"zero_stage {lay.zero_stage!r}: must be 0, 1, 2 or 3")
+    if not isinstance(lay.offload_layers, int) or lay.offload_layers < 0:
+        raise InfeasibleError(f"offload_layers {lay.offload_layers!r}: must be a whole number ≥ 0")
+    if lay.grad_reduce_bytes is not None and lay.grad_reduce_bytes not in (1.0, 2.0, 4.0):
+        raise InfeasibleError(f"grad_reduce_bytes {lay.grad_reduce_bytes!r}: use 1, 2 or 4")
     if lay.dtype not in TRAIN_DTYPES:
         raise InfeasibleError(f"dtype {lay.dtype!r}: training uses one of {', '.join(TRAIN_DTYPES)}")
     if gpus is not None and lay.gpus != gpus:
@@ -144,8 +176,7 @@ def check_layout(model: TransformerModel, layout: Layout, gpus: int | None = Non
         )
     if lay.global_batch % (lay.dp * lay.micro_batch):
         raise InfeasibleError(
-            f"global batch {lay.global_batch} is not divisible by dp {lay.dp} × micro-batch "
-            f"{lay.micro_batch}"
+            f"global batch {lay.global_batch} is not divisible by dp {lay.dp} × micro-batch {lay.micro_batch}"
         )
     if lay.interleave > 1 and lay.micro_batches % lay.pp:
         raise InfeasibleError(

@@ -14,7 +14,9 @@ token with 16-bit activations and 1-byte dropout masks:
     two norms  4h
 
 Under FP8 the four GEMM inputs (QKV, attention output, MLP input, MLP hidden) are kept as
-their 1-byte FP8 casts (Transformer Engine), ``3h + f`` bytes fewer per token.
+their 1-byte FP8 casts (Transformer Engine), ``3h + f`` bytes fewer per token. Models
+trained without dropout (Llama-style, ``TransformerModel.has_dropout``) keep no masks: ``2h``
+bytes fewer.
 With sequence parallelism everything is split over ``tp``; without it the norm, dropout and
 GEMM-input parts (10h) are replicated. Selective recomputation drops the score terms; full
 recomputation keeps only each layer's 2h-byte input. The first pipeline stage holds ``pp``
@@ -36,6 +38,9 @@ from megapod.physics.perf.model import TransformerModel
 #: Bytes per weight of mixed-precision Adam: 16-bit weight, 32-bit main gradient, and 32-bit
 #: master weight, momentum and variance (Rajbhandari et al. 2020).
 WEIGHT_BYTES = 2.0
+#: Bytes per token and hidden unit of the two dropout masks of a layer (after attention and
+#: after the MLP, 1 byte each; Korthikanti et al. 2023, Section 4.1).
+DROPOUT_MASK_BYTES = 2.0
 GRAD_BYTES = 4.0
 OPTIMIZER_BYTES = 12.0
 FP8_WEIGHT_COPY_BYTES = 1.0
@@ -78,12 +83,24 @@ class MemoryBreakdown:
     activations_bytes: float
     reserve_bytes: float
     comm_buffers_bytes: float = 0.0
+    offloaded_bytes: float = 0.0  # activations kept in host memory, not counted in the total
 
     @property
     def total_bytes(self) -> float:
         """Sum of the parts [byte]."""
-        return (self.weights_bytes + self.grads_bytes + self.optimizer_bytes
-                + self.activations_bytes + self.reserve_bytes + self.comm_buffers_bytes)
+        return (
+            self.weights_bytes
+            + self.grads_bytes
+            + self.optimizer_bytes
+            + self.activations_bytes
+            + self.reserve_bytes
+            + self.comm_buffers_bytes
+        )
+
+
+def offload_layer_bytes(model: TransformerModel, layout: Layout) -> float:
+    """Activation bytes of one layer for one micro-batch, what offloading moves [byte]."""
+    return activation_bytes_per_token_layer(model, layout) * layout.micro_batch * model.seq_len
 
 
 def params_per_gpu(model: TransformerModel, layout: Layout) -> tuple[float, float]:
@@ -108,12 +125,24 @@ def activation_bytes_per_token_layer(model: TransformerModel, layout: Layout) ->
 
     Per Korthikanti et al. 2023, generalised as in the module docstring.
     """
-    return _activation_per_token(model, layout.tp, layout.cp, layout.sequence_parallel,
-                                 layout.flash_attention, layout.recompute, layout.dtype == "fp8")
+    return _activation_per_token(
+        model,
+        layout.tp,
+        layout.cp,
+        layout.sequence_parallel,
+        layout.flash_attention,
+        layout.recompute,
+        layout.dtype == "fp8",
+    )
 
 
 def _activation_per_token(
-    model: TransformerModel, tp: int, cp: int, sp: bool, flash: bool, recompute: str,
+    model: TransformerModel,
+    tp: int,
+    cp: int,
+    sp: bool,
+    flash: bool,
+    recompute: str,
     fp8: bool = False,
 ) -> float:
     h, kv, f = model.hidden, model.kv_hidden, model.ffn_hidden
@@ -123,6 +152,8 @@ def _activation_per_token(
     moe = model.top_k if model.is_moe else 1
     sharded = (4.0 * h + 4.0 * kv) + moe * (2.0 * f * gate + 2.0 * f)  # inside TP regions
     replicated = 10.0 * h  # norm inputs, dropout masks, GEMM inputs
+    if not model.has_dropout:  # no masks after attention and MLP (1 byte each)
+        replicated -= DROPOUT_MASK_BYTES * h
     if fp8:  # the inputs of the QKV, out-projection, MLP-in and MLP-out GEMMs kept in 1 byte
         replicated -= FP8_SAVED_INPUT_BYTES * 2.0 * h
         sharded -= FP8_SAVED_INPUT_BYTES * (h + moe * f)
@@ -132,9 +163,7 @@ def _activation_per_token(
     return per_token / cp
 
 
-def memory_per_gpu(
-    model: TransformerModel, layout: Layout, reserve_bytes: float = 0.0
-) -> MemoryBreakdown:
+def memory_per_gpu(model: TransformerModel, layout: Layout, reserve_bytes: float = 0.0) -> MemoryBreakdown:
     """Peak memory of one GPU of the first pipeline stage under ``layout`` [byte]."""
     dense, experts = params_per_gpu(model, layout)
     params = dense + experts
@@ -144,9 +173,10 @@ def memory_per_gpu(
     weights = params * (WEIGHT_BYTES + (FP8_WEIGHT_COPY_BYTES if layout.dtype == "fp8" else 0.0))
     if layout.zero_stage >= 3:
         weights = dense * WEIGHT_BYTES / shard_dense + experts * WEIGHT_BYTES / dp_expert
-    grads = params * GRAD_BYTES
+    grad_bytes = layout.grad_reduce_bytes or GRAD_BYTES  # the main-gradient buffer's type
+    grads = params * grad_bytes
     if layout.zero_stage >= 2:
-        grads = dense * GRAD_BYTES / shard_dense + experts * GRAD_BYTES / dp_expert
+        grads = dense * grad_bytes / shard_dense + experts * grad_bytes / dp_expert
     if layout.zero_stage == 2:  # micro-batches accumulate into a full 16-bit buffer first
         grads += params * ACCUMULATION_BUFFER_BYTES
     optimizer = params * OPTIMIZER_BYTES
@@ -165,15 +195,30 @@ def memory_per_gpu(
         # the embedding counts as a layer: the first stage holds one transformer layer fewer
         # (Llama 3: one layer fewer on the first and last stages, Dubey et al. 2024, 3.3.2)
         layers_per_stage -= 1
-    activations = per_layer * layers_per_stage * in_flight * in_flight_factor
+    offloaded = 0.0
+    if layout.offload_layers > 0:  # activations of that many layers wait in host memory
+        offloaded = per_layer * min(layout.offload_layers, layers_per_stage) * in_flight * in_flight_factor
+    activations = per_layer * layers_per_stage * in_flight * in_flight_factor - offloaded
     if layout.recompute == "full":  # one layer's full activations live during its backward
         activations += tokens * _activation_per_token(
-            model, layout.tp, layout.cp, layout.sequence_parallel, layout.flash_attention, "none",
+            model,
+            layout.tp,
+            layout.cp,
+            layout.sequence_parallel,
+            layout.flash_attention,
+            "none",
             layout.dtype == "fp8",
         )
     # logits in fp32 and their gradient on the last stage: 2 × 4 bytes per vocabulary entry
     logits = 8.0 * tokens / layout.cp * model.vocab / layout.tp
     if layout.pp == 1:  # otherwise the first stage, without the logits, is the fuller one
         activations += logits
-    return MemoryBreakdown(weights, grads, optimizer, activations, reserve_bytes,
-                           tp_overlap_buffer_bytes(model, layout))
+    return MemoryBreakdown(
+        weights,
+        grads,
+        optimizer,
+        activations,
+        reserve_bytes,
+        tp_overlap_buffer_bytes(model, layout),
+        offloaded,
+    )

@@ -31,6 +31,10 @@ class TransformerModel:
         vocab: vocabulary size; seq_len: training sequence length [tokens].
         experts, top_k: experts per MoE layer and experts each token is routed to.
         tied_embeddings: input embedding and output projection share one matrix.
+        dropout: trained with dropout after attention and MLP (1-byte masks kept for the
+            backward); None = not for gated-MLP models (Llama 1-3, Mistral train without
+            dropout; Touvron et al. 2023, Dubey et al. 2024) and yes otherwise (GPT-3 and
+            Megatron-LM's GPT models use 0.1).
     """
 
     layers: int
@@ -45,10 +49,25 @@ class TransformerModel:
     top_k: int = 1
     tied_embeddings: bool = False
     name: str = "model"
+    dropout: bool | None = None
+
+    @property
+    def has_dropout(self) -> bool:
+        """Whether activations keep dropout masks (see ``dropout``)."""
+        return (not self.gated_mlp) if self.dropout is None else self.dropout
 
     def __post_init__(self) -> None:
-        for field in ("layers", "hidden", "heads", "kv_heads", "ffn_hidden", "vocab", "seq_len",
-                      "experts", "top_k"):
+        for field in (
+            "layers",
+            "hidden",
+            "heads",
+            "kv_heads",
+            "ffn_hidden",
+            "vocab",
+            "seq_len",
+            "experts",
+            "top_k",
+        ):
             value = getattr(self, field)
             if not isinstance(value, int) or value < 1:
                 raise SpecError(f"model.{field}", f"{value!r}: must be a whole number ≥ 1")
@@ -117,8 +136,9 @@ class TransformerModel:
     def active_params(self) -> int:
         """Weights a token passes through (top-k experts only for MoE) [count]."""
         router = self.hidden * self.experts if self.is_moe else 0
-        per_layer = (self.attention_params_per_layer + self.top_k * self.expert_params
-                     + router + 2 * self.hidden)
+        per_layer = (
+            self.attention_params_per_layer + self.top_k * self.expert_params + router + 2 * self.hidden
+        )
         return self.layers * per_layer + self.embedding_params + self.hidden
 
     def dense_flops_per_token_layer(self) -> float:

@@ -1,25 +1,43 @@
-"""GPU power at a utilization: the one place the performance model asks for watts.
+"""GPU power of a step's phases: the one place the performance model asks for watts.
 
-:func:`gpu_power_at_w` uses :func:`megapod.physics.gpu_power.gpu_power_w` (the board-power
-model of the power subsystem) when it is available, and otherwise the linear model it is
-built on — idle power plus utilization times the span to TDP (Fan, Weber, Barroso,
-"Power Provisioning for a Warehouse-sized Computer", ISCA 2007) — bounded by the TDP.
+Board power follows what each phase's kernels achieve — tensor-core and HBM utilization —
+through :func:`megapod.physics.gpu_power.activity_power_w`, with the generation's constants
+from ``catalog/data/gpu_power_models.yaml`` (each with its source and error). A phase's
+``gpu_utilization`` is the power-equivalent utilization of the linear idle-to-TDP model
+(Fan, Weber, Barroso, ISCA 2007), so :func:`gpu_power_at_w` turns it back into the same watts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from megapod.catalog.gpu import GpuEntry
+from megapod.catalog.gpu_power_model import GpuPowerModelEntry
+from megapod.physics.gpu_power import activity_power_w, gpu_power_w
+
+
+def phase_powers_w(
+    gpu: GpuEntry,
+    model: GpuPowerModelEntry,
+    tensor_util: Sequence[float],
+    memory_util: Sequence[float],
+) -> tuple[float, ...]:
+    """Board power [W] of phases with the given achieved tensor and HBM utilization."""
+    p = activity_power_w(
+        list(tensor_util),
+        list(memory_util),
+        gpu.idle_w,
+        gpu.tdp_w,
+        model.paused_share,
+        model.power_limit_tensor_util,
+        model.memory_dynamic_share,
+    )
+    return tuple(float(x) for x in p)
 
 
 def gpu_power_at_w(gpu: GpuEntry, utilization: float) -> float:
-    """Board power of ``gpu`` at ``utilization`` in [0, 1] [W]."""
+    """Board power of ``gpu`` at a (power-equivalent) ``utilization`` in [0, 1] [W]."""
     u = min(1.0, max(0.0, float(utilization)))
-    try:
-        from megapod.physics.gpu_power import gpu_power_w
-    except ImportError:  # pragma: no cover - the power subsystem ships with the package
-        return gpu.idle_w + u * (gpu.tdp_w - gpu.idle_w)
     return float(gpu_power_w(gpu, u))
 
 

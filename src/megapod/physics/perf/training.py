@@ -9,10 +9,12 @@ and ``v`` virtual stages per GPU the step is
     t_step = m·t_mb + (p-1)/v · t_mb + t_dp,exposed + t_optimizer
 
 so the pipeline bubble is a fraction (p-1)/(m·v + p - 1) of the pipelined part (Narayanan
-et al. 2021, Section 2.2). Data-parallel gradient reduction overlaps the backward pass of the
-last micro-batch (all but its last bucket); the parameter all-gather of a sharded optimizer
-overlaps the next forward pass the same way. Recomputation adds a forward pass of the layers
-(full) or of the attention core (selective) inside the backward.
+et al. 2021, Section 2.2). Data-parallel gradient reduction of each model chunk starts when
+its last backward ends (so an interleaved pipeline hides most of it in the cool-down, all but
+the last bucket of the last chunk); the parameter all-gather of a sharded optimizer overlaps
+the next step's forwards the same way; ZeRO-2 reduce-scatters every micro-batch (see
+:func:`_data_parallel`). Recomputation adds a forward pass of the layers (full) or of the
+attention core (selective) inside the backward.
 
 References:
     Narayanan et al., SC'21 (PTD-P schedule, bubble, p2p with scatter/gather).
@@ -30,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from megapod.catalog.gpu_power_model import power_model_for
 from megapod.errors import InfeasibleError
 from megapod.physics.perf.collectives import (
     Level,
@@ -38,6 +41,7 @@ from megapod.physics.perf.collectives import (
     hierarchical_all_gather_s,
     hierarchical_all_reduce_s,
     hierarchical_reduce_scatter_s,
+    in_network_all_reduce_s,
     p2p_s,
 )
 from megapod.physics.perf.flops import flops_per_token
@@ -49,8 +53,14 @@ from megapod.physics.perf.kernels import (
     memory_bound_time_s,
 )
 from megapod.physics.perf.layout import Layout, check_layout, layers_per_gpu
-from megapod.physics.perf.memory import MemoryBreakdown, memory_per_gpu, params_per_gpu
+from megapod.physics.perf.memory import (
+    MemoryBreakdown,
+    memory_per_gpu,
+    offload_layer_bytes,
+    params_per_gpu,
+)
 from megapod.physics.perf.model import TransformerModel
+from megapod.physics.perf.power import phase_powers_w
 from megapod.physics.perf.scale_costs import (
     dp_buckets,
     overlap_contention_s,
@@ -68,18 +78,30 @@ ADAM_BYTES_PER_PARAM = 30.0
 #: HBM bytes per weight of zeroing the 32-bit main-gradient buffer every step (a memset over
 #: the whole local buffer; only ZeRO-2/3 shard it), Megatron-Core ``zero_grad_buffer``.
 GRAD_ZERO_BYTES_PER_PARAM = 4.0
-#: GPU utilization (0..1, share of the compute units kept busy) of the phases of a step, for
-#: power models: GEMM-bound compute, NCCL kernels (a few SMs), idle waits, memory-bound update.
-UTILIZATION = {"forward": 1.0, "backward": 1.0, "exposed_comm": 0.15, "pipeline_bubble": 0.0,
-               "optimizer": 0.3}
+PHASES = ("forward", "backward", "exposed_comm", "pipeline_bubble", "optimizer")
 
 
 class Phase(NamedTuple):
-    """One phase of a step: its name, duration [s] and GPU utilization [0..1]."""
+    """One phase of a step: its name, duration [s] and GPU utilization [0..1].
+
+    ``gpu_utilization`` is power-equivalent: the utilization at which the linear idle-to-TDP
+    model (:func:`megapod.physics.gpu_power.board_power_w`) draws the board power this phase
+    has from what its kernels achieve (:class:`PhaseActivity`), so waveform and power-cap code
+    that speaks the linear model gets the achieved-utilization power.
+    """
 
     name: str
     duration_s: float
     gpu_utilization: float
+
+
+class PhaseActivity(NamedTuple):
+    """What a phase's kernels achieve: tensor and HBM utilization [0..1], board power [W]."""
+
+    name: str
+    tensor_utilization: float
+    memory_utilization: float
+    power_w: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +128,7 @@ class StepBreakdown:
     phases: tuple[Phase, ...]
     comm_detail_s: dict[str, float] = field(default_factory=dict)
     flop_convention: str = "model"
+    activity: tuple[PhaseActivity, ...] = ()
 
     @property
     def memory_per_gpu_bytes(self) -> float:
@@ -129,26 +152,42 @@ class _Links(NamedTuple):
     domain: int
     oversubscription: float
     leaf_domains: int
+    in_network: bool = False
+    pod_domains: int = 1_000_000
+    inter_pod_factor: float = 1.0
 
 
 def _links(hw: Hardware) -> _Links:
     cal = hw.calibration
     up = (hw.scale_up_bw_bytes_per_s * cal.scale_up_efficiency, hw.scale_up_latency_s)
     out_bw = hw.scale_out_bw_bytes_per_s * cal.scale_out_efficiency
-    return _Links(up, (out_bw, hw.scale_out_latency_s), hw.scale_up_domain,
-                  hw.scale_out_oversubscription, hw.leaf_domains)
+    return _Links(
+        up,
+        (out_bw, hw.scale_out_latency_s),
+        hw.scale_up_domain,
+        hw.scale_out_oversubscription,
+        hw.leaf_domains,
+        hw.in_network_reduction,
+        hw.pod_domains,
+        hw.inter_pod_factor,
+    )
 
 
 def _levels(links: _Links, size: int, stride: int) -> tuple[Level, ...]:
     """Levels of a group; its scale-out level is oversubscribed when it spans leaves."""
     levels = group_levels(size, stride, links.domain, links.up, links.out)
-    if not levels or links.oversubscription <= 1.0:
+    if not levels:
         return levels
     outer = levels[-1]
-    if outer.bw_bytes_per_s == links.out[0] and outer.ranks > links.leaf_domains:
-        slowed = Level(outer.ranks, outer.bw_bytes_per_s / links.oversubscription,
-                       outer.latency_s)
-        return (*levels[:-1], slowed)
+    if outer.bw_bytes_per_s != links.out[0]:
+        return levels
+    factor = 1.0
+    if links.oversubscription > 1.0 and outer.ranks > links.leaf_domains:
+        factor /= links.oversubscription
+    if outer.ranks > links.pod_domains:  # the group crosses pods: the inter-pod uplinks
+        factor *= links.inter_pod_factor
+    if factor < 1.0:
+        return (*levels[:-1], Level(outer.ranks, outer.bw_bytes_per_s * factor, outer.latency_s))
     return levels
 
 
@@ -196,8 +235,7 @@ def layer_gemm_shapes(
     shapes = [(tokens, (h + 2 * kv) / tp, float(h)), (tokens, float(h), h / tp)]
     if model.is_moe:
         per_expert = tokens * ep * model.top_k / model.experts
-        shapes += [(per_expert, g * f / tp, float(h)), (per_expert, float(h), f / tp)] * (
-            model.experts // ep)
+        shapes += [(per_expert, g * f / tp, float(h)), (per_expert, float(h), f / tp)] * (model.experts // ep)
         shapes.append((tokens, float(model.experts), float(h)))  # router
     else:
         shapes += [(tokens, g * f / tp, float(h)), (tokens, float(h), f / tp)]
@@ -205,9 +243,17 @@ def layer_gemm_shapes(
 
 
 def layer_cost(
-    model: TransformerModel, hw: Hardware, tp: int, cp: int, ep: int, micro_batch: int,
-    dtype: str, sequence_parallel: bool = True, flash_attention: bool = True,
-    gemm: GemmRate | None = None, links: _Links | None = None,
+    model: TransformerModel,
+    hw: Hardware,
+    tp: int,
+    cp: int,
+    ep: int,
+    micro_batch: int,
+    dtype: str,
+    sequence_parallel: bool = True,
+    flash_attention: bool = True,
+    gemm: GemmRate | None = None,
+    links: _Links | None = None,
 ) -> LayerCost:
     """Costs of one transformer layer for one micro-batch on one GPU (see module docstring)."""
     cal = hw.calibration
@@ -244,8 +290,12 @@ def layer_cost(
         batch = int(micro_batch * heads)
         sq = s / cp
         attn_fwd = gemm_time_s(sq, s, d, bmm, batch) + gemm_time_s(sq, d, s, bmm, batch)
-        attn_bwd = (gemm_time_s(sq, d, s, bmm, batch) + gemm_time_s(d, s, sq, bmm, batch)
-                    + gemm_time_s(sq, s, d, bmm, batch) + gemm_time_s(s, d, sq, bmm, batch))
+        attn_bwd = (
+            gemm_time_s(sq, d, s, bmm, batch)
+            + gemm_time_s(d, s, sq, bmm, batch)
+            + gemm_time_s(sq, s, d, bmm, batch)
+            + gemm_time_s(s, d, sq, bmm, batch)
+        )
         # fused scale-mask-softmax (read 2 + write 2 bytes) and dropout (2 + 2 + 1-byte mask)
         # on the score matrix: part of the attention core, recomputed by selective recompute
         scores_bytes = 9.0 * micro_batch * heads * sq * s
@@ -256,8 +306,9 @@ def layer_cost(
     act = tokens * h * ACT_BYTES
     tp_levels = _levels(links, tp, 1)
     if sequence_parallel:
-        tp_fwd = 2.0 * (hierarchical_all_gather_s(act, tp_levels)
-                        + hierarchical_reduce_scatter_s(act, tp_levels))
+        tp_fwd = 2.0 * (
+            hierarchical_all_gather_s(act, tp_levels) + hierarchical_reduce_scatter_s(act, tp_levels)
+        )
     else:
         tp_fwd = 2.0 * hierarchical_all_reduce_s(act, tp_levels)
     ep_fwd = 0.0
@@ -269,21 +320,27 @@ def layer_cost(
         bw, lat = (cp_levels[-1].bw_bytes_per_s, cp_levels[-1].latency_s)
         kv_bytes = 2.0 * tokens * kv / tp * ACT_BYTES
         step = p2p_s(kv_bytes, bw, lat)  # backward also returns dK, dV: twice the bytes
-        merge = memory_bound_time_s(ring_attention_merge_bytes(tokens, h / tp, heads), hbm, 1,
-                                    cal.kernel_overhead_s)
+        merge = memory_bound_time_s(
+            ring_attention_merge_bytes(tokens, h / tp, heads), hbm, 1, cal.kernel_overhead_s
+        )
         cp_fwd = ring_attention_exposed_s(attn_fwd, step, cp, merge)
         cp_bwd = ring_attention_exposed_s(attn_bwd, 2.0 * step, cp, 2.0 * merge)
         hidden_fwd = (cp - 1) * min(step, attn_fwd / cp)
         hidden_bwd = (cp - 1) * min(2.0 * step, attn_bwd / cp)
         cp_fwd += overlap_contention_s(hidden_fwd, cal.sms)
         cp_bwd += overlap_contention_s(hidden_bwd, cal.sms)
-    return LayerCost(gemm_fwd, gemm_bwd, attn_fwd, attn_bwd, mem_fwd, mem_bwd, tp_fwd, ep_fwd,
-                     cp_fwd, cp_bwd)
+    return LayerCost(gemm_fwd, gemm_bwd, attn_fwd, attn_bwd, mem_fwd, mem_bwd, tp_fwd, ep_fwd, cp_fwd, cp_bwd)
 
 
 def head_cost(
-    model: TransformerModel, hw: Hardware, tp: int, cp: int, micro_batch: int, dtype: str,
-    gemm: GemmRate | None = None, links: _Links | None = None,
+    model: TransformerModel,
+    hw: Hardware,
+    tp: int,
+    cp: int,
+    micro_batch: int,
+    dtype: str,
+    gemm: GemmRate | None = None,
+    links: _Links | None = None,
 ) -> tuple[float, float]:
     """(compute, communication) of the output layer and loss for one micro-batch [s].
 
@@ -297,10 +354,12 @@ def head_cost(
     h, v = model.hidden, model.vocab
     tokens = micro_batch * model.seq_len / cp
     hbm = hw.gpu.hbm_bw_bytes_per_s * cal.hbm_efficiency
-    compute = (gemm_time_s(tokens, v / tp, h, gemm16) + gemm_time_s(tokens, h, v / tp, gemm16)
-               + gemm_time_s(h, v / tp, tokens, gemm16))
-    compute += memory_bound_time_s(16.0 * tokens * v / tp + 12.0 * tokens * h, hbm, 6,
-                                   cal.kernel_overhead_s)
+    compute = (
+        gemm_time_s(tokens, v / tp, h, gemm16)
+        + gemm_time_s(tokens, h, v / tp, gemm16)
+        + gemm_time_s(h, v / tp, tokens, gemm16)
+    )
+    compute += memory_bound_time_s(16.0 * tokens * v / tp + 12.0 * tokens * h, hbm, 6, cal.kernel_overhead_s)
     levels = _levels(links, tp, 1)
     act = tokens * h * ACT_BYTES
     comm = hierarchical_all_gather_s(act, levels) + hierarchical_reduce_scatter_s(act, levels)
@@ -308,7 +367,10 @@ def head_cost(
 
 
 def train_step(
-    model: TransformerModel, hw: Hardware, layout: Layout, flop_convention: str = "model",
+    model: TransformerModel,
+    hw: Hardware,
+    layout: Layout,
+    flop_convention: str = "model",
     check_memory: bool = True,
 ) -> StepBreakdown:
     """Predict one training step of ``model`` on ``hw`` under ``layout``.
@@ -318,6 +380,14 @@ def train_step(
     """
     check_layout(model, layout)
     memory = memory_per_gpu(model, layout, hw.calibration.memory_reserve_bytes)
+    if layout.offload_layers and (
+        hw.gpu.host_link_bw_bytes_per_s <= 0 or memory.offloaded_bytes > hw.gpu.host_memory_bytes
+    ):
+        raise InfeasibleError(
+            f"offloading {layout.offload_layers} layers' activations needs a host link and "
+            f"{memory.offloaded_bytes / GIB:.1f} GiB of host memory; {hw.gpu.name} has "
+            f"{hw.gpu.host_memory_bytes / GIB:.1f} GiB"
+        )
     if check_memory and memory.total_bytes > hw.gpu.hbm_bytes:
         raise InfeasibleError(
             f"{model.name} with {layout.describe()} needs {memory.total_bytes / GIB:.1f} GiB per "
@@ -328,16 +398,32 @@ def train_step(
         )
     links = _links(hw)
     gemm = GemmRate.for_gpu(hw.gpu, hw.calibration, layout.dtype)
-    lc = layer_cost(model, hw, layout.tp, layout.cp, layout.ep, layout.micro_batch,
-                    layout.dtype, layout.sequence_parallel, layout.flash_attention, gemm, links)
-    head = head_cost(model, hw, layout.tp, layout.cp, layout.micro_batch, layout.dtype, gemm,
-                     links)
+    lc = layer_cost(
+        model,
+        hw,
+        layout.tp,
+        layout.cp,
+        layout.ep,
+        layout.micro_batch,
+        layout.dtype,
+        layout.sequence_parallel,
+        layout.flash_attention,
+        gemm,
+        links,
+    )
+    head = head_cost(model, hw, layout.tp, layout.cp, layout.micro_batch, layout.dtype, gemm, links)
     return _assemble(model, hw, layout, lc, head, memory, links, flop_convention)
 
 
 def _assemble(
-    model: TransformerModel, hw: Hardware, layout: Layout, lc: LayerCost,
-    head: tuple[float, float], memory: MemoryBreakdown, links: _Links, flop_convention: str,
+    model: TransformerModel,
+    hw: Hardware,
+    layout: Layout,
+    lc: LayerCost,
+    head: tuple[float, float],
+    memory: MemoryBreakdown,
+    links: _Links,
+    flop_convention: str,
 ) -> StepBreakdown:
     lay = layout
     lps = layers_per_gpu(model, lay)
@@ -364,6 +450,11 @@ def _assemble(
     fwd_mb = lps * fwd + head[0] / 3.0
     bwd_mb = lps * bwd + head[0] * 2.0 / 3.0
     comm_mb = lps * (comm_fwd + comm_bwd) + head[1]
+    if lay.offload_layers:  # each offloaded layer's copy out (in) runs beside one layer's
+        # forward (backward) on the copy engines; what it does not cover waits
+        k = min(lay.offload_layers, lps)
+        copy = offload_layer_bytes(model, lay) / max(hw.gpu.host_link_bw_bytes_per_s, 1e-30)
+        comm_mb += k * (max(0.0, copy - fwd) + max(0.0, copy - bwd))
     pp_mb = 0.0
     fill_s = 0.0
     if lay.pp > 1:
@@ -381,8 +472,7 @@ def _assemble(
     t_mb = fwd_mb + bwd_mb + comm_mb + pp_mb
     compute_s = m * (fwd_mb + bwd_mb)
     bubble_s = (lay.pp - 1) / lay.interleave * t_mb + fill_s
-    dp_s, dp_exposed = _data_parallel(model, lay, links, lps * bwd, lps * fwd, m * t_mb, lps,
-                                      sms)
+    dp_s, dp_exposed = _data_parallel(model, lay, links, lps * bwd, lps * fwd, t_mb, lps, sms)
     dense, experts = params_per_gpu(model, lay)
     updated = dense + experts
     if lay.zero_stage >= 1:
@@ -392,8 +482,11 @@ def _assemble(
         grad_buffer = updated
     hbm = hw.gpu.hbm_bw_bytes_per_s * hw.calibration.hbm_efficiency
     optimizer_s = memory_bound_time_s(
-        ADAM_BYTES_PER_PARAM * updated + GRAD_ZERO_BYTES_PER_PARAM * grad_buffer, hbm, 5,
-        hw.calibration.kernel_overhead_s)
+        ADAM_BYTES_PER_PARAM * updated + GRAD_ZERO_BYTES_PER_PARAM * grad_buffer,
+        hbm,
+        5,
+        hw.calibration.kernel_overhead_s,
+    )
     exposed = m * (comm_mb + pp_mb) + dp_exposed
     step = compute_s + exposed + bubble_s + optimizer_s
     tokens = lay.global_batch * model.seq_len
@@ -401,81 +494,181 @@ def _assemble(
     model_tf = flops_per_token(model, lay.recompute, "model") * tokens / step / gpus
     hard_tf = flops_per_token(model, lay.recompute, "hardware") * tokens / step / gpus
     reported = flops_per_token(model, lay.recompute, flop_convention) * tokens / step / gpus
-    phases = (
-        Phase("forward", m * fwd_mb, UTILIZATION["forward"]),
-        Phase("backward", m * bwd_mb, UTILIZATION["backward"]),
-        Phase("exposed_comm", exposed, UTILIZATION["exposed_comm"]),
-        Phase("pipeline_bubble", bubble_s, UTILIZATION["pipeline_bubble"]),
-        Phase("optimizer", optimizer_s, UTILIZATION["optimizer"]),
+    # achieved utilization of each phase: compute at the hardware FLOP it executes over the
+    # dense peak, with the memory-bound kernels' share of its time streaming HBM
+    hbm_eff = hw.calibration.hbm_efficiency
+    tensor_u = hard_tf * step / max(compute_s, 1e-30) / hw.gpu.peak(lay.dtype)
+    mem_kernels = lc.mem_fwd + lc.mem_bwd + (lc.mem_fwd if lay.recompute == "full" else 0.0)
+    memory_u = hbm_eff * min(1.0, m * lps * mem_kernels / max(compute_s, 1e-30))
+    pm = power_model_for(hw.gpu.generation)
+    tensor = (tensor_u, tensor_u, 0.0, 0.0, 0.0)
+    hbm_u = (memory_u, memory_u, pm.comm_memory_util, 0.0, hbm_eff)
+    power = phase_powers_w(hw.gpu, pm, tensor, hbm_u)
+    durations = (m * fwd_mb, m * bwd_mb, exposed, bubble_s, optimizer_s)
+    span = max(hw.gpu.tdp_w - hw.gpu.idle_w, 1e-9)
+    phases = tuple(
+        Phase(n, d, min(1.0, max(0.0, (w - hw.gpu.idle_w) / span)))
+        for n, d, w in zip(PHASES, durations, power, strict=True)
+    )
+    activity = tuple(
+        PhaseActivity(n, t, u, w) for n, t, u, w in zip(PHASES, tensor, hbm_u, power, strict=True)
     )
     passes = 3 if lay.recompute == "full" else 2  # TP collectives: forward, backward, redo
     tp_exposed = tp_fwd + tp_bwd + (tp_fwd if lay.recompute == "full" else 0.0)
-    detail = {"tp_s": m * lps * passes * lc.tp_fwd, "tp_exposed_s": m * lps * tp_exposed,
-              "ep_s": m * lps * passes * lc.ep_fwd,
-              "cp_exposed_s": m * lps * (lc.cp_fwd + lc.cp_bwd),
-              "pp_p2p_s": m * pp_mb, "pp_fill_s": fill_s, "dp_s": dp_s,
-              "dp_exposed_s": dp_exposed}
+    detail = {
+        "tp_s": m * lps * passes * lc.tp_fwd,
+        "tp_exposed_s": m * lps * tp_exposed,
+        "ep_s": m * lps * passes * lc.ep_fwd,
+        "cp_exposed_s": m * lps * (lc.cp_fwd + lc.cp_bwd),
+        "pp_p2p_s": m * pp_mb,
+        "pp_fill_s": fill_s,
+        "dp_s": dp_s,
+        "dp_exposed_s": dp_exposed,
+    }
     return StepBreakdown(
-        layout=lay, step_time_s=step, compute_s=compute_s, exposed_comm_s=exposed,
-        bubble_s=bubble_s, optimizer_s=optimizer_s, tflops_per_gpu=reported / TERA,
-        model_tflops_per_gpu=model_tf / TERA, hardware_tflops_per_gpu=hard_tf / TERA,
-        mfu=model_tf / hw.gpu.peak(lay.dtype), tokens_per_s_per_gpu=tokens / step / gpus,
-        memory=memory, phases=phases, comm_detail_s=detail, flop_convention=flop_convention,
+        layout=lay,
+        step_time_s=step,
+        compute_s=compute_s,
+        exposed_comm_s=exposed,
+        bubble_s=bubble_s,
+        optimizer_s=optimizer_s,
+        tflops_per_gpu=reported / TERA,
+        model_tflops_per_gpu=model_tf / TERA,
+        hardware_tflops_per_gpu=hard_tf / TERA,
+        mfu=model_tf / hw.gpu.peak(lay.dtype),
+        tokens_per_s_per_gpu=tokens / step / gpus,
+        memory=memory,
+        phases=phases,
+        comm_detail_s=detail,
+        flop_convention=flop_convention,
+        activity=activity,
     )
 
 
+def chunked_overlap_exposed_s(
+    comm_s: float, chunks: int, own_window_s: float, chunk_gap_s: float, buckets: int
+) -> float:
+    """Exposed time of a synchronisation split over ``chunks`` model chunks [s].
+
+    The chunks become ready one after the other, ``chunk_gap_s`` apart (for gradients on the
+    first pipeline stage: chunk ``j`` finishes its last backward ``j·p`` chunk-backwards
+    before the end; for parameters: chunk ``j`` runs its first forward ``j·p`` chunk-forwards
+    after the start), and are synchronised in that order, each taking ``comm_s / chunks``.
+    The last chunk also overlaps its own compute (``own_window_s``), bucket by bucket, so one
+    of its ``buckets`` buckets is always exposed. With one chunk this is
+    ``max(0, t - window) + t / buckets``.
+    """
+    if comm_s <= 0.0:
+        return 0.0
+    v = max(1, chunks)
+    c = comm_s / v
+    queue = max((i + 1) * c - i * chunk_gap_s for i in range(v))
+    return max(0.0, queue - own_window_s) + c / max(1, buckets)
+
+
 def _data_parallel(
-    model: TransformerModel, lay: Layout, links: _Links, bwd_window_s: float,
-    fwd_window_s: float, pipelined_s: float, buckets: int, sms: int = 0,
+    model: TransformerModel,
+    lay: Layout,
+    links: _Links,
+    bwd_mb_s: float,
+    fwd_mb_s: float,
+    slot_s: float,
+    buckets: int,
+    sms: int = 0,
 ) -> tuple[float, float]:
     """(total, exposed) time of gradient and parameter synchronisation per step [s].
 
-    Gradients are reduced in 32-bit (16-bit for fp16 runs, as Megatron-LM does), parameters
-    gathered in 16-bit, in Megatron-Core's buckets, each paying the collective's latency
-    (:func:`~megapod.physics.perf.scale_costs.dp_buckets`). Overlap: everything but the last of
-    ``buckets`` buckets hides under the window of compute it overlaps, and the hidden part
-    slows that compute by the SMs its kernels hold (``sms`` units on the GPU; 0 = ignore).
+    Gradients travel at the layout's gradient precision (:attr:`Layout.grad_bytes`),
+    parameters in 16-bit, in Megatron-Core's buckets, each paying the collective's latency
+    (:func:`~megapod.physics.perf.scale_costs.dp_buckets`). ``bwd_mb_s`` and ``fwd_mb_s`` are
+    one micro-batch's backward and forward on the GPU, ``slot_s`` one micro-batch's whole
+    time in the schedule.
+
+    * ZeRO-0 all-reduces and ZeRO-1 reduce-scatters the accumulated gradients once per step;
+      ZeRO-1 (and 2) all-gather the updated 16-bit weights. With ``dp_overlap`` the
+      gradients of each of the ``v`` model chunks reduce as soon as that chunk's last
+      backward ends (during the interleaved cool-down; :func:`chunked_overlap_exposed_s`),
+      and the gather of chunk ``j`` runs under the next step's forwards of the earlier
+      chunks; without it the whole synchronisation is exposed.
+    * ZeRO-2 keeps only its gradient shard, so every micro-batch's gradients are
+      reduce-scattered after its backward: ``m`` reductions, each hidden behind the next
+      micro-batch's slot except for the last (Rajbhandari et al. 2020; DeepSpeed ZeRO-2).
+    * ZeRO-3 also gathers the weights for every forward and backward.
+
+    Hidden traffic still slows the compute it overlaps by the SMs its kernels hold (``sms``
+    units on the GPU; 0 = ignore). In-network reduction on the fabric (SHARP) replaces the
+    scale-out all-reduce by one send and one receive of the buffer (:mod:`.collectives`).
     """
     ranks = lay.dp * lay.cp
     if ranks <= 1:
         return 0.0, 0.0
     dense, experts = params_per_gpu(model, lay)
-    grad_bytes = 2.0 if lay.dtype == "fp16" else 4.0
+    grad_bytes = lay.grad_bytes
     dense_levels = _levels(links, ranks, lay.tp)
     expert_ranks = max(1, ranks // lay.ep)
     expert_levels = _levels(links, expert_ranks, lay.tp * lay.ep)
 
     dense_buckets = dp_buckets(dense, ranks)
     expert_buckets = dp_buckets(experts, expert_ranks)
+    sharp = links.in_network
 
     def sync(kind: str, per_param_bytes: float) -> float:
-        fn = {"ar": hierarchical_all_reduce_s, "rs": hierarchical_reduce_scatter_s,
-              "ag": hierarchical_all_gather_s}[kind]
+        def fn(size: float, levels: tuple[Level, ...]) -> float:
+            if kind == "ar":
+                return (
+                    in_network_all_reduce_s(size, levels)
+                    if sharp
+                    else hierarchical_all_reduce_s(size, levels)
+                )
+            if kind == "rs":
+                return hierarchical_reduce_scatter_s(size, levels)
+            return hierarchical_all_gather_s(size, levels)
+
         # one call moves all the bytes; every further bucket adds the latency-only term
-        return (fn(dense * per_param_bytes, dense_levels)
-                + max(0, dense_buckets - 1) * fn(0.0, dense_levels)
-                + fn(experts * per_param_bytes, expert_levels)
-                + max(0, expert_buckets - 1) * fn(0.0, expert_levels))
+        return (
+            fn(dense * per_param_bytes, dense_levels)
+            + max(0, dense_buckets - 1) * fn(0.0, dense_levels)
+            + fn(experts * per_param_bytes, expert_levels)
+            + max(0, expert_buckets - 1) * fn(0.0, expert_levels)
+        )
 
-    def exposed(t: float, window: float) -> float:
-        tail = max(0.0, t - window) + t / max(1, buckets)
-        return tail + overlap_contention_s(max(0.0, t - tail), sms)
+    v = lay.interleave
+    p = lay.pp
 
+    def hide(t: float, exposed_s: float) -> float:
+        return exposed_s + overlap_contention_s(max(0.0, t - exposed_s), sms)
+
+    def grads_exposed(t: float) -> float:
+        if not lay.dp_overlap:
+            return t
+        own = bwd_mb_s / v
+        return hide(t, chunked_overlap_exposed_s(t, v, own, p * own, max(1, buckets // v)))
+
+    def params_exposed(t: float) -> float:
+        if not lay.dp_overlap:
+            return t
+        own = fwd_mb_s / v
+        return hide(t, chunked_overlap_exposed_s(t, v, own, p * own, max(1, buckets // v)))
+
+    m = lay.micro_batches
     if lay.zero_stage == 0:
         t = sync("ar", grad_bytes)
-        return t, exposed(t, bwd_window_s)
-    m = lay.micro_batches
+        return t, grads_exposed(t)
+    params = sync("ag", ACT_BYTES)
     if lay.zero_stage == 1:
         grads = sync("rs", grad_bytes)
-        params = sync("ag", ACT_BYTES)
-        return grads + params, exposed(grads, bwd_window_s) + exposed(params, fwd_window_s)
+        return grads + params, grads_exposed(grads) + params_exposed(params)
     if lay.zero_stage == 2:
-        # a rank that keeps only its shard of the gradients cannot accumulate the others'
-        # shards: micro-batches accumulate into a full 16-bit buffer (memory.py), reduced
-        # once per step at the run's gradient precision (32-bit: Llama 3 reduce-scatters in
-        # FP32 for numerical stability, Dubey et al. 2024, Section 3.3.2)
-        grads = sync("rs", grad_bytes)
-        params = sync("ag", ACT_BYTES)
-        return grads + params, exposed(grads, bwd_window_s) + exposed(params, fwd_window_s)
+        # a rank that keeps only its shard of the gradients reduce-scatters every
+        # micro-batch's 16-bit gradients (DeepSpeed's default communication data type is
+        # the model's): m - 1 of them hide behind the next micro-batch's slot
+        one = sync("rs", lay.grad_reduce_bytes or ACT_BYTES)
+        earlier = 0.0
+        if m > 1:
+            earlier = (m - 1) * (one if not lay.dp_overlap else hide(one, max(0.0, one - slot_s)))
+        return m * one + params, earlier + grads_exposed(one) + params_exposed(params)
     t = m * (2.0 * sync("ag", ACT_BYTES) + sync("rs", grad_bytes))
-    return t, exposed(t, pipelined_s)
+    if not lay.dp_overlap:
+        return t, t
+    exposed = max(0.0, t - m * slot_s) + t / max(1, m * buckets)
+    return t, hide(t, exposed)

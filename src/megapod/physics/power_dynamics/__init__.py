@@ -1,4 +1,6 @@
-"""Grid-facing power dynamics of synchronous training: waveforms, sensor model, grid metrics.
+"""Grid-facing power dynamics of synchronous training: waveforms, sensor model, grid metrics,
+the job model (``job``), the battery smoothing loop (``battery_control``) and battery sizing
+(``battery_sizing``); those three are imported by module name.
 
 Pure functions over floats and numpy arrays (SI units: W, s, Wh, Hz). See
 ``docs/power-dynamics.md`` for the model, its assumptions and references.

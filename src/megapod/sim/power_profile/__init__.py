@@ -1,5 +1,8 @@
 """Grid-facing power profile of a training job: waveform, mitigations, metrics, battery sizing.
 
+The chain over :mod:`megapod.physics.power_dynamics` (job model, battery control and sizing
+live there as pure array code); this package wires a scenario's section to them.
+
 ``run_power_profile(site, spec, seed)`` runs a scenario's ``power_profile`` section;
 ``size_battery(load_w, resolution_s, unit, ...)`` answers "how small a battery meets this
 ramp or swing limit" for any grid draw; ``STRATEGIES`` holds the mitigations by name.
@@ -7,7 +10,9 @@ ramp or swing limit" for any grid draw; ``STRATEGIES`` holds the mitigations by 
 
 from __future__ import annotations
 
-from megapod.sim.power_profile.battery_control import BatteryTrace, smooth_with_battery
+from megapod.physics.power_dynamics.battery_control import BatteryTrace, smooth_with_battery
+from megapod.physics.power_dynamics.battery_sizing import BatterySizing, size_battery
+from megapod.physics.power_dynamics.job import JobModel, PhasePower, Timeline, Waveform, synthesize
 from megapod.sim.power_profile.engine import (
     GridMetrics,
     MitigationCost,
@@ -17,8 +22,6 @@ from megapod.sim.power_profile.engine import (
     grid_metrics,
     run_power_profile,
 )
-from megapod.sim.power_profile.job import JobModel, PhasePower, Timeline, Waveform, synthesize
-from megapod.sim.power_profile.sizing import BatterySizing, size_battery
 from megapod.sim.power_profile.strategies import STRATEGIES, Strategy, build_strategy
 
 __all__ = [

@@ -18,6 +18,7 @@ from megapod.catalog.power import BatteryEntry
 from megapod.errors import SpecError
 from megapod.physics.battery import BatteryParams
 from megapod.physics.gpu_power import board_power_w
+from megapod.physics.inventory import pod_inventory
 from megapod.physics.power_dynamics import (
     BandContent,
     band_content,
@@ -29,10 +30,9 @@ from megapod.physics.power_dynamics import (
     spectrum,
     swing_w,
 )
-from megapod.planner.inventory import pod_inventory
-from megapod.sim.power_profile.battery_control import BatteryTrace
-from megapod.sim.power_profile.job import JobModel, PhasePower, Timeline, Waveform, synthesize
-from megapod.sim.power_profile.sizing import BatterySizing, size_battery
+from megapod.physics.power_dynamics.battery_control import BatteryTrace
+from megapod.physics.power_dynamics.battery_sizing import BatterySizing, size_battery
+from megapod.physics.power_dynamics.job import JobModel, PhasePower, Timeline, Waveform, synthesize
 from megapod.sim.power_profile.strategies import BatterySmoothing, Strategy, build_strategy
 from megapod.spec.power_profile import JobSpec, LimitsSpec, PowerProfileSpec
 from megapod.spec.site import Pod, Site

@@ -25,10 +25,10 @@ from megapod import catalog
 from megapod.catalog.power import BatteryEntry
 from megapod.physics.battery import BatteryParams
 from megapod.physics.gpu_power import speed_fraction
+from megapod.physics.power_dynamics.battery_control import BatteryTrace, smooth_with_battery
+from megapod.physics.power_dynamics.job import JobModel, PhasePower
 from megapod.quantities import DurationS, EnergyWh, Fraction, PowerW
 from megapod.registry import Registry
-from megapod.sim.power_profile.battery_control import BatteryTrace, smooth_with_battery
-from megapod.sim.power_profile.job import JobModel, PhasePower
 from megapod.spec.base import SpecModel
 from megapod.spec.loader import validate
 from megapod.spec.power_profile import RampWPerS

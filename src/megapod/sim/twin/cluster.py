@@ -13,9 +13,13 @@ Free counts live in a numpy array so that whole-node allocations are updated in 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from megapod.sim.twin.policies import Placement
 
 Allocation = tuple[list[int], list[tuple[int, int]]]
 """(whole nodes, [(node, GPUs) on partly used nodes]) held by one job."""
@@ -114,10 +118,9 @@ class Cluster:
             return len(part.full) >= k
         return len(part.full) >= k + 1
 
-    def place(self, p: int, gpus: int, mode: str) -> Allocation | None:
-        """Allocate ``gpus`` in partition ``p``: ``consolidated`` (best fit), ``spread`` (a full
-        node before a partly used one) or ``topology`` (whole nodes in index order, so that a
-        job's nodes are neighbours in their scale-up domain and pod)."""
+    def place(self, p: int, gpus: int, placement: Placement) -> Allocation | None:
+        """Allocate ``gpus`` in partition ``p`` on the nodes that ``placement`` picks (see
+        :class:`~megapod.sim.twin.policies.Placement`); None when they do not fit now."""
         part = self.partitions[p]
         if gpus > part.free_gpus:
             return None
@@ -125,18 +128,7 @@ class Cluster:
         k, r = divmod(gpus, g)
         partial: list[tuple[int, int]] = []
         if r:
-            node = -1
-            buckets = part.buckets
-            if mode == "spread" and len(part.full) > k:
-                node = part.full[-1]
-            else:
-                order = range(r, g) if mode != "spread" else range(g - 1, r - 1, -1)
-                for f in order:
-                    if buckets[f]:
-                        node = next(iter(buckets[f]))
-                        break
-                if node < 0 and len(part.full) > k:
-                    node = part.full[-1]
+            node = placement.partial_node(part, k, r)
             if node < 0:
                 return None
             if len(part.full) - (1 if int(self.node_free[node]) == g else 0) < k:
@@ -147,8 +139,7 @@ class Cluster:
             return None
         whole: list[int] = []
         if k:
-            if mode == "topology":
-                part.full.sort(reverse=True)
+            placement.order_full(part)
             whole = part.full[-k:]
             del part.full[-k:]
             self.node_free[whole] = 0

@@ -6,8 +6,8 @@ import csv
 from dataclasses import dataclass
 
 from megapod.errors import SpecError
+from megapod.physics.inventory import pod_inventory
 from megapod.physics.power_chain import ChainCurves
-from megapod.planner.inventory import pod_inventory
 from megapod.spec.loader import check_regular_file
 from megapod.spec.scenario import Scenario
 from megapod.spec.site import Site

@@ -1,8 +1,6 @@
-"""The swappable decisions of the twin, each in a registry.
+"""The swappable decisions of the twin, each in a registry (queueing policies, which own
+their queues and passes, are in :mod:`megapod.sim.twin.queueing`).
 
-* queueing: the order in which waiting jobs are tried, whether later jobs may backfill past a
-  blocked head (EASY, Lifka 1995), and whether waiting jobs preempt running ones (SRTF;
-  Tiresias-style least attained service, Gu et al., NSDI '19).
 * placement: consolidated (best fit: fill a node/scale-up domain, then the next), spread (worst
   fit), topology-aware (whole nodes in index order so that a job stays within domains and pods).
 * checkpoint interval: fixed, or Young/Daly optimal ``τ = sqrt(2·C·M)`` (Young, CACM 1974;
@@ -14,11 +12,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from megapod.registry import Registry
+from megapod.sim.twin.cluster import Partition
 
 Key = tuple[float, float, int]
 
@@ -35,95 +33,65 @@ class JobView(Protocol):
     def queue_weight(self, j: int) -> float: ...
 
 
-@dataclass(frozen=True)
-class QueuePolicy:
-    """How waiting jobs are ordered and started.
+class Placement(Protocol):
+    """Where a job's GPUs go in a partition (:meth:`~megapod.sim.twin.cluster.Cluster.place`
+    does the bookkeeping). A job of ``n`` GPUs on nodes of ``G`` takes ``k = n // G`` whole
+    nodes and ``r = n % G`` GPUs of one more node."""
 
-    Attributes:
-        name: registry name.
-        order: ``(view, job, las_step) -> key``; lower keys run first.
-        backfill: later jobs may start if they do not delay the head (EASY).
-        preemptive: a waiting job with a lower key may preempt running jobs.
-        dynamic: the key of a waiting job changes while it waits (the queue is re-sorted
-            before each start).
-        within_queue: a static key that orders the jobs *of one queue* exactly as ``order``
-            does (the dynamic part of ``order`` is the same for every job of a queue). The
-            twin then keeps one heap per queue and compares only the queue heads' ``order``
-            keys: the same schedule as re-sorting, in O(queues) per start instead of
-            O(waiting jobs) per pass. Not combined with backfill or preemption.
-        running_keys_fall: keys of waiting jobs are fixed and keys of running jobs never rise
-            while they run (SRTF). The preemption check then re-examines only the running
-            jobs that outranked the head last time, plus jobs started since: the same victims
-            as sorting every running job, without doing so on every pass.
-        running_key_rise_s: for keys of running jobs that rise only at known attained
-            service (LAS levels): ``(attained_gpu_s, las_step) -> attained GPU-s`` before
-            which the key cannot rise. The preemption check then re-examines a running job
-            that did not outrank the head only once it may have reached that service.
-    """
+    def partial_node(self, part: Partition, k: int, r: int) -> int:
+        """The node for the remainder ``r`` (a partly used node, or a full one beyond the ``k``
+        whole nodes); -1 when none has room."""
+        ...
 
-    name: str
-    order: OrderFn
-    backfill: bool = False
-    preemptive: bool = False
-    dynamic: bool = False
-    within_queue: OrderFn | None = None
-    running_keys_fall: bool = False
-    running_key_rise_s: Callable[[float, float], float] | None = None
-
-    def __post_init__(self) -> None:
-        if self.within_queue is not None and (self.backfill or self.preemptive):
-            raise ValueError(f"{self.name}: a per-queue order cannot backfill or preempt")
+    def order_full(self, part: Partition) -> None:
+        """Order ``part.full`` so that the whole nodes taken off its top are the right ones."""
+        ...
 
 
-class OrderFn(Protocol):
-    def __call__(self, view: JobView, j: int, las_step_gpu_s: float) -> Key: ...
+class BestFit:
+    """``consolidated``: the partly used node with the fewest free GPUs that has room, then a
+    full node; whole nodes in stack order."""
+
+    def partial_node(self, part: Partition, k: int, r: int) -> int:
+        """Best fit."""
+        buckets = part.buckets
+        for f in range(r, part.node_gpus):
+            if buckets[f]:
+                return next(iter(buckets[f]))
+        return part.full[-1] if len(part.full) > k else -1
+
+    def order_full(self, part: Partition) -> None:
+        """Stack order (the last freed first)."""
 
 
-def _fifo(view: JobView, j: int, las_step_gpu_s: float) -> Key:
-    return (-view.priority(j), view.submit_s(j), j)
+class Spread(BestFit):
+    """``spread``: a full node before a partly used one, then the partly used node with the
+    most free GPUs (worst fit)."""
+
+    def partial_node(self, part: Partition, k: int, r: int) -> int:
+        """Worst fit."""
+        if len(part.full) > k:
+            return part.full[-1]
+        buckets = part.buckets
+        for f in range(part.node_gpus - 1, r - 1, -1):
+            if buckets[f]:
+                return next(iter(buckets[f]))
+        return -1
 
 
-def _sjf(view: JobView, j: int, las_step_gpu_s: float) -> Key:
-    return (-view.priority(j), view.work_s(j), j)
+class TopologyAware(BestFit):
+    """``topology-aware``: whole nodes in index order, so that a job's nodes are neighbours in
+    their scale-up domain and pod; the remainder by best fit."""
+
+    def order_full(self, part: Partition) -> None:
+        """Lowest node index on top."""
+        part.full.sort(reverse=True)
 
 
-def _srtf(view: JobView, j: int, las_step_gpu_s: float) -> Key:
-    return (-view.priority(j), view.remaining_s(j), j)
-
-
-def _las(view: JobView, j: int, las_step_gpu_s: float) -> Key:
-    level = math.floor(math.log2(1.0 + view.attained_gpu_s(j) / las_step_gpu_s))
-    return (-view.priority(j) * 1000.0 + level, view.submit_s(j), j)
-
-
-def las_next_level_gpu_s(attained_gpu_s: float, las_step_gpu_s: float) -> float:
-    """Attained service [GPU-s] at which the LAS level ``⌊log2(1 + a/step)⌋`` next rises:
-    ``step·(2^(L+1) − 1)``."""
-    level = math.floor(math.log2(1.0 + attained_gpu_s / las_step_gpu_s))
-    return las_step_gpu_s * (2.0 ** (level + 1) - 1.0)
-
-
-def _fair(view: JobView, j: int, las_step_gpu_s: float) -> Key:
-    # weighted usage u/w of the job's queue; priority dominates (usage/weight < 1e9)
-    share = view.queue_usage_gpus(j) / view.queue_weight(j)
-    return (-view.priority(j) * 1e9 + share, view.submit_s(j), j)
-
-
-QUEUE_POLICIES: Registry[QueuePolicy] = Registry("queueing policy")
-QUEUE_POLICIES.register("fifo", QueuePolicy("fifo", _fifo))
-QUEUE_POLICIES.register("easy-backfill", QueuePolicy("easy-backfill", _fifo, backfill=True))
-QUEUE_POLICIES.register("sjf", QueuePolicy("sjf", _sjf))
-QUEUE_POLICIES.register("srtf", QueuePolicy("srtf", _srtf, preemptive=True, running_keys_fall=True))
-QUEUE_POLICIES.register(
-    "las", QueuePolicy("las", _las, preemptive=True, running_key_rise_s=las_next_level_gpu_s)
-)
-QUEUE_POLICIES.register("fair-share", QueuePolicy("fair-share", _fair, dynamic=True, within_queue=_fifo))
-
-#: Placement modes understood by :meth:`megapod.sim.twin.cluster.Cluster.place`.
-PLACEMENTS: Registry[str] = Registry("placement policy")
-PLACEMENTS.register("consolidated", "consolidated")
-PLACEMENTS.register("spread", "spread")
-PLACEMENTS.register("topology-aware", "topology")
+PLACEMENTS: Registry[Placement] = Registry("placement policy")
+PLACEMENTS.register("consolidated", BestFit())
+PLACEMENTS.register("spread", Spread())
+PLACEMENTS.register("topology-aware", TopologyAware())
 
 
 class CheckpointIntervalFn(Protocol):

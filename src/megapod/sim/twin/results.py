@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,20 +18,38 @@ import pandas as pd
 
 from megapod.physics.carbon import emissions_t
 from megapod.sim.twin.grid_profile import hour_index
-from megapod.sim.twin.power import facility_flow, it_power_w
-from megapod.units import HOUR_S, KILO, MEGA, WH_PER_J
+from megapod.spec.scenario import Scenario
+from megapod.units import HOUR_S, KILO, MEGA
 
 if TYPE_CHECKING:
-    from megapod.sim.twin.simulator import Twin
+    from megapod.sim.twin.grid_profile import GridProfile
+    from megapod.sim.twin.jobs import JobSet
+    from megapod.sim.twin.ledger import JobLedger
+    from megapod.sim.twin.tiers import Tier
 
 FloatArray = npt.NDArray[np.float64]
 
 
 class Recorder:
-    """Appends state changes to flat typed arrays (8 bytes a value, no per-event objects)."""
+    """Appends state changes to flat typed arrays (8 bytes a value, no per-event objects), and
+    keeps the run's event counters.
 
-    def __init__(self, designs: int) -> None:
+    Args:
+        designs: power groups recorded (busy, failed and down GPUs of each).
+        outdoor_c: outdoor temperature before the first weather record [°C].
+    """
+
+    def __init__(self, designs: int, outdoor_c: float = 20.0) -> None:
         self.designs = designs
+        self.outdoor_c = outdoor_c
+        self.counters = {
+            "failures": 0,
+            "failures_idle": 0,
+            "blackouts": 0,
+            "grid_events": 0,
+            "outage_checkpoints": 0,
+            "events": 0,
+        }
         self.t = array("d")
         self.values = array("d")  # busy, failed, down per design, per record
         self.w_t = array("d")
@@ -53,7 +71,7 @@ class Recorder:
         self.w_temp.append(outdoor_c)
         self.w_speed.append(speed)
 
-    def soc(self, t: float, soc_wh: float, _unused: float) -> None:
+    def soc(self, t: float, soc_wh: float) -> None:
         """Battery energy at ``t`` (linear between records)."""
         self.s_t.append(t)
         self.s_wh.append(soc_wh)
@@ -74,15 +92,17 @@ def bin_step_means(t: FloatArray, v: FloatArray, edges: FloatArray, v0: float = 
 @dataclass(frozen=True)
 class SimResult:
     """Tables of one run: ``jobs`` (one row a job), ``series`` (one row a bin), ``summary``,
-    and ``pods`` (one row a pod design of a compute tier: its GPU-hours, energy and PUE)."""
+    ``pods`` (one row a power group of a compute tier, e.g. a pod design: its GPU-hours, energy
+    and PUE) and ``tiers`` (the same summed per compute tier)."""
 
     jobs: pd.DataFrame
     series: pd.DataFrame
     summary: dict[str, Any]
     pods: pd.DataFrame = field(default_factory=pd.DataFrame)
+    tiers: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_frame(self) -> pd.DataFrame:
-        """The per-job table (``jobs``); ``series`` and ``pods`` are the other frames."""
+        """The per-job table (``jobs``); ``series``, ``pods`` and ``tiers`` are the other frames."""
         return self.jobs
 
     def to_json(self, indent: int | None = None) -> str:
@@ -95,22 +115,29 @@ class SimResult:
         return json.dumps(clean, default=str, indent=indent)
 
 
-def build_result(twin: Twin, end_s: float) -> SimResult:
-    """Assemble the tables of a twin run up to ``end_s``."""
-    sc = twin.sc
+def build_result(
+    scenario: Scenario,
+    ledger: JobLedger,
+    rec: Recorder,
+    tiers: Sequence[Tier],
+    grid: GridProfile,
+    battery_wh: float,
+    end_s: float,
+) -> SimResult:
+    """Assemble the tables of a run up to ``end_s`` from its job ledger and its recorder
+    (``tiers``: the compute tiers, in the order of their power groups; ``battery_wh``: the
+    site's battery energy)."""
+    sc = scenario
     horizon = end_s
     res = sc.output.resolution_s
     edges = np.arange(0.0, horizon, res)
     edges = np.append(edges, horizon)
     width = np.diff(edges)
-    rec = twin.rec
     nd = rec.designs
     t = np.frombuffer(rec.t, dtype=np.float64)
     vals = (
         np.frombuffer(rec.values, dtype=np.float64).reshape(-1, 3 * nd) if len(t) else np.zeros((0, 3 * nd))
     )
-    designs = twin.layout.designs
-    pods = sc.site.pods
     # Power is evaluated on a fine grid: the output bins split at every hour boundary, so each
     # fine segment lies inside one hour of the price and carbon profiles, and cost and CO2
     # integrate power x hourly price exactly; then segments are summed back into output bins.
@@ -123,7 +150,7 @@ def build_result(twin: Twin, end_s: float) -> SimResult:
         temp = bin_step_means(wt, np.frombuffer(rec.w_temp, dtype=np.float64), fine, float(rec.w_temp[0]))
         speed = bin_step_means(wt, np.frombuffer(rec.w_speed, dtype=np.float64), fine, 1.0)
     else:
-        temp = np.full(len(wf), twin.outdoor_c)
+        temp = np.full(len(wf), rec.outdoor_c)
         speed = np.ones(len(wf))
     cols: dict[str, FloatArray] = {"t_start_s": edges[:-1], "t_end_s": edges[1:]}
     it_total = np.zeros(len(wf))
@@ -134,43 +161,43 @@ def build_result(twin: Twin, end_s: float) -> SimResult:
     failed_total = np.zeros(len(wf))
     down_total = np.zeros(len(wf))
     per_pod: list[dict[str, Any]] = []
-    for d, (design, pod) in enumerate(zip(designs, pods, strict=True)):
-        busy = bin_step_means(t, vals[:, d], fine)
-        failed = bin_step_means(t, vals[:, nd + d], fine)
-        down = bin_step_means(t, vals[:, 2 * nd + d], fine)
-        up = design.gpus - failed - down
-        it = it_power_w(design, busy, up)
-        flow = facility_flow(design, it, pod.cooling.plant, temp)
-        it_total += flow.it_w
-        fac_total += flow.facility_w
-        cooling_total += flow.cooling_w
-        loss_total += flow.electrical_loss_w
-        busy_total += busy
-        failed_total += failed
-        down_total += down
-        it_mwh = float((flow.it_w * wf).sum()) / HOUR_S / MEGA
-        fac_mwh = float((flow.facility_w * wf).sum()) / HOUR_S / MEGA
-        gpu_h = design.gpus * float(wf.sum()) / HOUR_S
-        per_pod.append(
-            {
-                "tier": "pods",
-                "pod": pod.name,
-                "count": pod.count,
-                "gpus": design.gpus,
-                "busy_gpu_h": float((busy * wf).sum()) / HOUR_S,
-                "failed_gpu_h": float((failed * wf).sum()) / HOUR_S,
-                "down_gpu_h": float((down * wf).sum()) / HOUR_S,
-                "utilization": float((busy * wf).sum()) / HOUR_S / gpu_h if gpu_h > 0 else math.nan,
-                "it_energy_mwh": it_mwh,
-                "facility_energy_mwh": fac_mwh,
-                "mean_pue": fac_mwh / it_mwh if it_mwh > 0 else math.nan,
-            }
-        )
+    d = 0
+    for tier in tiers:
+        for g, row in enumerate(tier.group_rows()):
+            busy = bin_step_means(t, vals[:, d], fine)
+            failed = bin_step_means(t, vals[:, nd + d], fine)
+            down = bin_step_means(t, vals[:, 2 * nd + d], fine)
+            d += 1
+            up = row["gpus"] - failed - down
+            flow = tier.power_flow(g, busy, up, temp)
+            it_total += flow.it_w
+            fac_total += flow.facility_w
+            cooling_total += flow.cooling_w
+            loss_total += flow.electrical_loss_w
+            busy_total += busy
+            failed_total += failed
+            down_total += down
+            it_mwh = float((flow.it_w * wf).sum()) / HOUR_S / MEGA
+            fac_mwh = float((flow.facility_w * wf).sum()) / HOUR_S / MEGA
+            gpu_h = row["gpus"] * float(wf.sum()) / HOUR_S
+            per_pod.append(
+                {
+                    **row,
+                    "busy_gpu_h": float((busy * wf).sum()) / HOUR_S,
+                    "failed_gpu_h": float((failed * wf).sum()) / HOUR_S,
+                    "down_gpu_h": float((down * wf).sum()) / HOUR_S,
+                    "utilization": float((busy * wf).sum()) / HOUR_S / gpu_h if gpu_h > 0 else math.nan,
+                    "it_energy_mwh": it_mwh,
+                    "facility_energy_mwh": fac_mwh,
+                    "mean_pue": fac_mwh / it_mwh if it_mwh > 0 else math.nan,
+                }
+            )
+    pods_table = pd.DataFrame(per_pod)
     hours = hour_index(fine[:-1])
-    price = twin.grid.price_at(hours)
-    carbon = twin.grid.carbon_at(hours)
+    price = grid.price_at(hours)
+    carbon = grid.carbon_at(hours)
     seg_wh = fac_total * wf / HOUR_S
-    gpus = float(sum(d.gpus for d in designs))
+    gpus = float(sum(row["gpus"] for row in per_pod))
     busy_bins = to_bins(busy_total)
     failed_bins = to_bins(failed_total)
     down_bins = to_bins(down_total)
@@ -188,7 +215,7 @@ def build_result(twin: Twin, end_s: float) -> SimResult:
     cols["outdoor_temp_c"] = to_bins(temp)
     cols["job_speed"] = to_bins(speed)
     st = np.frombuffer(rec.s_t, dtype=np.float64)
-    cap_wh = twin.layout.battery_energy_wh
+    cap_wh = battery_wh
     soc = (
         np.interp(edges[1:], st, np.frombuffer(rec.s_wh, dtype=np.float64))
         if len(st)
@@ -202,7 +229,8 @@ def build_result(twin: Twin, end_s: float) -> SimResult:
     cols["co2_kg"] = to_bins(seg_wh * carbon / wf) * width / KILO
     series = pd.DataFrame(cols)
 
-    jobs = _jobs_table(twin)
+    job_set = ledger.job_table()
+    jobs = _jobs_table(ledger, job_set)
     fac_wh = float(seg_wh.sum())
     it_wh = float((it_total * wf).sum() / HOUR_S)
     cool_wh = float((cooling_total * wf).sum() / HOUR_S)
@@ -218,7 +246,7 @@ def build_result(twin: Twin, end_s: float) -> SimResult:
         "seed": sc.seed,
         "gpus": int(gpus),
         "jobs": len(jobs),
-        "jobs_dropped": twin.jobs.dropped,
+        "jobs_dropped": job_set.dropped,
         "jobs_done": len(done),
         "jobs_running_at_end": int((jobs["state"] == "running").sum()),
         "jobs_queued_at_end": int((jobs["state"] == "queued").sum()),
@@ -247,17 +275,37 @@ def build_result(twin: Twin, end_s: float) -> SimResult:
         "tco2": emissions_t(seg_wh, carbon),
         "mean_price_usd_per_mwh": float(np.sum(seg_wh * price)) / fac_wh * MEGA if fac_wh > 0 else math.nan,
         "mean_carbon_kg_per_mwh": float(np.sum(seg_wh * carbon)) / fac_wh * KILO if fac_wh > 0 else math.nan,
-        "price_from": twin.grid.price_from,
-        "carbon_from": twin.grid.carbon_from,
+        "price_from": grid.price_from,
+        "carbon_from": grid.carbon_from,
         "interruptions": int(jobs["interruptions"].sum()),
         "preemptions": int(jobs["preemptions"].sum()),
-        **{k: v for k, v in twin.counters.items()},
+        **rec.counters,
         "min_battery_soc": float(np.min(np.frombuffer(rec.s_wh, dtype=np.float64)) / cap_wh)
         if cap_wh > 0 and len(st)
         else math.nan,
     }
-    _ = WH_PER_J
-    return SimResult(jobs=jobs, series=series, summary=summary, pods=pd.DataFrame(per_pod))
+    return SimResult(
+        jobs=jobs,
+        series=series,
+        summary=summary,
+        pods=pods_table,
+        tiers=_tiers_table(pods_table, float(wf.sum()) / HOUR_S),
+    )
+
+
+#: Columns of the per-group table that add up over a tier's groups.
+_SUMMED = ("gpus", "busy_gpu_h", "failed_gpu_h", "down_gpu_h", "it_energy_mwh", "facility_energy_mwh")
+
+
+def _tiers_table(groups: pd.DataFrame, hours: float) -> pd.DataFrame:
+    """One row a compute tier: its groups' GPUs, GPU-hours and energy summed over ``hours``."""
+    if groups.empty:
+        return pd.DataFrame(columns=["tier", *_SUMMED, "utilization", "mean_pue"])
+    out = groups.groupby("tier", sort=False)[list(_SUMMED)].sum().reset_index()
+    gpu_h = out["gpus"] * hours
+    out["utilization"] = (out["busy_gpu_h"] / gpu_h).where(gpu_h > 0)
+    out["mean_pue"] = (out["facility_energy_mwh"] / out["it_energy_mwh"]).where(out["it_energy_mwh"] > 0)
+    return out
 
 
 def _binner(
@@ -284,30 +332,28 @@ _STATE_NAMES = np.array(["waiting", "queued", "running", "done", "cancelled"], d
 _KIND_NAMES = np.array(["batch", "pretraining", "inference"], dtype=object)
 
 
-def _jobs_table(twin: Twin) -> pd.DataFrame:
-    js = twin.jobs
-    start = np.asarray(twin.start_s)
-    end = np.asarray(twin.end_s)
+def _jobs_table(led: JobLedger, js: JobSet) -> pd.DataFrame:
+    start = np.asarray(led.start_s)
+    end = np.asarray(led.end_s)
+    names = [p.name for p in led.cluster.partitions]
     return pd.DataFrame(
         {
             "job_id": js.job_id.astype(str),
             "kind": _KIND_NAMES[js.kind],
-            "partition": np.asarray(twin.layout.partition_names, dtype=object)[js.partition]
-            if len(js)
-            else [],
+            "partition": np.asarray(names, dtype=object)[js.partition] if len(js) else [],
             "gpus": js.gpus,
             "submit_s": js.submit_s,
             "start_s": start,
             "end_s": end,
-            "queue_s": np.asarray(twin.queue_s),
+            "queue_s": np.asarray(led.queue_s),
             "jct_s": end - js.submit_s,
             "work_s": js.work_s,
-            "interruptions": np.asarray(twin.interruptions, dtype=np.int64),
-            "preemptions": np.asarray(twin.preemptions, dtype=np.int64),
-            "busy_gpu_h": np.asarray(twin.busy_gpu_s) / HOUR_S,
-            "useful_gpu_h": np.asarray(twin.useful_gpu_s) / HOUR_S,
-            "lost_gpu_h": np.asarray(twin.lost_gpu_s) / HOUR_S,
-            "checkpoint_gpu_h": np.asarray(twin.ckpt_gpu_s) / HOUR_S,
-            "state": _STATE_NAMES[np.asarray(twin.state, dtype=np.int64)] if len(js) else [],
+            "interruptions": np.asarray(led.interruptions, dtype=np.int64),
+            "preemptions": np.asarray(led.preemptions, dtype=np.int64),
+            "busy_gpu_h": np.asarray(led.busy_gpu_s) / HOUR_S,
+            "useful_gpu_h": np.asarray(led.useful_gpu_s) / HOUR_S,
+            "lost_gpu_h": np.asarray(led.lost_gpu_s) / HOUR_S,
+            "checkpoint_gpu_h": np.asarray(led.ckpt_gpu_s) / HOUR_S,
+            "state": _STATE_NAMES[np.asarray(led.state, dtype=np.int64)] if len(js) else [],
         }
     )

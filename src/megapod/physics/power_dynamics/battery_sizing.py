@@ -19,7 +19,7 @@ import numpy.typing as npt
 from megapod.catalog.power import BatteryEntry
 from megapod.physics.battery import BatteryParams
 from megapod.physics.power_dynamics import equivalent_full_cycles_per_day, max_ramp_w_per_s, swing_w
-from megapod.sim.power_profile.battery_control import smooth_with_battery
+from megapod.physics.power_dynamics.battery_control import smooth_with_battery
 
 FloatArray = npt.NDArray[np.float64]
 

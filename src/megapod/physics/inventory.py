@@ -126,8 +126,7 @@ def pod_inventory(pod: Pod) -> PodInventory:
         cooling_capacity_w=pod.cooling.capacity_w,
         battery_energy_wh=battery_wh,
         battery_power_w=battery_w,
-        battery_minutes_at_full_load=ride_through_minutes(battery_wh, battery_w, facility,
-                                                          battery_rte),
+        battery_minutes_at_full_load=ride_through_minutes(battery_wh, battery_w, facility, battery_rte),
         battery_round_trip_efficiency=battery_rte,
         generator_power_w=gen_w,
         scale_up_domain=max(domains),
@@ -135,8 +134,9 @@ def pod_inventory(pod: Pod) -> PodInventory:
     )
 
 
-def ride_through_minutes(energy_wh: float, power_w: float, load_w: float,
-                         round_trip_efficiency: float = 1.0) -> float:
+def ride_through_minutes(
+    energy_wh: float, power_w: float, load_w: float, round_trip_efficiency: float = 1.0
+) -> float:
     """Minutes a battery carries ``load_w`` at full load (:func:`physics.battery.ride_through_s`)."""
     return battery_physics.ride_through_s(energy_wh, power_w, load_w, round_trip_efficiency) / MINUTE_S
 
@@ -156,8 +156,11 @@ def site_inventory(site: Site) -> SiteInventory:
     battery_wh = total("battery_energy_wh")
     battery_w = total("battery_power_w")
     # energy-weighted round-trip efficiency of all the site's batteries
-    rte = (sum(p.battery_energy_wh * p.count * p.battery_round_trip_efficiency for p in pods)
-           / battery_wh) if battery_wh else 1.0
+    rte = (
+        (sum(p.battery_energy_wh * p.count * p.battery_round_trip_efficiency for p in pods) / battery_wh)
+        if battery_wh
+        else 1.0
+    )
     notes: list[str] = []
     inter = 0.0
     if site.inter_pod is not None:
@@ -207,8 +210,9 @@ def _scale_out(pod: Pod, nics: int) -> tuple[int, float, float]:
         derived_leaves = fabric_physics.leaf_switches(nics, radix, so.oversubscription)
         switches += so.leaf_switches - derived_leaves
     nic_rate = min(r.server.system.nic_rate_bps for r in pod.racks)
-    bisection = fabric_physics.bisection_bps(nics, min(nic_rate, so.switch.port_rate_bps),
-                                             so.oversubscription)
+    bisection = fabric_physics.bisection_bps(
+        nics, min(nic_rate, so.switch.port_rate_bps), so.oversubscription
+    )
     return switches, switches * so.switch.power_w, bisection
 
 

@@ -1,4 +1,4 @@
-"""A training job as plain numbers, and its site power waveform (the chain that wires physics).
+"""A training job as plain numbers, and its site power waveform.
 
 :class:`JobModel` holds what the waveform depends on; strategies that act on the GPUs
 (power floor, power cap, staggering) return a changed copy. :func:`synthesize` lays the

@@ -1,0 +1,127 @@
+"""The ``local`` backend: this machine's GPUs (NVML) or CPUs (psutil), with jobs on Ray."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from megapod.serve.backends.base import Backend, BackendConflict, BackendEvent, JobSpec, JobStatus
+from megapod.serve.backends.devices import CpuDevices, NvmlDevices
+from megapod.serve.executor import RayExecutor
+from megapod.serve.settings import Settings
+
+
+class LocalBackend(Backend):
+    """This machine as the site: telemetry from its devices, jobs run as Ray gangs."""
+
+    name = "local"
+
+    def __init__(self, settings: Settings, devices: NvmlDevices | CpuDevices | None = None) -> None:
+        self.settings = settings
+        self.devices: NvmlDevices | CpuDevices | None = devices
+        self.executor = RayExecutor(settings.ray_address, settings.ray_num_cpus)
+        self._readings: list[dict[str, Any]] = []
+        self._events: list[BackendEvent] = []
+
+    def start(self, clock_s: float = 0.0) -> None:
+        """Open NVML (or fall back to the CPUs) and join or start Ray."""
+        if self.devices is None:
+            self.devices = NvmlDevices.open() or CpuDevices()
+        self._readings = self.devices.sample()
+        self.executor.start()
+
+    def stop(self) -> None:
+        """Stop the jobs, leave Ray, close NVML."""
+        self.executor.stop()
+        if isinstance(self.devices, NvmlDevices):
+            self.devices.close()
+
+    def step(self) -> None:
+        """Read the devices and poll the jobs."""
+        assert self.devices is not None
+        self._readings = self.devices.sample()
+        self.executor.poll()
+
+    def clock_s(self) -> float:
+        """Seconds since the backend was built."""
+        return self.executor.clock_s()
+
+    def state(self) -> dict[str, Any]:
+        """The devices' readings summed into the API's compact state."""
+        r = self._readings
+        powers = [d["power_w"] for d in r if d.get("power_w") is not None]
+        gpu = self.devices is not None and self.devices.kind == "gpu"
+        running = [
+            s
+            for s in (self.executor.status(j) for j in self.executor.job_ids())
+            if s and s.state == "running"
+        ]
+        busy = sum(len(s.resources) for s in running)
+        util = [d["utilization"] for d in r if d.get("utilization") is not None]
+        limits = [d["power_limit_w"] for d in r if d.get("power_limit_w") is not None]
+        return {
+            "t_s": self.clock_s(),
+            "horizon_s": None,
+            "speed": 1.0,
+            "nodes_up": 1,
+            "nodes_failed": 0,
+            "nodes_down": 0,
+            "gpus": len(r) if gpu else 0,
+            "gpus_busy": busy if gpu else 0,
+            "gpus_failed": 0,
+            "gpus_down": 0,
+            "slots": self.executor.capacity(),
+            "slots_busy": busy,
+            "it_power_w": sum(powers) if powers else None,
+            "facility_power_w": None,
+            "pue": None,
+            "utilization": sum(util) / len(util) if util else None,
+            "battery_soc": None,
+            "battery_power_w": None,
+            "grid_limited": None,
+            "blackout": None,
+            "generators_on": None,
+            "outdoor_c": None,
+            "thermal_speed": None,
+            "gpu_cap_w": min(limits) if gpu and limits else None,
+            "devices": r,
+        }
+
+    def samples(self) -> dict[str, dict[str, float]]:
+        """Per-device telemetry (``gpu:N`` or ``cpu``) and the site's total."""
+        out: dict[str, dict[str, float]] = {}
+        for d in self._readings:
+            scope = f"gpu:{d['index']}" if d["kind"] == "gpu" else "cpu"
+            out[scope] = {
+                k: float(d[k])
+                for k in ("power_w", "temperature_c", "utilization", "clock_mhz", "power_limit_w")
+                if d.get(k) is not None
+            }
+        out.update(super().samples())
+        return out
+
+    def submit(self, job: JobSpec) -> None:
+        """Queue the job on Ray."""
+        self.executor.submit(job)
+
+    def cancel(self, job_id: str) -> bool:
+        """Stop the job's ranks."""
+        return self.executor.cancel(job_id)
+
+    def job_status(self, job_id: str) -> JobStatus | None:
+        """The executor's view of the job."""
+        return self.executor.status(job_id)
+
+    def drain_events(self) -> list[BackendEvent]:
+        """No site events on one machine beyond the jobs' own (recorded by the server)."""
+        out, self._events = self._events, []
+        return out
+
+    def drain_logs(self) -> dict[str, list[str]]:
+        """Output lines of the ranks since the last call."""
+        return self.executor.drain_logs()
+
+    def set_gpu_cap(self, cap_w: float | None) -> float | None:
+        """Set the GPUs' power limit through NVML and read back the enforced one."""
+        if not isinstance(self.devices, NvmlDevices):
+            raise BackendConflict("gpu_cap_w: this machine has no GPU that NVML can cap (CPUs only)")
+        return self.devices.set_power_limit(cap_w)

@@ -1,0 +1,441 @@
+"""The control plane: one backend, one database, and the loop that keeps them in step.
+
+The loop steps the backend every ``tick_s``, writes what changed (job states, allocations,
+logs, events) to the database, rolls telemetry up at a fixed cadence and keeps the compact
+live state the API and the stream read. Everything that must survive a restart is in the
+database; what is held here (the latest state, the telemetry being rolled up) is rebuilt.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from megapod.serve import auth
+from megapod.serve.backends import Backend, BackendEvent, JobSpec, make_backend
+from megapod.serve.backends.base import FINAL_STATES
+from megapod.serve.settings import Settings
+from megapod.serve.store import Database
+from megapod.serve.store.models import Allocation, Event, Job, JobLog, Setting, TelemetryRollup, utcnow
+from megapod.spec.site import Site
+
+log = logging.getLogger("megapod.serve")
+
+ACTIVE_STATES = ("pending", "queued", "running")
+CLOCK_KEY = "backend.clock_s"
+#: How often the loop saves the backend's clock [wall s].
+CLOCK_EVERY_S = 1.0
+POWER_KEYS = ("power.gpu_cap_w", "power.grid_limit_w", "power.battery_reserve_soc")
+
+
+def load_site_for(settings: Settings) -> Site:
+    """The site of ``settings``: the spec file, or the scenario's site when one is given."""
+    if settings.scenario is not None:
+        from megapod.spec.scenario import load_scenario
+
+        return load_scenario(settings.scenario).site
+    from megapod.spec import load_site
+
+    return load_site(settings.site)
+
+
+def spec_of(job: Job) -> JobSpec:
+    """The backend's view of a stored job."""
+    return JobSpec(
+        job_id=job.id,
+        gpus=job.gpus,
+        work_s=job.work_s,
+        partition=job.partition,
+        queue=job.queue,
+        priority=job.priority,
+        command=job.command,
+        entrypoint=job.entrypoint,
+        args=list(job.args or []),
+    )
+
+
+def get_setting(s: Session, key: str, default: Any = None) -> Any:
+    """A stored setting's value, or ``default``."""
+    row = s.get(Setting, key)
+    return default if row is None else row.value
+
+
+def put_setting(s: Session, key: str, value: Any) -> None:
+    """Store a setting (insert or update)."""
+    row = s.get(Setting, key)
+    if row is None:
+        s.add(Setting(key=key, value=value))
+    else:
+        row.value = value
+        row.updated_at = utcnow()
+
+
+class ControlPlane:
+    """The running service's state: settings, site, database, backend and the step loop."""
+
+    def __init__(self, settings: Settings, backend: Backend | None = None) -> None:
+        self.settings = settings
+        self.site = load_site_for(settings)
+        self.db = Database(settings.db_url)
+        self.backend = backend if backend is not None else make_backend(settings, self.site)
+        self.lock = threading.RLock()
+        self.latest: dict[str, Any] = {}
+        self.revision = ""
+        self.energy_j = {"it": 0.0, "facility": 0.0}
+        self.submitted_total = 0
+        self._active: set[str] = set()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._acc: dict[tuple[str, str], list[float]] = {}
+        self._last_flush = time.monotonic()
+        self._last_clock = 0.0
+        self._breaches: set[str] = set()
+        self._last_event_id = 0
+        self._seen: dict[str, str] = {}
+        self._clock_saved_at = -math.inf
+        self._counts: dict[str, int] = {}
+        self._counts_dirty = True
+        self._power: dict[str, Any] | None = None
+        self.started = False
+
+    # ------------------------------------------------------------------ life
+    def start(self) -> None:
+        """Migrate the database, make the first admin token, start the backend, resume the
+        jobs that were active, and start the loop."""
+        self.revision = self.db.migrate()
+        with self.db.session() as s:
+            if auth.count_tokens(s) == 0:
+                _, token = auth.create_token(s, "admin", "admin", self.settings.initial_admin_token)
+                if self.settings.log_tokens and self.settings.initial_admin_token is None:
+                    sys.stderr.write(f"megapod serve: first admin token (shown once): {token}\n")
+            clock = float(get_setting(s, CLOCK_KEY, 0.0) or 0.0)
+            cap = get_setting(s, "power.gpu_cap_w")
+        with self.lock:
+            self.backend.start(clock if self.backend.name == "twin" else 0.0)
+            self._last_clock = self.backend.clock_s()
+            if cap is not None:
+                try:
+                    self.backend.set_gpu_cap(float(cap))
+                except Exception as exc:  # a cap this backend cannot take: say so, keep going
+                    self.record_event(
+                        BackendEvent("operator_action", f"stored cap not applied: {exc}", "warning")
+                    )
+            self._resume()
+        self.record_event(
+            BackendEvent(
+                "server_start",
+                f"server started on the {self.backend.name} backend at t = {self._last_clock:.0f} s",
+                sim_t_s=self._last_clock,
+                data={"backend": self.backend.name, "schema": self.revision},
+            )
+        )
+        self._refresh_state()
+        self.started = True
+        self._thread = threading.Thread(target=self._loop, name="megapod-serve-loop", daemon=True)
+        self._thread.start()
+
+    def _resume(self) -> None:
+        """Hand the jobs that were active before a restart to the new backend."""
+        now = utcnow()
+        clock = self.backend.clock_s()
+        with self.db.session() as s:
+            s.execute(update(Allocation).where(Allocation.released_at.is_(None)).values(released_at=now))
+            jobs = s.scalars(select(Job).where(Job.state.in_(ACTIVE_STATES)).order_by(Job.created_at)).all()
+            for job in jobs:
+                spec = spec_of(job)
+                if self.backend.name == "twin" and job.work_s is not None:
+                    done_s = clock - job.sim_start_s if job.state == "running" and job.sim_start_s else 0.0
+                    left = job.work_s - max(done_s, 0.0)
+                    if left <= 0:
+                        job.state, job.ended_at, job.sim_end_s = "done", now, clock
+                        continue
+                    spec = JobSpec(**{**spec.__dict__, "work_s": left})
+                elif job.state == "running":
+                    job.message = "restarted: the server stopped while it ran"
+                try:
+                    self.backend.submit(spec)
+                except Exception as exc:
+                    job.state, job.ended_at, job.message = "failed", now, f"not resumed: {exc}"
+                    continue
+                job.state = "pending"
+                self._active.add(job.id)
+
+    def stop(self) -> None:
+        """Stop the loop, save the clock, release the backend and the database."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10.0)
+        if self.started:
+            with self.lock:
+                clock = self.backend.clock_s()
+                self.backend.stop()
+            try:
+                self._flush_telemetry()
+                with self.db.session() as s:
+                    put_setting(s, CLOCK_KEY, clock)
+            except Exception:  # the database may already be gone at shutdown
+                log.exception("could not save the clock at shutdown")
+        self.started = False
+        self.db.dispose()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.settings.tick_s):
+            try:
+                self.tick()
+            except Exception:  # keep serving; the next tick tries again
+                log.exception("control-plane step failed")
+
+    # ------------------------------------------------------------------ step
+    def tick(self) -> None:
+        """One step: advance the backend, then record what changed (under the lock, so that a
+        submit or cancel never interleaves with the writes of a step)."""
+        with self.lock:
+            self._tick()
+
+    def _tick(self) -> None:
+        self.backend.step()
+        clock = self.backend.clock_s()
+        events = self.backend.drain_events()
+        logs = self.backend.drain_logs()
+        statuses = {j: self.backend.job_status(j) for j in list(self._active)}
+        st = self.backend.state()
+        samples = self.backend.samples()
+        dt = max(clock - self._last_clock, 0.0)
+        self._last_clock = clock
+        for key, name in (("it", "it_power_w"), ("facility", "facility_power_w")):
+            if isinstance(st.get(name), int | float):
+                self.energy_j[key] += float(st[name]) * dt
+        now = utcnow()
+        changed = {
+            j: st_ for j, st_ in statuses.items() if st_ is not None and st_.state != self._seen.get(j)
+        }
+        save_clock = time.monotonic() - self._clock_saved_at >= CLOCK_EVERY_S
+        if changed or logs or save_clock:
+            with self.db.session() as s:
+                for job_id, status in changed.items():
+                    self._apply_status(s, job_id, status, now, events)
+                    if job_id in self._active:
+                        self._seen[job_id] = status.state
+                    else:
+                        self._seen.pop(job_id, None)
+                for job_id, lines in logs.items():
+                    self._append_logs(s, job_id, lines)
+                if save_clock:
+                    put_setting(s, CLOCK_KEY, clock)
+                    self._clock_saved_at = time.monotonic()
+            self._counts_dirty = self._counts_dirty or bool(changed)
+        events.extend(self._breach_events(st, clock))
+        for ev in events:
+            self.record_event(ev)
+        for scope, metrics in samples.items():
+            for metric, value in metrics.items():
+                acc = self._acc.setdefault((scope, metric), [0.0, value, value, 0.0])
+                acc[0] += value
+                acc[1] = min(acc[1], value)
+                acc[2] = max(acc[2], value)
+                acc[3] += 1
+        if time.monotonic() - self._last_flush >= self.settings.telemetry_every_s:
+            self._flush_telemetry()
+        self._refresh_state(st)
+
+    def _apply_status(
+        self, s: Session, job_id: str, status: Any, now: datetime, events: list[BackendEvent]
+    ) -> None:
+        job = s.get(Job, job_id)
+        if job is None or job.state in FINAL_STATES:
+            self._active.discard(job_id)
+            return
+        if status.state == job.state:
+            return
+        if status.state == "running" or (status.state in FINAL_STATES and job.started_at is None):
+            job.started_at = job.started_at or now
+            job.sim_start_s = status.sim_start_s
+            for resource, gpus in status.resources:
+                s.add(Allocation(job_id=job_id, resource=resource, gpus=gpus, allocated_at=now))
+            if status.state == "running":
+                events.append(
+                    BackendEvent(
+                        "job_started",
+                        f"job {job_id} started on {job.gpus} GPUs",
+                        sim_t_s=status.sim_start_s,
+                        data={"job_id": job_id},
+                    )
+                )
+        job.state = status.state
+        if status.state in FINAL_STATES:
+            job.ended_at = now
+            job.sim_end_s = status.sim_end_s
+            job.exit_code = status.exit_code
+            job.message = status.message or job.message
+            s.execute(
+                update(Allocation)
+                .where(Allocation.job_id == job_id, Allocation.released_at.is_(None))
+                .values(released_at=now)
+            )
+            self._active.discard(job_id)
+            severity = "warning" if status.state == "failed" else "info"
+            events.append(
+                BackendEvent(
+                    f"job_{status.state}",
+                    f"job {job_id} {status.state}" + (f": {status.message}" if status.message else ""),
+                    severity,
+                    status.sim_end_s,
+                    {"job_id": job_id, "exit_code": status.exit_code},
+                )
+            )
+
+    def _append_logs(self, s: Session, job_id: str, lines: list[str]) -> None:
+        job = s.get(Job, job_id)
+        if job is None:
+            return
+        start = job.log_lines
+        s.add_all(JobLog(job_id=job_id, seq=start + i, line=line) for i, line in enumerate(lines))
+        job.log_lines = start + len(lines)
+
+    def _breach_events(self, st: dict[str, Any], clock: float) -> list[BackendEvent]:
+        power = self.power_settings()
+        budget = self.budget_w(power)
+        checks = []
+        facility = st.get("facility_power_w")
+        if isinstance(facility, int | float):
+            checks.append(
+                (
+                    "power",
+                    facility > budget,
+                    f"facility power {facility:,.0f} W is above the budget of {budget:,.0f} W",
+                    {"facility_power_w": facility, "budget_w": budget},
+                )
+            )
+        soc, reserve = st.get("battery_soc"), power.get("battery_reserve_soc")
+        if isinstance(soc, int | float) and isinstance(reserve, int | float):
+            checks.append(
+                (
+                    "battery_reserve",
+                    soc < reserve,
+                    f"battery state of charge {soc:.0%} is below the reserve of {reserve:.0%}",
+                    {"battery_soc": soc, "battery_reserve_soc": reserve},
+                )
+            )
+        out = []
+        for name, breached, message, data in checks:
+            if breached and name not in self._breaches:
+                self._breaches.add(name)
+                out.append(BackendEvent("limit_breach", message, "critical", clock, {"limit": name, **data}))
+            elif not breached and name in self._breaches:
+                self._breaches.discard(name)
+                out.append(
+                    BackendEvent(
+                        "limit_cleared",
+                        f"{name} limit no longer breached",
+                        "info",
+                        clock,
+                        {"limit": name, **data},
+                    )
+                )
+        return out
+
+    def _flush_telemetry(self) -> None:
+        acc, self._acc = self._acc, {}
+        self._last_flush = time.monotonic()
+        if not acc:
+            return
+        now, clock = utcnow(), self._last_clock
+        with self.db.session() as s:
+            s.add_all(
+                TelemetryRollup(
+                    at=now,
+                    sim_t_s=clock,
+                    scope=scope,
+                    metric=metric,
+                    mean=v[0] / v[3],
+                    min=v[1],
+                    max=v[2],
+                    n=int(v[3]),
+                )
+                for (scope, metric), v in acc.items()
+            )
+
+    # ------------------------------------------------------------------ records
+    def job_changed(self, job_id: str, active: bool) -> None:
+        """Note that a job was stored or ended outside the loop (submit, cancel)."""
+        if active:
+            self._active.add(job_id)
+        else:
+            self._active.discard(job_id)
+            self._seen.pop(job_id, None)
+        self._counts_dirty = True
+
+    def record_event(self, ev: BackendEvent) -> int:
+        """Store an event; returns its id."""
+        with self.db.session() as s:
+            row = Event(
+                kind=ev.kind, severity=ev.severity, message=ev.message, sim_t_s=ev.sim_t_s, data=ev.data
+            )
+            s.add(row)
+            s.flush()
+            event_id = int(row.id)
+        self._last_event_id = max(self._last_event_id, event_id)
+        return event_id
+
+    def power_settings(self, reload: bool = False) -> dict[str, Any]:
+        """The stored power settings, with the spec's battery reserve as the default (read from
+        the database once, and again after each change through :meth:`changed_power`)."""
+        if self._power is not None and not reload:
+            return dict(self._power)
+        with self.db.session() as s:
+            values = {k.split(".", 1)[1]: get_setting(s, k) for k in POWER_KEYS}
+        if values["battery_reserve_soc"] is None:
+            reserves = [p.power.battery.reserve_soc for p in self.site.pods if p.power.battery is not None]
+            values["battery_reserve_soc"] = max(reserves) if reserves else None
+        self._power = values
+        return dict(values)
+
+    def changed_power(self) -> None:
+        """Re-read the power settings after a change, and refresh the live state."""
+        self.power_settings(reload=True)
+        self._refresh_state()
+
+    def budget_w(self, power: dict[str, Any] | None = None) -> float:
+        """The site's power budget: its grid feed, or the operator's grid limit when lower [W]."""
+        power = self.power_settings() if power is None else power
+        feed = float(self.site.grid.feed_w)
+        limit = power.get("grid_limit_w")
+        return min(feed, float(limit)) if isinstance(limit, int | float) else feed
+
+    def _refresh_state(self, st: dict[str, Any] | None = None) -> None:
+        if st is None:
+            with self.lock:
+                st = self.backend.state()
+        if self._counts_dirty:
+            self._counts_dirty = False
+            with self.db.session() as s:
+                self._counts = {
+                    str(k): int(v) for k, v in s.execute(select(Job.state, func.count()).group_by(Job.state))
+                }
+        counts = self._counts
+        power = self.power_settings()
+        state = {
+            "backend": self.backend.name,
+            "wall_time": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            **st,
+            "jobs_pending": counts.get("pending", 0),
+            "jobs_queued": counts.get("queued", 0),
+            "jobs_running": counts.get("running", 0),
+            "jobs_done": counts.get("done", 0),
+            "jobs_failed": counts.get("failed", 0),
+            "jobs_cancelled": counts.get("cancelled", 0),
+            "budget_w": self.budget_w(power),
+            "battery_reserve_soc": power["battery_reserve_soc"],
+            "gpu_cap_w_requested": power["gpu_cap_w"],
+            "grid_limit_w": power["grid_limit_w"],
+            "last_event_id": self._last_event_id,
+        }
+        self.latest = state

@@ -1,0 +1,1 @@
+"""Service layer of the control plane: the logic behind each API resource."""

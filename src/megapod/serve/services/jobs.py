@@ -1,0 +1,184 @@
+"""Jobs: submit (keyed by the client's idempotency key), list, get, cancel, logs."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from megapod.errors import SpecError
+from megapod.serve.auth import Principal
+from megapod.serve.backends.base import FINAL_STATES, BackendEvent
+from megapod.serve.plane import ControlPlane, spec_of
+from megapod.serve.services.audit import audit
+from megapod.serve.services.serialize import job_json
+from megapod.serve.store.models import Job, JobLog, utcnow
+
+
+class NotFound(LookupError):
+    """A resource that does not exist (HTTP 404)."""
+
+
+class Conflict(Exception):
+    """A request at odds with the present state (HTTP 409)."""
+
+
+def request_hash(body: dict[str, Any]) -> str:
+    """Digest of a submission without its key: the same key must come with the same body."""
+    rest = {k: v for k, v in body.items() if k != "idempotency_key"}
+    return hashlib.sha256(json.dumps(rest, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def submit(plane: ControlPlane, who: Principal, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Accept a job, or answer the one already accepted under the same key.
+
+    Returns the job and whether it was created now. The row is written and the backend takes
+    the job in one transaction: when the backend refuses it, nothing is stored.
+    """
+    key = body["idempotency_key"]
+    digest = request_hash(body)
+    with plane.lock:
+        found = _by_key(plane, key, digest)
+        if found is not None:
+            return found, False
+        job_id = f"j-{uuid.uuid4().hex[:12]}"
+        try:
+            with plane.db.session() as s:
+                job = Job(
+                    id=job_id,
+                    idempotency_key=key,
+                    request_hash=digest,
+                    name=body.get("name") or job_id,
+                    state="pending",
+                    gpus=body["gpus"],
+                    work_s=body.get("work_s"),
+                    partition=body.get("partition"),
+                    queue=body.get("queue"),
+                    priority=body.get("priority", 0),
+                    command=body.get("command"),
+                    entrypoint=body.get("entrypoint"),
+                    args=body.get("args") or [],
+                    submitted_by=who.name,
+                    sim_submit_s=plane.backend.clock_s(),
+                    message="",
+                    log_lines=0,
+                )
+                s.add(job)
+                s.flush()
+                plane.backend.submit(spec_of(job))
+                try:
+                    audit(s, who, "job.submit", job_id, gpus=job.gpus, idempotency_key=key)
+                    s.flush()
+                except Exception:
+                    plane.backend.cancel(job_id)
+                    raise
+                out = job_json(job)
+        except IntegrityError:  # the same key, accepted by another server sharing the database
+            found = _by_key(plane, key, digest)
+            if found is None:
+                raise
+            return found, False
+        plane.job_changed(job_id, active=True)
+        plane.submitted_total += 1
+    return out, True
+
+
+def _by_key(plane: ControlPlane, key: str, digest: str) -> dict[str, Any] | None:
+    with plane.db.session() as s:
+        job = s.scalar(select(Job).where(Job.idempotency_key == key))
+        if job is None:
+            return None
+        if job.request_hash != digest:
+            raise Conflict(f"idempotency_key: {key!r} was used for a different job ({job.id})")
+        return job_json(job)
+
+
+def list_jobs(
+    plane: ControlPlane,
+    state: str | None = None,
+    queue: str | None = None,
+    name: str | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> dict[str, Any]:
+    """Jobs newest first, filtered by state, queue and name."""
+    q = select(Job)
+    if state is not None:
+        q = q.where(Job.state == state)
+    if queue is not None:
+        q = q.where(Job.queue == queue)
+    if name is not None:
+        q = q.where(Job.name == name)
+    with plane.db.session() as s:
+        total = int(s.scalar(select(func.count()).select_from(q.subquery())) or 0)
+        rows = s.scalars(q.order_by(Job.created_at.desc(), Job.id.desc()).offset(offset).limit(limit)).all()
+        return {"items": [job_json(j) for j in rows], "total": total}
+
+
+def get_job(plane: ControlPlane, job_id: str) -> dict[str, Any]:
+    """One job."""
+    with plane.db.session() as s:
+        job = s.get(Job, job_id)
+        if job is None:
+            raise NotFound(f"job_id: no job {job_id!r}")
+        return job_json(job)
+
+
+def cancel(plane: ControlPlane, who: Principal, job_id: str) -> dict[str, Any]:
+    """Cancel a job that has not ended (409 when it has)."""
+    with plane.lock, plane.db.session() as s:
+        job = s.get(Job, job_id)
+        if job is None:
+            raise NotFound(f"job_id: no job {job_id!r}")
+        if job.state in FINAL_STATES:
+            raise Conflict(f"job {job_id} has already ended ({job.state})")
+        with contextlib.suppress(SpecError):  # not handed to the backend (yet): the record is enough
+            plane.backend.cancel(job_id)
+        plane.backend.step()
+        status = plane.backend.job_status(job_id)
+        now = utcnow()
+        job.state = "cancelled"
+        job.ended_at = now
+        job.sim_end_s = plane.backend.clock_s() if status is None else status.sim_end_s
+        job.message = "cancelled by " + who.name
+        from sqlalchemy import update
+
+        from megapod.serve.store.models import Allocation
+
+        s.execute(
+            update(Allocation)
+            .where(Allocation.job_id == job_id, Allocation.released_at.is_(None))
+            .values(released_at=now)
+        )
+        audit(s, who, "job.cancel", job_id)
+        out = job_json(job)
+    plane.job_changed(job_id, active=False)
+    plane.record_event(
+        BackendEvent(
+            "job_cancelled",
+            f"job {job_id} cancelled by {who.name}",
+            sim_t_s=out["sim_end_s"],
+            data={"job_id": job_id, "by": who.name},
+        )
+    )
+    return out
+
+
+def logs(plane: ControlPlane, job_id: str, offset: int = 0, limit: int = 1000) -> dict[str, Any]:
+    """Output lines of a job from ``offset`` on."""
+    with plane.db.session() as s:
+        if s.get(Job, job_id) is None:
+            raise NotFound(f"job_id: no job {job_id!r}")
+        rows = s.execute(
+            select(JobLog.seq, JobLog.line)
+            .where(JobLog.job_id == job_id, JobLog.seq >= offset)
+            .order_by(JobLog.seq)
+            .limit(limit)
+        ).all()
+    items = [{"seq": int(seq), "line": str(line)} for seq, line in rows]
+    return {"items": items, "next_offset": int(rows[-1][0]) + 1 if rows else offset}

@@ -1,0 +1,105 @@
+"""Engine, sessions and migrations of the control plane's database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session, sessionmaker
+
+from megapod.errors import SpecError
+
+#: Folder of the Alembic environment shipped inside the package.
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` (``sqlite:///FILE`` or ``postgresql+psycopg://…``)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise SpecError(
+            "db", f"{url!r} is not a database URL (sqlite:///FILE or postgresql+psycopg://…)"
+        ) from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    raise SpecError(
+        "db", f"{backend!r} databases are not supported; use sqlite:///FILE or postgresql+psycopg://…"
+    )
+
+
+def migrate(engine: Engine) -> str:
+    """Apply every Alembic migration not yet applied; returns the schema's head revision."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    return current_revision(engine)
+
+
+def current_revision(engine: Engine) -> str:
+    """The revision the database is at ('' before any migration)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision() or ""
+
+
+class Database:
+    """An engine and its session factory; ``session()`` is a unit of work committed on exit."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.backend = self.engine.dialect.name
+        self._factory = sessionmaker(self.engine, expire_on_commit=False)
+
+    def migrate(self) -> str:
+        """Apply the migrations (see :func:`migrate`)."""
+        return migrate(self.engine)
+
+    def tables(self) -> list[str]:
+        """Names of the tables the database holds."""
+        return sorted(inspect(self.engine).get_table_names())
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session committed when the block ends, rolled back when it raises."""
+        s = self._factory()
+        try:
+            yield s
+            s.commit()
+        except BaseException:
+            s.rollback()
+            raise
+        finally:
+            s.close()
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

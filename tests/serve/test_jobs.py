@@ -1,0 +1,110 @@
+"""Jobs on the twin: idempotent submit, list and filter, cancel, and a restart that keeps them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, select
+from tests.serve.conftest import Api
+from tests.serve.helpers import wait_for
+
+from megapod.serve.store.models import Allocation, Job
+
+
+def submit(api: Api, key: str, **kw: Any) -> Any:
+    body = {"idempotency_key": key, "gpus": 8, "work_s": 60.0, **kw}
+    return api.client.post("/api/v1/jobs", json=body, headers=api.operator)
+
+
+def job(api: Api, job_id: str) -> dict[str, Any]:
+    r = api.client.get(f"/api/v1/jobs/{job_id}", headers=api.viewer)
+    assert r.status_code == 200, r.text
+    out: dict[str, Any] = r.json()
+    return out
+
+
+def test_submit_is_idempotent(api: Api) -> None:
+    first = submit(api, "same-key")
+    assert first.status_code == 201
+    again = submit(api, "same-key")
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    other = submit(api, "same-key", gpus=16)
+    assert other.status_code == 409 and "idempotency_key" in other.json()["detail"]
+    with api.plane.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Job)) == 1
+    assert api.client.get("/metrics").text.count("megapod_jobs_submitted_total 1.0") == 1
+
+
+def test_job_runs_to_done_and_is_listed(api: Api) -> None:
+    c, v = api.client, api.viewer
+    done = submit(api, "short", name="short", work_s=30.0, queue="research").json()
+    long = submit(api, "long", name="long", work_s=1e6).json()
+    wait_for(lambda: job(api, done["id"])["state"] == "done")
+    d = job(api, done["id"])
+    assert d["started_at"] is not None
+    # times are seen at the loop's steps; a job cannot end before its arrival plus its work
+    assert d["sim_end_s"] >= d["sim_submit_s"] + 30.0 and d["sim_start_s"] >= d["sim_submit_s"]
+    wait_for(lambda: job(api, long["id"])["state"] == "running")
+    assert c.get("/api/v1/jobs?state=running", headers=v).json()["items"][0]["id"] == long["id"]
+    assert [j["name"] for j in c.get("/api/v1/jobs?queue=research", headers=v).json()["items"]] == ["short"]
+    assert c.get("/api/v1/jobs?name=long", headers=v).json()["total"] == 1
+    page = c.get("/api/v1/jobs?limit=1", headers=v).json()
+    assert page["total"] == 2 and len(page["items"]) == 1 and page["items"][0]["name"] == "long"
+    kinds = [e["kind"] for e in c.get("/api/v1/events", headers=v).json()["items"]]
+    assert "job_started" in kinds and "job_done" in kinds
+    assert api.plane.latest["gpus_busy"] >= 8
+
+
+def test_cancel(api: Api) -> None:
+    c = api.client
+    j = submit(api, "to-cancel", work_s=1e6).json()
+    wait_for(lambda: job(api, j["id"])["state"] == "running")
+    r = c.post(f"/api/v1/jobs/{j['id']}/cancel", headers=api.operator)
+    assert r.status_code == 200 and r.json()["state"] == "cancelled"
+    again = c.post(f"/api/v1/jobs/{j['id']}/cancel", headers=api.operator)
+    assert again.status_code == 409 and "already ended" in again.json()["detail"]
+    assert c.post("/api/v1/jobs/j-nope/cancel", headers=api.operator).status_code == 404
+    wait_for(lambda: api.plane.latest["gpus_busy"] == 0)
+    with api.plane.db.session() as s:
+        open_allocs = s.scalar(
+            select(func.count()).select_from(Allocation).where(Allocation.released_at.is_(None))
+        )
+    assert open_allocs == 0
+    assert any(
+        a["action"] == "job.cancel" for a in c.get("/api/v1/audit", headers=api.viewer).json()["items"]
+    )
+
+
+def test_a_job_the_site_cannot_hold_is_refused_and_not_stored(api: Api) -> None:
+    r = submit(api, "too-big", gpus=100_000)
+    assert r.status_code == 422 and r.json()["detail"].startswith("gpus:")
+    assert api.client.get("/api/v1/jobs", headers=api.viewer).json()["total"] == 0
+    r = submit(api, "no-work", work_s=None)
+    assert r.status_code == 422 and "work_s" in r.json()["detail"]
+
+
+def test_restart_keeps_state(start_api: Callable[..., Api], db_url: str) -> None:
+    a = start_api(db_url)
+    ids = [submit(a, f"r{i}", work_s=1e6 if i else 20.0).json()["id"] for i in range(3)]
+    wait_for(lambda: job(a, ids[0])["state"] == "done" and job(a, ids[1])["state"] == "running")
+    clock = a.plane.backend.clock_s()
+    a.client.__exit__(None, None, None)  # stop the first server
+
+    b = start_api(db_url)  # a new app on the same database
+    assert b.plane.backend.clock_s() >= clock  # the twin resumed where it stopped
+    listed = {j["id"]: j for j in b.client.get("/api/v1/jobs", headers=b.viewer).json()["items"]}
+    assert set(listed) == set(ids)
+    assert listed[ids[0]]["state"] == "done"
+    wait_for(lambda: job(b, ids[1])["state"] == "running")
+    assert submit(b, "r1", work_s=1e6).json()["id"] == ids[1]  # the key still answers the same job
+    with b.plane.db.session() as s:
+        open_allocs = s.scalar(
+            select(func.count()).select_from(Allocation).where(Allocation.released_at.is_(None))
+        )
+        running = s.scalar(select(func.count()).select_from(Job).where(Job.state == "running"))
+        admins = s.scalar(select(func.count()).select_from(Job))
+    assert open_allocs == running  # nothing leaked from before the restart
+    assert admins == 3
+    kinds = [e["kind"] for e in b.client.get("/api/v1/events", headers=b.viewer).json()["items"]]
+    assert kinds.count("server_start") == 2

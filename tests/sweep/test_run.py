@@ -1,0 +1,93 @@
+"""Running sweeps: the same table serially and on Ray with one or two workers, resumed runs,
+time budgets, failed points and the per-point overhead."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from tests.conftest import EXAMPLES
+from tests.sweep.conftest import SHORT, WriteSweep
+
+import megapod.sweep
+from megapod.sweep import SweepProgress
+
+#: A 12-point sweep of one-day twin runs: policies, failure rates and two seeds.
+SMALL = f"""name: small
+{SHORT}
+axes:
+  - {{path: policies.queue, name: queue, values: [fifo, sjf, easy-backfill]}}
+  - {{path: failures.rate_scale, name: rate, values: [1, 8]}}
+seeds: [1, 2]
+"""
+
+
+@pytest.fixture
+def small(write_sweep: WriteSweep) -> Path:
+    return write_sweep(SMALL)
+
+
+def test_same_table_serially_and_on_one_or_two_ray_workers(small: Path, ray_cluster: None) -> None:
+    serial = megapod.sweep.run(small, backend="serial")
+    one = megapod.sweep.run(small, workers=1)
+    two = megapod.sweep.run(small, workers=2)
+    assert (serial["status"] == "ok").all()
+    assert len(serial) == 12
+    pd.testing.assert_frame_equal(serial, one)
+    pd.testing.assert_frame_equal(serial, two)
+    assert serial["goodput"].nunique() > 1  # the axes and seeds do move the outputs
+    assert list(serial.columns[:5]) == ["point", "key", "queue", "rate", "seed"]
+
+
+def test_an_interrupted_sweep_resumes_and_a_rerun_skips(small: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    calls: list[SweepProgress] = []
+    first = megapod.sweep.run(small, out=out, max_points=5, backend="serial", progress=calls.append)
+    assert first.attrs["stats"]["ran"] == 5
+    assert len(list((out / "points").glob("*.parquet"))) == 5
+    assert calls[-1].done == calls[-1].total == 5
+    assert [c.done for c in calls] == sorted(c.done for c in calls)
+    whole = megapod.sweep.run(small, out=out, backend="serial")
+    assert whole.attrs["stats"]["ran"] == 7
+    assert whole.attrs["stats"]["cached"] == 5
+    again = megapod.sweep.run(small, out=out, backend="serial")
+    assert again.attrs["stats"]["ran"] == 0
+    pd.testing.assert_frame_equal(whole, again)
+    pd.testing.assert_frame_equal(whole, megapod.sweep.run(small, backend="serial"))
+    stored = pd.read_parquet(out / "points")  # the store is a Parquet dataset keyed by the hash
+    assert sorted(stored["key"]) == sorted(whole["key"])
+
+
+def test_a_time_budget_leaves_points_pending_and_stores_whole_ones(small: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    frame = megapod.sweep.run(small, out=out, backend="serial", time_budget_s=1e-6)
+    assert frame.attrs["stats"]["pending"] == 12 - frame.attrs["stats"]["ran"]
+    assert (frame["status"] == "pending").sum() >= 11
+    assert len(list((out / "points").glob("*.parquet"))) == frame.attrs["stats"]["ran"]
+    assert not list((out / "points").glob(".*")) if (out / "points").exists() else True
+
+
+@pytest.mark.slow  # the planner's first call costs seconds
+def test_an_infeasible_point_is_a_failed_result(write_sweep: WriteSweep, tmp_path: Path) -> None:
+    path = write_sweep(
+        f"name: plan\nplan:\n  site: {EXAMPLES / 'megapod.yaml'}\n"
+        "  goal:\n    tokens: 1G\n"
+        "    model: {name: tiny, layers: 2, hidden: 256, heads: 4, vocab: 1000, seq_len: 512}\n"
+        "axes:\n  - {path: goal.gpu, name: gpu, values: [h100-sxm, gb200]}\n"
+    )
+    frame = megapod.sweep.run(path, out=tmp_path / "out", backend="serial")
+    assert list(frame["status"]) == ["failed", "ok"]  # the site has no H100 pod
+    assert "InfeasibleError" in frame["error"].iloc[0]
+    assert frame["time_to_train_s"].iloc[1] > 0
+    assert frame["cost_per_run_usd"].iloc[1] > 0
+    again = megapod.sweep.run(path, out=tmp_path / "out", backend="serial")
+    assert again.attrs["stats"]["ran"] == 0  # a refusal is a result: not run again
+    assert megapod.sweep.pareto_front(again)["point"].tolist() == [1]
+
+
+def test_per_point_overhead_is_small(small: Path, tmp_path: Path) -> None:
+    frame = megapod.sweep.run(small, out=tmp_path / "out", backend="serial")
+    stats = frame.attrs["stats"]
+    overhead_s = (stats["execute_s"] - stats["run_s"]) / stats["ran"]
+    assert overhead_s < 0.05, stats
