@@ -77,7 +77,7 @@ def samples(paths: list[Path]) -> list[Sample]:
 
 def render(sample: Sample) -> str:
     """What the sample's block should hold: the prompt line and the command's output."""
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb", "MEGAPOD_PROGRESS": "0"}
     proc = subprocess.run(
         [sys.executable, "-m", "megapod", *sample.argv],
         cwd=ROOT,

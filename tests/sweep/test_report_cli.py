@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from tests.cli.test_startup import heavy_imported
 from tests.sweep.conftest import SHORT, WriteSweep
 
@@ -69,14 +70,19 @@ def test_save_writes_the_table_front_and_report(tmp_path: Path) -> None:
     assert summary["status"] == {"ok": 3, "failed": 1}
 
 
-def test_command_runs_reports_progress_and_resumes(cli: Cli, write_sweep: WriteSweep, tmp_path: Path) -> None:
+def test_command_runs_reports_progress_and_resumes(
+    cli: Cli, write_sweep: WriteSweep, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from megapod.cli import progress
+
+    monkeypatch.setattr(progress, "FIRST_LINE_S", 0.0)  # a line at once, however fast the run
     path = write_sweep(SWEEP)
     out = tmp_path / "out"
     code, stdout, stderr = cli("sweep", path, "--out", out, "--serial")
     assert code == 0, stderr
     assert "Pareto front" in stdout
     assert "4 points (4 ok); 4 run now, 0 from an earlier run" in stdout
-    assert "sweep: 4/4 points" in stderr  # one-line progress when stderr is not a terminal
+    assert stderr.startswith("sweep: ") and "% after " in stderr  # progress lines off a terminal
     assert (out / "report.html").is_file() and len(list((out / "points").iterdir())) == 4
     code, stdout, _ = cli("sweep", path, "--out", out, "--serial", "--json")
     assert code == 0

@@ -2,10 +2,12 @@
 when stderr is a file or a pipe (a log reads "simulating: 42% after 12 s, about 17 s left").
 
 Engines never print; they take a callback, and the command passes the one this module makes.
+``MEGAPOD_PROGRESS=0`` in the environment turns progress off (for outputs kept verbatim).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +31,9 @@ def _duration(seconds: float) -> str:
 @contextmanager
 def progress(label: str, total: float) -> Iterator[Callable[[float], None]]:
     """Yield ``update(done)``, where ``done`` counts up to ``total`` (seconds simulated, points…)."""
+    if os.environ.get("MEGAPOD_PROGRESS") == "0":
+        yield lambda done: None
+        return
     console = make_console(stderr=True)
     if console.is_terminal:
         from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import sys
-import time
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,7 +13,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from megapod.cli.console import make_console
+from megapod.cli.progress import progress
 from megapod.errors import SpecError
+from megapod.report.format import number
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -22,8 +24,6 @@ if TYPE_CHECKING:
 
 # Ray, pandas and the library are imported inside the command: ``megapod --help`` stays cheap.
 
-#: Seconds between progress lines when stderr is not a terminal.
-PROGRESS_LINE_S = 10.0
 #: Pareto points printed (all are in pareto.parquet).
 SHOWN_POINTS = 20
 
@@ -75,7 +75,17 @@ def sweep(
 
     from megapod.sweep import pareto_front, run, save
 
-    with _ProgressDisplay(quiet=as_json) as show:
+    with ExitStack() as stack:
+        update: Callable[[float], None] | None = None
+
+        def show(p: SweepProgress) -> None:
+            nonlocal update
+            if as_json:
+                return
+            if update is None:
+                update = stack.enter_context(progress("sweep", p.total))
+            update(p.done)
+
         table = run(
             loaded,
             out=out,
@@ -151,73 +161,5 @@ def _front_table(front: pd.DataFrame, table: pd.DataFrame) -> Table:
 
 def _cell(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:,.4g}"
+        return number(value)
     return escape(str(value))
-
-
-class _ProgressDisplay:
-    """A rich bar with ETA on a terminal; one line every :data:`PROGRESS_LINE_S` on stderr
-    otherwise; nothing when ``quiet``."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.bar: Any = None
-        self.task: Any = None
-        self.last_line = 0.0
-        self.last: SweepProgress | None = None
-
-    def __enter__(self) -> _ProgressDisplay:
-        if not self.quiet and sys.stderr.isatty():
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self.bar = Progress(
-                TextColumn("sweep"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[failed]}"),
-                TimeElapsedColumn(),
-                TextColumn("ETA {task.fields[eta]}"),
-                console=make_console(stderr=True),
-                transient=True,
-            )
-            self.bar.__enter__()
-        return self
-
-    def __call__(self, p: SweepProgress) -> None:
-        self.last = p
-        if self.quiet:
-            return
-        failed = f"{p.failed:,} failed" if p.failed else ""
-        if self.bar is not None:
-            if self.task is None:
-                self.task = self.bar.add_task("sweep", total=p.total, failed=failed, eta="-")
-            self.bar.update(self.task, completed=p.done, failed=failed, eta=_duration(p.eta_s))
-            return
-        now = time.monotonic()
-        if p.done == p.total or now - self.last_line >= PROGRESS_LINE_S:
-            self.last_line = now
-            typer.echo(_line(p), err=True)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-        elif not self.quiet and self.last is not None and self.last.done < self.last.total:
-            typer.echo(_line(self.last), err=True)
-
-
-def _line(p: SweepProgress) -> str:
-    failed = f", {p.failed:,} failed" if p.failed else ""
-    cached = f", {p.cached:,} from an earlier run" if p.cached else ""
-    return (
-        f"sweep: {p.done:,}/{p.total:,} points{failed}{cached}, {_duration(p.elapsed_s)} elapsed, "
-        f"ETA {_duration(p.eta_s)}"
-    )
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    s = round(seconds)
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}h{m:02d}m{s:02d}s" if h else (f"{m}m{s:02d}s" if m else f"{s}s")

@@ -71,3 +71,18 @@ def count(value: float) -> str:
             digits = 0 if abs(scaled) >= 100 else 1 if abs(scaled) >= 10 else 2
             return f"{scaled:,.{digits}f} {suffix}"
     return f"{value:,.0f}"
+
+
+def number(value: float) -> str:
+    """A number for people: about four significant digits, thousands separators, never an
+    exponent, no trailing zeros (``20,780``, ``207.8``, ``2.078``, ``30``, ``0.004``); ``-`` when it is not finite."""
+    if not math.isfinite(value):
+        return "-"
+    size = abs(value)
+    if size >= 1000:
+        return f"{value:,.0f}"
+    if size == 0:
+        return "0"
+    decimals = max(0, 3 - math.floor(math.log10(size)))
+    text = f"{value:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from megapod.registry import Registry
 from megapod.sim.twin.cluster import Allocation
-from megapod.sim.twin.ledger import QUEUED
+from megapod.sim.twin.ledger import QUEUED, RUNNING
 from megapod.sim.twin.policies import JobView, Key
 
 if TYPE_CHECKING:
@@ -240,15 +240,120 @@ class Preemptive(QueueDiscipline):
 
 
 class ShortestRemainingFirst(Preemptive):
-    """SRTF: priority, then the least work left; preemptive."""
+    """SRTF: priority, then the least time left to run (remaining work plus the restart still
+    to come); preemptive, over every job of the partition at once.
+
+    A pass walks the waiting and the running jobs of a partition together, lowest key first
+    (at equal keys a waiting job before a running one, then by submit time), against a budget
+    of the partition's up GPUs: a job that fits what is left of the budget takes its share, one
+    that does not is passed over (the walk goes on). Running jobs passed over are preempted,
+    with their progress saved; then the waiting jobs that took a share start in key order, each
+    that the nodes can place (one that cannot waits for the next pass).
+
+    Waiting jobs are kept in one heap per job size, so that a size larger than the budget left
+    is passed over whole, and the walk ends once the budget cannot hold the smallest waiting
+    size and the running jobs not yet walked all fit.
+    """
 
     name = "srtf"
     keys_fall = True
+
+    def __init__(self, sched: Scheduler) -> None:
+        super().__init__(sched)
+        #: Waiting jobs of each partition, one heap of (key, job, token) per job size [GPUs].
+        self.waiting: list[dict[int, list[Entry]]] = [{} for _ in self.queues]
 
     @staticmethod
     def order(view: JobView, j: int, las_step_gpu_s: float) -> Key:
         """Priority, then remaining work."""
         return (-view.priority(j), view.remaining_s(j), j)
+
+    def _left_s(self, j: int) -> float:
+        """Time job ``j`` has left to run [s]: remaining work and restart still to come."""
+        led = self.led
+        if led.state[j] == RUNNING:
+            return max(0.0, led.remaining[j] + led.setup[j] - (led.v_now - led.v0[j]))
+        return led.remaining[j] + led.setup_next[j]
+
+    def enqueue(self, j: int) -> None:
+        """Job ``j`` waits in the heap of its size, keyed by (priority, time left, submit)."""
+        tok = self._mark(j)
+        led = self.led
+        heap = self.waiting[led.part[j]].setdefault(led.gpus[j], [])
+        heapq.heappush(heap, ((-led.prio[j], self._left_s(j), 0, led.submit_times[j], j), j, tok))
+
+    def schedule(self, p: int) -> None:
+        """One pass over partition ``p``: preempt the running jobs outside the budget, start
+        the waiting jobs inside it that fit the nodes."""
+        sizes = self.waiting[p]
+        if not sizes:
+            return
+        led = self.led
+        state = led.state
+        qt = led.q_token
+        gpus = led.gpus
+        heads: list[tuple[Any, int, int]] = []  # (key, size, token) of each size's first job
+        for g in list(sizes):
+            heap = sizes[g]
+            while heap and (state[heap[0][1]] != QUEUED or qt[heap[0][1]] != heap[0][2]):
+                heapq.heappop(heap)
+            if heap:
+                heads.append((heap[0][0], g, heap[0][2]))
+            else:
+                del sizes[g]
+        if not heads:
+            return
+        part = self.cluster.partitions[p]
+        budget = part.up_gpus
+        prio = led.prio
+        sub = led.submit_times
+        left = self._left_s
+        run_keys = sorted((-prio[j], left(j), 1, sub[j], j) for j in led.running[p])
+        busy_left = sum(gpus[k[4]] for k in run_keys)
+        heapq.heapify(heads)
+        selected: list[Entry] = []
+        preempt: list[int] = []
+        ri = 0
+        nrun = len(run_keys)
+        while heads or ri < nrun:
+            if not heads and busy_left <= budget:
+                break  # the running jobs not walked all fit
+            if heads and (ri >= nrun or heads[0][0] < run_keys[ri]):
+                g = heads[0][1]
+                if g > budget:  # this size and every job of it is passed over
+                    heapq.heappop(heads)
+                    continue
+                heap = sizes[g]
+                entry = heapq.heappop(heap)
+                budget -= g
+                selected.append(entry)
+                while heap and (state[heap[0][1]] != QUEUED or qt[heap[0][1]] != heap[0][2]):
+                    heapq.heappop(heap)
+                if heap:
+                    heapq.heapreplace(heads, (heap[0][0], g, heap[0][2]))
+                else:
+                    heapq.heappop(heads)
+            else:
+                j = run_keys[ri][4]
+                ri += 1
+                g = gpus[j]
+                busy_left -= g
+                if g <= budget:
+                    budget -= g
+                else:
+                    preempt.append(j)
+        for j in preempt:
+            led.stop(j, save=True, count_interrupt=False)
+        cluster = self.cluster
+        placement = self.placement
+        for entry in selected:
+            j = entry[1]
+            if self.admissible(j):
+                alloc = cluster.place(p, gpus[j], placement)
+                if alloc is not None:
+                    self.start(j, alloc)
+                    continue
+            heapq.heappush(sizes.setdefault(gpus[j], []), entry)  # waits for the next pass
 
 
 def las_next_level_gpu_s(attained_gpu_s: float, las_step_gpu_s: float) -> float:
