@@ -13,6 +13,7 @@ from rich.table import Table
 from megapod.cli.console import make_console
 from megapod.cli.output import check_out_file, check_table_file, write_table, write_text_atomic
 from megapod.errors import SpecError, UnitError
+from megapod.report.format import count
 from megapod.units import require_unit
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ def plan(
             table.add_row(
                 c.model,
                 f"{c.params / 1e9:,.0f} B",
-                f"{c.tokens:.3g}",
+                count(c.tokens),
                 f"{c.train_days:,.1f}" if c.train_days is not None else "—",
                 f"{c.train_gpu_hours / 1e6:,.2f} M" if c.train_gpu_hours is not None else "—",
                 f"{c.serve_tokens_per_s:,.0f}" if c.serve_tokens_per_s is not None else "—",

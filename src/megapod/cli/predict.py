@@ -12,6 +12,7 @@ from rich.table import Table
 
 from megapod.cli.console import make_console
 from megapod.errors import SpecError
+from megapod.report.format import number
 from megapod.units import GIB
 
 if TYPE_CHECKING:
@@ -294,6 +295,11 @@ def _print_pairs(title: str, doc: dict[str, Any]) -> None:
     table.add_column("figure")
     table.add_column("value", justify="right")
     for key, value in doc.items():
-        shown = f"{value:,.4g}" if isinstance(value, float) else str(value)
+        if isinstance(value, float):
+            shown = number(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            shown = f"{value:,}"
+        else:
+            shown = str(value)
         table.add_row(key, shown)
     make_console().print(table)
