@@ -354,7 +354,7 @@ def plan_training(site: Site, goal: TrainingGoal) -> Plan:
     outcome = TrainingOutcome(
         model=model.name,
         tokens=goal.tokens,
-        layout=_layout_dict(trial.run),
+        layout=_layout_dict(trial.run, model.layers),
         gpus_used=trial.run.gpus,
         step_time_s=trial.run.step.step_time_s,
         mfu=trial.run.step.mfu,
@@ -504,9 +504,10 @@ def _no_layout(ctx: _Search, pods: int) -> InfeasibleError:
     )
 
 
-def _layout_dict(run: TrainingRun) -> dict[str, Any]:
+def _layout_dict(run: TrainingRun, layers: int) -> dict[str, Any]:
+    """The layout's degrees and options, with the model's ``layers`` (uneven pipeline stages show)."""
     lay = run.step.layout
-    return {
+    return {"layers": layers} | {
         k: getattr(lay, k)
         for k in (
             "tp",

@@ -5,6 +5,8 @@ Formatting and plotting only; every number comes from :class:`megapod.planner.pl
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from megapod.planner.plan import Plan
@@ -22,6 +24,14 @@ def _usd(value: float) -> str:
     if abs(value) >= MEGA:
         return f"${value / MEGA:,.1f} M"
     return f"${value:,.0f}"
+
+
+def _uneven_stages(lay: dict[str, Any]) -> str:
+    """`` (80 layers over pp 9: uneven stages of 8–9)`` where the pipeline does not split evenly."""
+    layers, pp = lay.get("layers"), lay["pp"]
+    if not layers or pp <= 1 or layers % pp == 0:
+        return ""
+    return f" ({layers} layers over pp {pp}: uneven stages of {layers // pp}–{-(-layers // pp)})"
 
 
 def summary_sections(plan: Plan) -> list[tuple[str, Rows]]:
@@ -42,7 +52,7 @@ def summary_sections(plan: Plan) -> list[tuple[str, Rows]]:
                         f"tp {lay['tp']} · pp {lay['pp']} · dp {lay['dp']} · cp {lay['cp']} "
                         f"· ep {lay['ep']}, "
                         f"micro-batch {lay['micro_batch']}, "
-                        f"global batch {lay['global_batch']}, {lay['dtype']}",
+                        f"global batch {lay['global_batch']}, {lay['dtype']}" + _uneven_stages(lay),
                     ),
                     ("GPUs used", f"{t.gpus_used:,}"),
                     ("step time", f"{t.step_time_s:.2f} s (MFU {t.mfu:.1%})"),
