@@ -12,8 +12,12 @@ A sample is a fenced ``text`` block right after a marker naming the command that
 tables). Commands run from the repository root as ``python -m megapod``; a sample whose command
 reads ``../shared`` is left as it is when that folder is absent.
 
-    python docs/make_figures.py          # rewrite the samples in place
+    python docs/make_figures.py          # rewrite the samples in place, then remake the pictures
     python docs/make_figures.py --check  # exit 1 and name each sample that differs
+
+The pictures in ``docs/img`` (report pages and the live dashboard, drawn in Chromium) are
+remade by ``docs/make_screenshots.py``, which this script runs after the samples unless
+``--no-pictures`` is given.
 
 ``tests/test_docs_samples.py`` runs the check, so a committed sample never drifts from the code.
 """
@@ -122,6 +126,7 @@ def main() -> int:
     """Rewrite (or with ``--check`` compare) every sample; exit 1 on a difference in check mode."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 if a sample differs")
+    parser.add_argument("--no-pictures", action="store_true", help="leave docs/img as it is")
     args = parser.parse_args()
     stale = []
     for path in document_paths():
@@ -133,6 +138,8 @@ def main() -> int:
             stale += [f"{path.name}: {c}" for c in update(path)]
     for line in stale:
         print(("differs: " if args.check else "updated: ") + line)
+    if not args.check and not args.no_pictures:
+        subprocess.run([sys.executable, str(ROOT / "docs" / "make_screenshots.py")], cwd=ROOT, check=True)
     return 1 if args.check and stale else 0
 
 
