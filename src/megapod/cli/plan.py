@@ -12,6 +12,7 @@ from rich.table import Table
 
 from megapod.cli.console import make_console
 from megapod.cli.output import check_out_file, check_table_file, write_table, write_text_atomic
+from megapod.cli.progress import progress
 from megapod.errors import SpecError, UnitError
 from megapod.report.format import count
 from megapod.units import require_unit
@@ -60,6 +61,7 @@ def plan(
     force: Annotated[bool, Opt("--force", help="replace files that --html/--series name")] = False,
 ) -> None:
     """Size a site pod by pod for a training or serving goal and report power, PUE, cost and CO2."""
+    from megapod.physics.perf import preset_names
     from megapod.planner.plan import plan_serving, plan_training, site_capability
     from megapod.report.plan_report import html_report
     from megapod.spec import load_site
@@ -74,7 +76,8 @@ def plan(
     site = load_site(spec)
     if capability:
         names = [m.strip() for m in models.split(",") if m.strip()] if models else None
-        caps = site_capability(site, models=names, gpu=gpu)
+        with progress("planning capability", len(names or preset_names())) as update:
+            caps = site_capability(site, models=names, gpu=gpu, progress=lambda done, _total: update(done))
         if as_json:
             typer.echo(json.dumps({"site": site.name, "capability": [asdict(c) for c in caps]}))
             return

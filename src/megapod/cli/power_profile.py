@@ -11,6 +11,7 @@ from rich.table import Table
 
 from megapod.cli.console import make_console
 from megapod.cli.output import check_out_file, check_table_file, write_atomic, write_table, write_text_atomic
+from megapod.cli.progress import progress
 from megapod.errors import SpecError
 
 # The library is imported inside the command, so that ``megapod --help`` stays cheap.
@@ -49,7 +50,10 @@ def power_profile(
     sc = load_scenario(scenario)
     if sc.power_profile is None:
         raise SpecError(str(scenario), "the scenario has no power_profile: section")
-    result = run_power_profile(sc.site, sc.power_profile, sc.seed, sc.name)
+    with progress("power profile", 1 + len(sc.power_profile.mitigations)) as update:
+        result = run_power_profile(
+            sc.site, sc.power_profile, sc.seed, sc.name, progress=lambda done, _total: update(done)
+        )
     if html_file is not None:
         write_text_atomic(html_file, report.render_html(result))
     if png_file is not None:

@@ -18,6 +18,7 @@ Infeasible goals raise :class:`InfeasibleError` with what would make them feasib
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -633,15 +634,22 @@ class Capability:
 
 
 def site_capability(
-    site: Site, models: list[str] | None = None, latency_per_token_s: float = 0.05, gpu: str | None = None
+    site: Site,
+    models: list[str] | None = None,
+    latency_per_token_s: float = 0.05,
+    gpu: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Capability]:
-    """For each model preset: compute-optimal training time and serving rate on the site's pods."""
+    """For each model preset: compute-optimal training time and serving rate on the site's pods.
+
+    ``progress(done, total)`` is called after each model, if given."""
     pod = pick_pod(site, gpu)
     hw = Hardware.from_pod(pod)
     rel = reliability_entry("llama3-h100")
     rate = interruption_rate_per_gpu_s(rel)
     out: list[Capability] = []
-    for name in models or preset_names():
+    names = models or preset_names()
+    for name in names:
         try:
             model = model_preset(name)
         except Exception as exc:
@@ -667,4 +675,6 @@ def site_capability(
         except InfeasibleError as exc:
             note = (note + "; " if note else "") + f"serving: {exc}"
         out.append(Capability(name, float(model.params), tokens, days, hours, tps, note))
+        if progress is not None:
+            progress(len(out), len(names))
     return out

@@ -8,6 +8,7 @@ run with the same grid metrics. It returns values; it prints and writes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -225,13 +226,19 @@ def _size_for(
 
 
 def run_power_profile(
-    site: Site, spec: PowerProfileSpec, seed: int = 0, name: str = "power-profile"
+    site: Site,
+    spec: PowerProfileSpec,
+    seed: int = 0,
+    name: str = "power-profile",
+    progress: Callable[[int, int], None] | None = None,
 ) -> PowerProfileResult:
     """Run the scenario's job, its mitigations and the battery sizing; see the module docs.
 
     One ``SeedSequence(seed)`` feeds the failure draws and the jitter draws (the same jitter
     draws for every mitigation, so differences come from the mitigation only).
+    ``progress(done, total)`` is called after the baseline and after each mitigation, if given.
     """
+    total = 1 + len(spec.mitigations)
     tl = spec.timeline
     dt = tl.resolution_s
     fail_seq, jitter_seq = np.random.SeedSequence(seed).spawn(2)
@@ -254,6 +261,8 @@ def run_power_profile(
         None,
         _meets(base_metrics, spec.limits),
     )
+    if progress is not None:
+        progress(1, total)
     runs = []
     for i, mit in enumerate(spec.mitigations):
         strategies: list[Strategy] = [
@@ -289,6 +298,8 @@ def run_power_profile(
                 _meets(metrics, spec.limits),
             )
         )
+        if progress is not None:
+            progress(2 + i, total)
     sizing = None
     if spec.limits.max_ramp_w_per_s is not None or spec.limits.max_swing_w is not None:
         unit_name = _battery_unit_name(site, spec)

@@ -4,8 +4,11 @@
   starts the head while it fits and stops at the first that does not (head of line).
 * ``easy-backfill``: FIFO, and later jobs may start past a blocked head if they do not delay
   it (EASY, Lifka 1995; :mod:`megapod.sim.twin.backfill`).
-* ``srtf``, ``las``: a blocked head preempts running jobs that rank below it (shortest
-  remaining time; Tiresias-style least attained service, Gu et al., NSDI '19).
+* ``srtf``: shortest remaining time, preemptive: every waiting and running job of a partition
+  is walked in key order against the partition's GPUs; those that do not fit are passed over
+  (running ones preempted), the rest run.
+* ``las``: a blocked head preempts running jobs that rank below it (Tiresias-style least
+  attained service, Gu et al., NSDI '19).
 * ``fair-share``: the queue (user, group) holding the fewest GPUs per weight goes first.
 
 A policy is a class; the registry holds the class and the scheduler makes one per run, so its
@@ -17,6 +20,7 @@ state (heaps, memos) belongs to that run. To add one, subclass :class:`QueueDisc
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from collections.abc import Callable
@@ -257,30 +261,72 @@ class ShortestRemainingFirst(Preemptive):
 
     name = "srtf"
     keys_fall = True
+    """Keep the running jobs in key order from start to stop (false: sort them every pass)."""
 
     def __init__(self, sched: Scheduler) -> None:
         super().__init__(sched)
+        n = len(self.queues)
         #: Waiting jobs of each partition, one heap of (key, job, token) per job size [GPUs].
-        self.waiting: list[dict[int, list[Entry]]] = [{} for _ in self.queues]
+        self.waiting: list[dict[int, list[Entry]]] = [{} for _ in range(n)]
+        #: Running jobs of each partition in key order, as (-priority, end, 1, submit, job, run
+        #: token), ``end`` the work clock at which the job would end (its time left plus the
+        #: clock now): fixed while it runs, so the order holds; ended runs are dropped lazily.
+        self.run_order: list[list[tuple[int, float, int, float, int, int]]] = [[] for _ in range(n)]
+        self.start = self._start_ordered
 
     @staticmethod
     def order(view: JobView, j: int, las_step_gpu_s: float) -> Key:
         """Priority, then remaining work."""
         return (-view.priority(j), view.remaining_s(j), j)
 
-    def _left_s(self, j: int) -> float:
-        """Time job ``j`` has left to run [s]: remaining work and restart still to come."""
+    def _end_v(self, j: int) -> float:
+        """Work clock at which running job ``j`` ends its restart and remaining work."""
         led = self.led
-        if led.state[j] == RUNNING:
-            return max(0.0, led.remaining[j] + led.setup[j] - (led.v_now - led.v0[j]))
-        return led.remaining[j] + led.setup_next[j]
+        return led.remaining[j] + led.setup[j] + led.v0[j]
+
+    def _start_ordered(self, j: int, alloc: Allocation) -> None:
+        """Job ``j`` starts and takes its place in the running order."""
+        led = self.led
+        led.start(j, alloc)
+        entry = (-led.prio[j], self._end_v(j), 1, led.submit_times[j], j, led.run_token[j])
+        bisect.insort(self.run_order[led.part[j]], entry)
+
+    def _running(self, p: int) -> list[tuple[int, float, int, float, int, int]]:
+        """Partition ``p``'s running jobs in key order (ended runs dropped from time to time)."""
+        led = self.led
+        if not self.keys_fall:  # the straightforward way: sort every running job on every pass
+            return sorted(
+                (-led.prio[j], max(led.v_now, self._end_v(j)), 1, led.submit_times[j], j, led.run_token[j])
+                for j in led.running[p]
+            )
+        order = self.run_order[p]
+        if len(order) > 2 * len(led.running[p]) + 16:
+            state, rt = led.state, led.run_token
+            order[:] = [e for e in order if state[e[4]] == RUNNING and rt[e[4]] == e[5]]
+        return order
 
     def enqueue(self, j: int) -> None:
-        """Job ``j`` waits in the heap of its size, keyed by (priority, time left, submit)."""
+        """Job ``j`` waits in the heap of its size, keyed by (priority, time left, submit):
+        its remaining work plus the restart it will need."""
         tok = self._mark(j)
         led = self.led
         heap = self.waiting[led.part[j]].setdefault(led.gpus[j], [])
-        heapq.heappush(heap, ((-led.prio[j], self._left_s(j), 0, led.submit_times[j], j), j, tok))
+        left = led.remaining[j] + led.setup_next[j]
+        heapq.heappush(heap, ((-led.prio[j], left, 0, led.submit_times[j], j), j, tok))
+
+    def _take(
+        self, sizes: dict[int, list[Entry]], heads: list[tuple[Any, int]], g: int, into: list[Entry]
+    ) -> None:
+        """The first waiting job of size ``g`` takes its share: off its heap into ``into``."""
+        heap = sizes[g]
+        into.append(heapq.heappop(heap))
+        state, qt = self.led.state, self.led.q_token
+        while heap and (state[heap[0][1]] != QUEUED or qt[heap[0][1]] != heap[0][2]):
+            heapq.heappop(heap)
+        if heap:
+            heapq.heapreplace(heads, (heap[0][0], g))
+        else:
+            heapq.heappop(heads)
 
     def schedule(self, p: int) -> None:
         """One pass over partition ``p``: preempt the running jobs outside the budget, start
@@ -292,56 +338,76 @@ class ShortestRemainingFirst(Preemptive):
         state = led.state
         qt = led.q_token
         gpus = led.gpus
-        heads: list[tuple[Any, int, int]] = []  # (key, size, token) of each size's first job
+        heads: list[tuple[Any, int]] = []  # (key, size) of each size's first waiting job
         for g in list(sizes):
             heap = sizes[g]
             while heap and (state[heap[0][1]] != QUEUED or qt[heap[0][1]] != heap[0][2]):
                 heapq.heappop(heap)
             if heap:
-                heads.append((heap[0][0], g, heap[0][2]))
+                heads.append((heap[0][0], g))
             else:
                 del sizes[g]
         if not heads:
             return
-        part = self.cluster.partitions[p]
-        budget = part.up_gpus
-        prio = led.prio
-        sub = led.submit_times
-        left = self._left_s
-        run_keys = sorted((-prio[j], left(j), 1, sub[j], j) for j in led.running[p])
-        busy_left = sum(gpus[k[4]] for k in run_keys)
         heapq.heapify(heads)
+        part = self.cluster.partitions[p]
+        run = self._running(p)
+        rt = led.run_token
+        now = led.v_now
         selected: list[Entry] = []
         preempt: list[int] = []
-        ri = 0
-        nrun = len(run_keys)
-        while heads or ri < nrun:
-            if not heads and busy_left <= budget:
-                break  # the running jobs not walked all fit
-            if heads and (ri >= nrun or heads[0][0] < run_keys[ri]):
-                g = heads[0][1]
-                if g > budget:  # this size and every job of it is passed over
+        # While the GPUs taken are no more than the free ones (``slack`` ≥ 0), every running
+        # job keeps its share: the walk looks at a running job only to find the budget left at
+        # a waiting job's place (the running GPUs after it plus the slack).
+        slack = part.free_gpus
+        busy = part.up_gpus - slack
+        ri = budget = busy_left = 0
+        deficit = False
+        while heads:
+            hk, g = heads[0]
+            if g > slack:
+                ri = bisect.bisect_left(run, (hk[0], hk[1] + now, 0, hk[3], hk[4]))
+                n = len(run)
+                if n - ri <= ri:
+                    after = sum(gpus[e[4]] for e in run[ri:] if state[e[4]] == RUNNING and rt[e[4]] == e[5])
+                else:
+                    before = sum(gpus[e[4]] for e in run[:ri] if state[e[4]] == RUNNING and rt[e[4]] == e[5])
+                    after = busy - before
+                if g > slack + after:  # every waiting job of this size is passed over
                     heapq.heappop(heads)
                     continue
-                heap = sizes[g]
-                entry = heapq.heappop(heap)
-                budget -= g
-                selected.append(entry)
-                while heap and (state[heap[0][1]] != QUEUED or qt[heap[0][1]] != heap[0][2]):
-                    heapq.heappop(heap)
-                if heap:
-                    heapq.heapreplace(heads, (heap[0][0], g, heap[0][2]))
-                else:
-                    heapq.heappop(heads)
-            else:
-                j = run_keys[ri][4]
-                ri += 1
-                g = gpus[j]
-                busy_left -= g
-                if g <= budget:
+                budget, busy_left, deficit = slack + after, after, True
+                break
+            slack -= g
+            self._take(sizes, heads, g, selected)
+        # Past that point running jobs are walked one by one with the waiting ones.
+        nrun = len(run)
+        while deficit and (ri < nrun or heads):
+            if not heads and busy_left <= budget:
+                break  # the running jobs not walked all fit
+            if ri < nrun:
+                r = run[ri]
+                j = r[4]
+                if state[j] != RUNNING or rt[j] != r[5]:
+                    ri += 1
+                    continue
+            if heads:
+                hk = heads[0][0]
+                if ri >= nrun or (hk[0], hk[1] + now, 0, hk[3], hk[4]) < r[:5]:
+                    g = heads[0][1]
+                    if g > budget:  # every waiting job of this size is passed over
+                        heapq.heappop(heads)
+                        continue
                     budget -= g
-                else:
-                    preempt.append(j)
+                    self._take(sizes, heads, g, selected)
+                    continue
+            ri += 1
+            g = gpus[j]
+            busy_left -= g
+            if g <= budget:
+                budget -= g
+            else:
+                preempt.append(j)
         for j in preempt:
             led.stop(j, save=True, count_interrupt=False)
         cluster = self.cluster
