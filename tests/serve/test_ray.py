@@ -58,7 +58,7 @@ def logs(api: Api, job_id: str) -> list[str]:
 def test_a_gang_runs_with_logs(local_api: Api) -> None:
     code = "import os; print('rank', os.environ['MEGAPOD_RANK'], 'of', os.environ['MEGAPOD_WORLD_SIZE'])"
     job = run_job(local_api, "gang", gpus=2, command=[sys.executable, "-c", code])
-    wait_for(lambda: state(local_api, job["id"]) == "done", timeout_s=30)
+    wait_for(lambda: state(local_api, job["id"]) == "done", timeout_s=120)
     assert sorted(logs(local_api, job["id"])) == ["[0] rank 0 of 2", "[1] rank 1 of 2"]
     done = local_api.client.get(f"/api/v1/jobs/{job['id']}", headers=local_api.viewer).json()
     assert done["exit_code"] == 0
@@ -67,7 +67,7 @@ def test_a_gang_runs_with_logs(local_api: Api) -> None:
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the database path is the gang test's
 def test_entrypoint_failure_and_cancel(local_api: Api) -> None:
     bad = run_job(local_api, "ep", entrypoint="json:loads", args=["not json"])
-    wait_for(lambda: state(local_api, bad["id"]) in ("done", "failed"), timeout_s=30)
+    wait_for(lambda: state(local_api, bad["id"]) in ("done", "failed"), timeout_s=120)
     assert state(local_api, bad["id"]) == "failed"
     assert any("JSONDecodeError" in line for line in logs(local_api, bad["id"]))
     slow = run_job(
@@ -75,7 +75,7 @@ def test_entrypoint_failure_and_cancel(local_api: Api) -> None:
         "slow",
         command=[sys.executable, "-u", "-c", "import time\nprint('started')\ntime.sleep(60)"],
     )
-    wait_for(lambda: "started" in logs(local_api, slow["id"]), timeout_s=30)
+    wait_for(lambda: "started" in logs(local_api, slow["id"]), timeout_s=120)
     r = local_api.client.post(f"/api/v1/jobs/{slow['id']}/cancel", headers=local_api.operator)
     assert r.status_code == 200 and r.json()["state"] == "cancelled"
     too_big = local_api.client.post(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.conftest import EXAMPLES
 
 from megapod.spec.goal import TrainingGoal, load_goal
-from tests.conftest import EXAMPLES
 
 
 @pytest.mark.parametrize("path", sorted((EXAMPLES / "goals").glob("*.yaml")), ids=lambda p: p.name)

@@ -75,7 +75,8 @@ def count(value: float) -> str:
 
 def number(value: float) -> str:
     """A number for people: about four significant digits, thousands separators, never an
-    exponent, no trailing zeros (``20,780``, ``207.8``, ``2.078``, ``30``, ``0.004``); ``-`` when it is not finite."""
+    exponent, no trailing zeros (``20,780``, ``207.8``, ``2.078``, ``30``, ``0.004``); ``-``
+    when it is not finite."""
     if not math.isfinite(value):
         return "-"
     size = abs(value)
