@@ -113,13 +113,20 @@ def hierarchical_all_reduce_s(size_bytes: float, levels: Sequence[Level]) -> flo
     """
     if not levels:
         return 0.0
-    total = 0.0
-    shard = size_bytes
-    for level in levels[:-1]:
-        total += 2.0 * reduce_scatter_s(shard, level.ranks, level.bw_bytes_per_s, level.latency_s)
-        shard /= level.ranks
+    total, shard = _inner_levels_s(size_bytes, levels[:-1])
     top = levels[-1]
     return total + all_reduce_s(shard, top.ranks, top.bw_bytes_per_s, top.latency_s)
+
+
+def _inner_levels_s(size_bytes: float, inner: Sequence[Level]) -> tuple[float, float]:
+    """Reduce-scatter down and all-gather back up through ``inner`` levels: (time [s], the shard
+    [bytes] left for the outermost level)."""
+    total = 0.0
+    shard = size_bytes
+    for level in inner:
+        total += 2.0 * reduce_scatter_s(shard, level.ranks, level.bw_bytes_per_s, level.latency_s)
+        shard /= level.ranks
+    return total, shard
 
 
 def hierarchical_reduce_scatter_s(size_bytes: float, levels: Sequence[Level]) -> float:
@@ -150,11 +157,7 @@ def in_network_all_reduce_s(size_bytes: float, levels: Sequence[Level]) -> float
     """
     if not levels:
         return 0.0
-    total = 0.0
-    shard = size_bytes
-    for level in levels[:-1]:
-        total += 2.0 * reduce_scatter_s(shard, level.ranks, level.bw_bytes_per_s, level.latency_s)
-        shard /= level.ranks
+    total, shard = _inner_levels_s(size_bytes, levels[:-1])
     top = levels[-1]
     if top.ranks <= 1:
         return total
