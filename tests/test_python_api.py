@@ -57,3 +57,21 @@ def test_readme_python_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     exec(compile(block.group(1), "README.md", "exec"), scope)
     assert scope["plan"].training is not None  # type: ignore[attr-defined]
     assert len(scope["run"].pods) == 1  # type: ignore[attr-defined]
+
+
+def test_power_profile_returns_waveforms_and_json() -> None:
+    result = megapod.power_profile(EXAMPLES / "scenarios" / "megapod_power.yaml")
+    doc = json.loads(result.to_json())
+    assert [m["name"] for m in doc["mitigations"]] == [m.name for m in result.mitigations]
+    frame = result.to_frame()
+    assert len(frame) == result.baseline.grid_w.size
+    assert frame["baseline_grid_w"].mean() == pytest.approx(doc["baseline"]["mean_w"], rel=1e-6)
+
+
+def test_power_profile_needs_the_section() -> None:
+    with pytest.raises(megapod.SpecError, match="power_profile"):
+        megapod.power_profile(EXAMPLES / "scenarios" / "megapod_week.yaml")
+
+
+def test_sweep_is_reached_from_the_package() -> None:
+    assert callable(megapod.sweep.run)

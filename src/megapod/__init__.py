@@ -9,6 +9,9 @@ The few things a user imports (each takes the description first, then what to do
     plan.to_frame(); plan.to_json()
     run = megapod.simulate("examples/scenarios/megapod_week.yaml")
     run.to_frame(); run.to_json(); run.series; run.pods
+    grid = megapod.power_profile("examples/scenarios/megapod_power.yaml")
+    grid.to_frame(); grid.to_json()                     # waveforms; metrics of every mitigation
+    table = megapod.sweep.run("examples/sweeps/megapod_sweep.yaml")   # a DataFrame, one row a point
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from megapod.errors import CatalogError, InfeasibleError, MegapodError, SpecErro
 if TYPE_CHECKING:
     from megapod.physics.inventory import SiteInventory
     from megapod.planner.plan import Plan
+    from megapod.sim.power_profile import PowerProfileResult
     from megapod.sim.twin import SimResult
     from megapod.spec import Site
     from megapod.spec.goal import ServingGoal, TrainingGoal
@@ -70,6 +74,27 @@ def simulate(scenario: Scenario | str | Path) -> SimResult:
     return run(load_scenario(scenario) if isinstance(scenario, str | Path) else scenario)
 
 
+def power_profile(scenario: Scenario | str | Path) -> PowerProfileResult:
+    """Synthesize a scenario's ``power_profile:`` job, its mitigations and the battery that meets
+    the grid limits (a model or a scenario file's path)."""
+    from megapod.sim.power_profile import run_power_profile
+    from megapod.spec.scenario import load_scenario
+
+    sc = load_scenario(scenario) if isinstance(scenario, str | Path) else scenario
+    if sc.power_profile is None:
+        raise SpecError(sc.name, "the scenario has no power_profile: section")
+    return run_power_profile(sc.site, sc.power_profile, sc.seed, sc.name)
+
+
+def __getattr__(name: str) -> Any:
+    """``megapod.sweep`` on first use (it pulls in pandas, and Ray when it runs)."""
+    if name == "sweep":
+        import importlib
+
+        return importlib.import_module("megapod.sweep")
+    raise AttributeError(f"module 'megapod' has no attribute {name!r}")
+
+
 __all__ = [
     "CatalogError",
     "InfeasibleError",
@@ -78,6 +103,7 @@ __all__ = [
     "UnitError",
     "load_site",
     "plan",
+    "power_profile",
     "simulate",
     "site_inventory",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -60,11 +59,9 @@ def power_profile(
         png = report.png_bytes(result)
         write_atomic(png_file, lambda tmp: tmp.write_bytes(png))
     if series is not None:
-        from megapod.report.series import power_profile_frame
-
-        write_table(series, power_profile_frame(result))
+        write_table(series, result.to_frame())
     if as_json:
-        typer.echo(json.dumps(report.summary(result)))
+        typer.echo(result.to_json())
         return
     job = result.baseline.job
     failures = ", ".join(f"{t:.0f} s" for t in result.failures_s) or "none"

@@ -8,14 +8,14 @@ charts; the PNG (``--png``) is drawn with matplotlib, imported only when it is a
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from megapod.physics.power_dynamics import spectrum
 from megapod.report import format as fmt
-from megapod.sim.power_profile import PowerProfileResult, ProfileRun
+from megapod.sim.power_profile import PowerProfileResult
 from megapod.units import KILO, MEGA
 from megapod.web import Axis, Chart, Page, Series
 
@@ -26,61 +26,6 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Points per plotted series (the window is binned to min/mean/max envelopes).
 _PLOT_POINTS = 3000
-
-
-def run_summary(run: ProfileRun) -> dict[str, Any]:
-    """One run's metrics and cost as plain values, units in the keys."""
-    m = run.metrics
-    out: dict[str, Any] = {
-        "name": run.name,
-        "strategies": list(run.strategies),
-        "step_time_s": run.job.step_time_s,
-        "mean_w": m.mean_w,
-        "peak_w": m.peak_w,
-        "trough_w": m.trough_w,
-        "max_ramp_w_per_s": m.max_ramp_w_per_s,
-        "swing_w": m.swing_w,
-        "band_0p1_20hz_rms_w": m.band.rms_w,
-        "band_peak_w": m.band.peak_w,
-        "band_peak_hz": m.band.peak_hz,
-        "energy_wh": m.energy_wh,
-        "meets_limits": run.meets_limits,
-    }
-    if run.cost is not None:
-        out["cost"] = dict(vars(run.cost))
-    return out
-
-
-def summary(result: PowerProfileResult) -> dict[str, Any]:
-    """The whole result as one JSON-ready document (no sample arrays)."""
-    job = result.baseline.job
-    sizing = None if result.sizing is None else dict(vars(result.sizing))
-    return {
-        "name": result.name,
-        "resolution_s": result.resolution_s,
-        "duration_s": result.baseline.grid_w.size * result.resolution_s,
-        "failures_s": list(result.failures_s),
-        "job": {
-            "gpus": job.gpus,
-            "group_gpus": job.group_gpus,
-            "groups": job.groups,
-            "step_time_s": job.step_time_s,
-            "pue": job.pue,
-            "phases": [
-                {
-                    "name": p.name,
-                    "duration_s": p.duration_s,
-                    "utilization": p.utilization,
-                    "gpu_power_w": p.power_w,
-                }
-                for p in job.phases
-            ],
-        },
-        "limits": result.limits.model_dump(),
-        "baseline": run_summary(result.baseline),
-        "mitigations": [run_summary(r) for r in result.mitigations],
-        "battery_sizing": sizing,
-    }
 
 
 def _envelope(x: FloatArray, points: int) -> tuple[FloatArray, FloatArray, FloatArray, int]:

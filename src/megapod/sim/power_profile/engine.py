@@ -8,8 +8,10 @@ run with the same grid metrics. It returns values; it prints and writes nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -37,6 +39,9 @@ from megapod.physics.power_dynamics.job import JobModel, PhasePower, Timeline, W
 from megapod.sim.power_profile.strategies import BatterySmoothing, Strategy, build_strategy
 from megapod.spec.power_profile import JobSpec, LimitsSpec, PowerProfileSpec
 from megapod.spec.site import Pod, Site
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -89,10 +94,33 @@ class ProfileRun:
     cost: MitigationCost | None
     meets_limits: bool | None
 
+    def as_dict(self) -> dict[str, Any]:
+        """The run's metrics and cost as plain values, units in the keys."""
+        m = self.metrics
+        out: dict[str, Any] = {
+            "name": self.name,
+            "strategies": list(self.strategies),
+            "step_time_s": self.job.step_time_s,
+            "mean_w": m.mean_w,
+            "peak_w": m.peak_w,
+            "trough_w": m.trough_w,
+            "max_ramp_w_per_s": m.max_ramp_w_per_s,
+            "swing_w": m.swing_w,
+            "band_0p1_20hz_rms_w": m.band.rms_w,
+            "band_peak_w": m.band.peak_w,
+            "band_peak_hz": m.band.peak_hz,
+            "energy_wh": m.energy_wh,
+            "meets_limits": self.meets_limits,
+        }
+        if self.cost is not None:
+            out["cost"] = dict(vars(self.cost))
+        return out
+
 
 @dataclass(frozen=True)
 class PowerProfileResult:
-    """Everything a power-profile run found."""
+    """Everything a power-profile run found: :meth:`to_json` for the figures, :meth:`to_frame`
+    for the waveforms."""
 
     name: str
     resolution_s: float
@@ -103,6 +131,61 @@ class PowerProfileResult:
     sizing: BatterySizing | None
     gpu_true_w: FloatArray
     gpu_nvml_w: FloatArray
+
+    def as_dict(self) -> dict[str, Any]:
+        """The whole result as one JSON-ready document (no sample arrays)."""
+        job = self.baseline.job
+        return {
+            "name": self.name,
+            "resolution_s": self.resolution_s,
+            "duration_s": self.baseline.grid_w.size * self.resolution_s,
+            "failures_s": list(self.failures_s),
+            "job": {
+                "gpus": job.gpus,
+                "group_gpus": job.group_gpus,
+                "groups": job.groups,
+                "step_time_s": job.step_time_s,
+                "pue": job.pue,
+                "phases": [
+                    {
+                        "name": p.name,
+                        "duration_s": p.duration_s,
+                        "utilization": p.utilization,
+                        "gpu_power_w": p.power_w,
+                    }
+                    for p in job.phases
+                ],
+            },
+            "limits": self.limits.model_dump(),
+            "baseline": self.baseline.as_dict(),
+            "mitigations": [r.as_dict() for r in self.mitigations],
+            "battery_sizing": None if self.sizing is None else dict(vars(self.sizing)),
+        }
+
+    def to_json(self) -> str:
+        """:meth:`as_dict` as one JSON document."""
+        return json.dumps(self.as_dict())
+
+    def to_frame(self) -> pd.DataFrame:
+        """The synthesized draw, one row a sample: ``time_s``, one GPU's board power as it is and
+        as NVML would report it [W] (``gpu_board_w``, ``gpu_nvml_w``: over the first steps only,
+        empty after), and per run the grid draw ``<run>_grid_w`` [W], with the battery's power
+        ``<run>_battery_w`` (+ discharge) and state of charge ``<run>_soc`` where the run has a
+        battery."""
+        import pandas as pd
+
+        n = self.baseline.grid_w.size
+        columns: dict[str, FloatArray] = {"time_s": np.arange(n, dtype=np.float64) * self.resolution_s}
+        for name, trace in (("gpu_board_w", self.gpu_true_w), ("gpu_nvml_w", self.gpu_nvml_w)):
+            padded = np.full(n, np.nan)
+            padded[: min(n, trace.size)] = trace[:n]
+            columns[name] = padded
+        for run in (self.baseline, *self.mitigations):
+            columns[f"{run.name}_grid_w"] = run.grid_w
+            if run.battery is not None:
+                columns[f"{run.name}_battery_w"] = run.battery.battery_w
+                columns[f"{run.name}_soc"] = run.battery.soc_frac[1:]
+        return pd.DataFrame(columns)
 
 
 def _pod(site: Site, name: str | None) -> Pod:
