@@ -258,14 +258,20 @@ def test_viewer_sees_no_action_and_cannot_act(browser: Any, server: Server) -> N
     context.close()
 
 
-def test_memory_stays_bounded_under_fast_updates(browser: Any, server: Server) -> None:
+@pytest.fixture
+def quiet_server(tmp_path: Path) -> Iterator[Server]:
+    """A server of its own: no other test's jobs or events change the page while it is measured."""
+    yield from _serve(EXAMPLES / "megapod.yaml", tmp_path / "quiet.db", 60.0)
+
+
+def test_memory_stays_bounded_under_fast_updates(browser: Any, quiet_server: Server) -> None:
     """Live updates at up to 5 Hz for a bounded window: once the timelines hold their full
     window (shortened here to 20 points so that it fills within seconds, where an open page
     holds 600), the JS heap and the DOM stop growing."""
-    context = signed_in(browser, server, server.admin_token)
+    context = signed_in(browser, quiet_server, quiet_server.admin_token)
     page = context.new_page()
     errors = console_errors(page)
-    page.goto(server.url + "/?interval=0.2&points=20")
+    page.goto(quiet_server.url + "/?interval=0.2&points=20")
     wait_first_render(page)
     page.wait_for_selector("#chart-power .main-svg", timeout=30_000)
 
