@@ -7,12 +7,11 @@ import re
 
 import pandas as pd
 
-from megapod.report.html import HtmlReport
-from megapod.web import Axis, line_chart
+from megapod.web import Axis, Page, line_chart
 
 
 def build() -> str:
-    report = HtmlReport("Plan <test>", subtitle="austin-tx")
+    report = Page("Plan <test>", subtitle="austin-tx")
     s = report.section("Summary", "First paragraph & more.")
     s.highlight("GPUs", "16,384")
     s.table(["item", "USD", "count"], [["GPUs", 1.25e9, 16384], ["<script>", 3.5, 2]], title="Capex")
@@ -56,9 +55,9 @@ def test_render_is_self_contained_and_escaped() -> None:
 
 
 def test_render_is_deterministic() -> None:
-    a = HtmlReport("x")
+    a = Page("x")
     a.section("s").table(["k"], [[1]])
-    b = HtmlReport("x")
+    b = Page("x")
     b.section("s").table(["k"], [[1]])
     assert a.render() == b.render()
     assert "Plotly" not in a.render()  # a page without charts carries no chart library

@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import REPO
 
 from megapod import web
-from megapod.web.page import plain_number
+from megapod.report.format import number
 
 
 def test_line_chart_spec_rounds_and_gaps() -> None:
@@ -75,8 +75,8 @@ def test_bar_and_scatter_specs() -> None:
         (math.inf, "∞"),
     ],
 )
-def test_plain_numbers_have_no_exponent(value: float, text: str) -> None:
-    assert plain_number(value) == text
+def test_numbers_have_no_exponent(value: float, text: str) -> None:
+    assert number(value) == text
 
 
 def test_report_page_for_other_reports() -> None:

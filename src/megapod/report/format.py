@@ -73,17 +73,17 @@ def count(value: float) -> str:
     return f"{value:,.0f}"
 
 
-def number(value: float) -> str:
-    """A number for people: about four significant digits, thousands separators, never an
-    exponent, no trailing zeros (``20,780``, ``207.8``, ``2.078``, ``30``, ``0.004``); ``-``
-    when it is not finite."""
+def number(value: float, significant: int = 4) -> str:
+    """``value`` for people: about ``significant`` significant digits, thousands separators, no
+    trailing zeros, never scientific notation (``1.25e9`` → ``1,250,000,000``, ``207.8``,
+    ``0.000123456`` → ``0.0001235``); ``∞`` and ``–`` for what is not finite."""
     if not math.isfinite(value):
-        return "-"
-    size = abs(value)
-    if size >= 1000:
-        return f"{value:,.0f}"
-    if size == 0:
+        return "∞" if value > 0 else "-∞" if value < 0 else "–"
+    if value == 0:
         return "0"
-    decimals = max(0, 3 - math.floor(math.log10(size)))
+    magnitude = math.floor(math.log10(abs(value)))
+    decimals = min(12, max(0, significant - 1 - magnitude))
     text = f"{value:,.{decimals}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text

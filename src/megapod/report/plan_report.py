@@ -11,9 +11,8 @@ import numpy as np
 
 from megapod.planner.plan import Plan
 from megapod.report import format as fmt
-from megapod.report.html import HtmlReport
 from megapod.units import DAY_S, MEGA
-from megapod.web import Axis, bar_chart, line_chart
+from megapod.web import Axis, Page, bar_chart, line_chart
 
 Rows = list[tuple[str, str]]
 
@@ -223,9 +222,7 @@ def html_report(plan: Plan) -> str:
         if plan.serving
         else "Plan"
     )
-    report = HtmlReport(
-        title, subtitle=f"site {plan.site}: {f.pods} × {f.pod_name}, {f.climate}, {f.grid_region}"
-    )
+    report = Page(title, subtitle=f"site {plan.site}: {f.pods} × {f.pod_name}, {f.climate}, {f.grid_region}")
     for name, rows in summary_sections(plan):
         report.section(name).table(["", ""], rows)
     notes = list(plan.notes) + list(f.notes)

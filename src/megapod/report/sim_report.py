@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from megapod.report import format as fmt
-from megapod.report.html import HtmlReport
 from megapod.sim.twin import SimResult
 from megapod.units import DAY_S, HOUR_S, MEGA
-from megapod.web import Axis, Chart, line_chart
+from megapod.web import Axis, Chart, Page, line_chart
 
 #: Summary keys shown in the report, with their labels.
 SUMMARY_ROWS: tuple[tuple[str, str], ...] = (
@@ -53,7 +52,7 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
 def render_sim_report(result: SimResult) -> str:
     """The report as one self-contained HTML page (nothing is written)."""
     s = result.summary
-    rep = HtmlReport(
+    rep = Page(
         f"Simulation: {s['scenario']}",
         subtitle=f"{s['gpus']:,} GPUs, {s['horizon_s'] / DAY_S:,.1f} days, seed {s['seed']}",
     )

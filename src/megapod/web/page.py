@@ -18,7 +18,6 @@ Example::
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup
 
+from megapod.report import format as fmt
 from megapod.web import assets
 from megapod.web.charts import Chart
 
@@ -59,7 +59,7 @@ def table(
 ) -> Table:
     """A table from headings and rows of values, numbers right-aligned: integers with thousands
     separators, other numbers by ``float_format`` (a ``str.format`` pattern) or, by default,
-    with :func:`plain_number` (4 significant digits, never in scientific notation)."""
+    with :func:`megapod.report.format.number` (4 significant digits, never in scientific notation)."""
     return Table([str(c) for c in columns], [[_cell(v, float_format) for v in row] for row in rows], title)
 
 
@@ -190,28 +190,13 @@ def _json_safe(text: str) -> str:
     return text.replace("</", "<\\/").replace("<!--", "<\\u0021--")
 
 
-def plain_number(value: float, significant: int = 4) -> str:
-    """``value`` for people: about ``significant`` significant digits, thousands separators,
-    never scientific notation (``1.25e9`` → ``1,250,000,000``, ``0.000123456`` → ``0.0001235``)."""
-    if not math.isfinite(value):
-        return "∞" if value > 0 else "-∞" if value < 0 else "–"
-    if value == 0:
-        return "0"
-    magnitude = math.floor(math.log10(abs(value)))
-    decimals = min(12, max(0, significant - 1 - magnitude))
-    text = f"{value:,.{decimals}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
-
-
 def _cell(value: Any, float_format: str | None) -> Cell:
     if isinstance(value, bool):
         return Cell(str(value), False)
     if isinstance(value, Real):
         number = float(value)
         if isinstance(value, float) or not number.is_integer():
-            text = plain_number(number) if float_format is None else float_format.format(number)
+            text = fmt.number(number) if float_format is None else float_format.format(number)
             return Cell(text, True)
         return Cell(f"{round(number):,}", True)
     return Cell(str(value), False)
