@@ -26,6 +26,7 @@ PROVIDERS: dict[str, str] = {
     "checkpoint policy": "megapod.sim.twin.policies",
     "outage response": "megapod.sim.twin.policies",
     "physical check": "megapod.planner.checks",
+    "payout scheme": "megapod.fleet.payout",
 }
 
 

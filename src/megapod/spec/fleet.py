@@ -16,11 +16,8 @@ from pydantic import Field, field_validator, model_validator
 from megapod import catalog
 from megapod.catalog.vehicle import HomeRegionEntry, MobilityEntry
 from megapod.quantities import DurationS, Efficiency, Fraction, MemoryBytes
-from megapod.registry import PROVIDERS, require
+from megapod.registry import require
 from megapod.spec.base import MAX_COUNT, SpecModel, VehicleRef, _resolver
-
-#: Payout schemes are registered by the fleet engine; a spec checks names against them.
-PROVIDERS.setdefault("payout scheme", "megapod.fleet.payout")
 
 MobilityRef = Annotated[MobilityEntry, _resolver("mobility")]
 HomeRef = Annotated[HomeRegionEntry, _resolver("home-region")]
