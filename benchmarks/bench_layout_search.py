@@ -32,7 +32,7 @@ def main() -> None:
         model = model_preset(name)
         hw = Hardware.from_gpu(gpu)
         start = time.perf_counter()
-        found = search(model, gpus, hw, batch, dtype, top=5)
+        found = search(model, hw, gpus, batch, dtype, top=5)
         elapsed = time.perf_counter() - start
         total_n += found.evaluated
         total_v += found.valid

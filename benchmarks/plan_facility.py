@@ -50,8 +50,8 @@ def main() -> None:
         pod = pick_pod(site, None)
         step = search_layouts(
             model_preset("llama3-70b"),
-            plan.training.gpus_used,
             Hardware.from_pod(pod),
+            plan.training.gpus_used,
             plan.training.layout["global_batch"],
             plan.training.layout["dtype"],
             1,

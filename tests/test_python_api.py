@@ -75,3 +75,12 @@ def test_power_profile_needs_the_section() -> None:
 
 def test_sweep_is_reached_from_the_package() -> None:
     assert callable(megapod.sweep.run)
+
+
+def test_predict_takes_names_and_a_token_string() -> None:
+    found = megapod.predict("llama3-8b", "h100-sxm", gpus=64, global_batch=256, tokens="100G", top=2)
+    assert len(found.layouts) == 2 and found.run is not None
+    assert found.run.tokens == 1e11 and found.run.step.layout == found.best.layout
+    assert len(found.to_frame()) == 2 and json.loads(found.to_json())["run"]["steps"] == found.run.steps
+    with pytest.raises(megapod.SpecError, match="tokens"):
+        megapod.predict("llama3-8b", "h100-sxm", gpus=64, global_batch=256, tokens="lots")

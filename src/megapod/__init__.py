@@ -7,6 +7,8 @@ The few things a user imports (each takes the description first, then what to do
     inv = megapod.site_inventory(site)                  # peak figures
     plan = megapod.plan(site, {"model": "llama3-70b", "tokens": "2T", "deadline_s": "30 d"})
     plan.to_frame(); plan.to_json()
+    best = megapod.predict("llama3-70b", "h100-sxm", gpus=1024, global_batch=512, tokens="2T")
+    best.to_frame(); best.to_json(); best.run.wall_days  # fastest layouts, then the whole run
     run = megapod.simulate("examples/scenarios/megapod_week.yaml")
     run.to_frame(); run.to_json(); run.series; run.pods
     grid = megapod.power_profile("examples/scenarios/megapod_power.yaml")
@@ -23,7 +25,9 @@ from megapod.errors import CatalogError, InfeasibleError, MegapodError, SpecErro
 
 if TYPE_CHECKING:
     from megapod.physics.inventory import SiteInventory
+    from megapod.physics.perf import Hardware, TransformerModel
     from megapod.planner.plan import Plan
+    from megapod.planner.prediction import TrainingPrediction
     from megapod.sim.power_profile import PowerProfileResult
     from megapod.sim.twin import SimResult
     from megapod.spec import Site
@@ -66,6 +70,33 @@ def plan(site: Site | str | Path, goal: TrainingGoal | ServingGoal | dict[str, A
     return plan_serving(s, g) if isinstance(g, ServingGoal) else plan_training(s, g)
 
 
+def predict(
+    model: str | TransformerModel,
+    hw: str | Hardware,
+    gpus: int,
+    global_batch: int,
+    *,
+    dtype: str = "bf16",
+    tokens: float | str | None = None,
+    top: int = 5,
+) -> TrainingPrediction:
+    """The ``top`` fastest parallel layouts of a training run, best first, and with ``tokens``
+    (a count or a string such as ``"15T"``) the whole run's time, GPU-hours and energy.
+
+    ``model`` is a preset name (``megapod predict`` lists them) or a
+    :class:`~megapod.physics.perf.TransformerModel`; ``hw`` a catalog GPU (its reference system's
+    scale-up domain and network) or a :class:`~megapod.physics.perf.Hardware`. No valid layout
+    raises :class:`InfeasibleError`.
+    """
+    from megapod.physics.perf import Hardware, model_preset
+    from megapod.planner.prediction import parse_tokens, predict_training
+
+    m = model_preset(model) if isinstance(model, str) else model
+    h = Hardware.from_gpu(hw) if isinstance(hw, str) else hw
+    n = parse_tokens(tokens) if tokens is not None else None
+    return predict_training(m, h, gpus, global_batch, dtype, top, n)
+
+
 def simulate(scenario: Scenario | str | Path) -> SimResult:
     """Run a scenario (a model or a scenario file's path) through the twin to its horizon."""
     from megapod.sim.twin import simulate as run
@@ -104,6 +135,7 @@ __all__ = [
     "load_site",
     "plan",
     "power_profile",
+    "predict",
     "simulate",
     "site_inventory",
 ]

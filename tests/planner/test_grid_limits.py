@@ -99,8 +99,8 @@ def test_tighter_limit_never_needs_fewer_units(site, unlimited: Plan, kind: str)
     lay = unlimited.training.layout if unlimited.training else {}
     step = search_layouts(
         model_preset("llama3-70b"),
-        unlimited.training.gpus_used if unlimited.training else 1,
         Hardware.from_pod(pod),
+        unlimited.training.gpus_used if unlimited.training else 1,
         lay["global_batch"],
         lay["dtype"],
         1,
@@ -170,8 +170,8 @@ def test_grid_bank_above_ride_through_becomes_the_plan_battery(site, unlimited: 
 
     step = search_layouts(
         model_preset("llama3-70b"),
-        t.gpus_used,
         Hardware.from_pod(pod),
+        t.gpus_used,
         t.layout["global_batch"],
         t.layout["dtype"],
         1,

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from megapod.physics.perf import Hardware, model_flops_per_token, model_preset
+from megapod.physics.perf import model_flops_per_token, model_preset
 from megapod.physics.perf.flops import flops_per_token
 from megapod.planner.layout import (
     case_model,
     flop_convention,
     plan_layouts,
-    plan_training_run,
     predict_case,
     source_year,
     validate_cases,
@@ -204,12 +203,6 @@ def test_plan_layouts_on_a_pod() -> None:
     pod = site.pods[0]
     best = plan_layouts(model_preset("llama3-8b"), pod, 72, 288, top=2)
     assert len(best) == 2 and best[0].layout.gpus == 72
-
-
-def test_plan_training_run() -> None:
-    run = plan_training_run(model_preset("llama3-8b"), Hardware.from_gpu("h100-sxm"), 64, 1e11, 256)
-    assert run.steps == -(-int(1e11) // (256 * 8192))
-    assert run.wall_s > 0
 
 
 def test_measured_tflops_derived_from_tokens_per_second() -> None:

@@ -205,8 +205,8 @@ def test_mean_it_power_between_idle_and_peak(megapod_site) -> None:  # type: ign
 def test_more_gpus_never_make_the_fastest_layout_slower(a: int, b: int) -> None:
     small, large = sorted((a, b))
     model, hw = model_preset("llama3-8b"), Hardware.from_gpu("h100-sxm")
-    fast_small = search(model, 8 * small, hw, 256, "bf16", 1, up_to=True).best[0]
-    fast_large = search(model, 8 * large, hw, 256, "bf16", 1, up_to=True).best[0]
+    fast_small = search(model, hw, 8 * small, 256, "bf16", 1, up_to=True).best[0]
+    fast_large = search(model, hw, 8 * large, 256, "bf16", 1, up_to=True).best[0]
     assert fast_large.layout.gpus <= 8 * large
     assert fast_large.step_time_s <= fast_small.step_time_s * (1 + 1e-12)
 

@@ -25,7 +25,7 @@ def test_pretraining_length_comes_from_the_performance_model() -> None:
         update={"workload": sc.workload.model_copy(update={"synthetic": None, "pretraining": [job]})}
     )
     res = simulate(sc)
-    step = search_layouts(model_preset("llama3-8b"), 288, Hardware.from_pod(sc.site.pods[0]), 512, top=1)[0]
+    step = search_layouts(model_preset("llama3-8b"), Hardware.from_pod(sc.site.pods[0]), 288, 512, top=1)[0]
     assert res.jobs["work_s"].iloc[0] == pytest.approx(2000 * step.step_time_s)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -11,12 +10,11 @@ import typer
 from rich.table import Table
 
 from megapod.cli.console import make_console
-from megapod.errors import SpecError
 from megapod.report.format import number
 from megapod.units import GIB
 
 if TYPE_CHECKING:
-    from megapod.physics.perf import Hardware, StepBreakdown
+    from megapod.physics.perf import Hardware
     from megapod.planner.layout import ValidationReport
 
 # The library is imported inside each command, so that ``megapod --help`` stays cheap.
@@ -116,20 +114,14 @@ def layouts(
 ) -> None:
     """Search the parallel layouts of a model on a GPU count and show the fastest."""
     from megapod.physics.perf import model_preset
-    from megapod.physics.perf.search import search
+    from megapod.planner.prediction import predict_training
 
     hw = _hardware(gpu, domain, scale_out_gbps)
-    found = search(model_preset(model), gpus, hw, global_batch, dtype, top)
+    found = predict_training(model_preset(model), hw, gpus, global_batch, dtype, top)
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "evaluated": found.evaluated,
-                    "valid": found.valid,
-                    "layouts": [_step_dict(r) for r in found.best],
-                }
-            )
-        )
+        doc = found.as_dict()
+        del doc["run"]
+        typer.echo(json.dumps(doc))
         return
     table = Table(
         title=f"{model} on {gpus} × {gpu}, batch {global_batch} ({found.valid:,} "
@@ -137,7 +129,7 @@ def layouts(
     )
     for col in ("layout", "step s", "MFU", "TFLOP/s", "tok/s/GPU", "bubble %", "comm %", "mem GiB"):
         table.add_column(col, justify="left" if col == "layout" else "right", no_wrap=col == "layout")
-    for r in found.best:
+    for r in found.layouts:
         table.add_row(
             r.layout.describe(),
             f"{r.step_time_s:.2f}",
@@ -213,24 +205,13 @@ def time_to_train(
 ) -> None:
     """Wall time (before failures), GPU-hours and GPU energy with the fastest layout."""
     from megapod.physics.perf import model_preset
-    from megapod.planner.layout import plan_training_run
+    from megapod.planner.prediction import parse_tokens, predict_training, run_dict
 
     hw = _hardware(gpu, domain, scale_out_gbps)
-    run = plan_training_run(model_preset(model), hw, gpus, _count(tokens), global_batch, dtype)
-    doc = {
-        "model": model,
-        "gpu": gpu,
-        "gpus": gpus,
-        "tokens": run.tokens,
-        "steps": run.steps,
-        "layout": run.step.layout.describe(),
-        "step_time_s": run.step.step_time_s,
-        "mfu": run.step.mfu,
-        "wall_days": run.wall_days,
-        "gpu_hours": run.gpu_hours,
-        "gpu_energy_mwh": run.gpu_energy_wh / 1e6,
-        "mean_gpu_power_w": run.mean_gpu_power_w,
-    }
+    count = parse_tokens(tokens, "--tokens")
+    found = predict_training(model_preset(model), hw, gpus, global_batch, dtype, 1, count)
+    assert found.run is not None
+    doc = {"model": model, "gpu": gpu, "gpus": gpus, **run_dict(found.run)}
     if as_json:
         typer.echo(json.dumps(doc))
         return
@@ -243,51 +224,8 @@ def _hardware(gpu: str, domain: int | None, scale_out_gbps: float | None) -> Har
     return Hardware.from_gpu(gpu, domain, scale_out_gbps * 1e9 if scale_out_gbps else None)
 
 
-_SUFFIX = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
-
-
-#: Tokens one training run may ask for (100x the largest published runs, ~15T).
-MAX_TOKENS = 1e16
-
-
-def _count(text: str) -> float:
-    match = re.fullmatch(r"\s*((?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[0-9]+)?)\s*([kmbgt]?)\s*", text.lower())
-    if not match:
-        raise SpecError("--tokens", f"{text!r}: give a count such as 15T, 300B or 2e12")
-    value = float(match.group(1)) * _SUFFIX[match.group(2)]
-    if not 1 <= value <= MAX_TOKENS:
-        raise SpecError("--tokens", f"{text!r}: must be between 1 and {MAX_TOKENS:.0e} tokens")
-    return value
-
-
 def _num(value: float | None, spec: str) -> str:
     return "" if value is None else format(value, spec)
-
-
-def _step_dict(r: StepBreakdown) -> dict[str, Any]:
-    lay = r.layout
-    return {
-        "layout": {
-            "tp": lay.tp,
-            "pp": lay.pp,
-            "dp": lay.dp,
-            "cp": lay.cp,
-            "ep": lay.ep,
-            "micro_batch": lay.micro_batch,
-            "interleave": lay.interleave,
-            "recompute": lay.recompute,
-            "zero_stage": lay.zero_stage,
-        },
-        "step_time_s": r.step_time_s,
-        "compute_s": r.compute_s,
-        "exposed_comm_s": r.exposed_comm_s,
-        "bubble_s": r.bubble_s,
-        "optimizer_s": r.optimizer_s,
-        "tflops_per_gpu": r.tflops_per_gpu,
-        "mfu": r.mfu,
-        "tokens_per_s_per_gpu": r.tokens_per_s_per_gpu,
-        "memory_per_gpu_gib": r.memory_per_gpu_gib,
-    }
 
 
 def _print_pairs(title: str, doc: dict[str, Any]) -> None:

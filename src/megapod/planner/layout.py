@@ -32,7 +32,6 @@ from megapod.physics.perf.stack import (
     SEQUENCE_PARALLEL_FROM_YEAR,
     stack_for_year,
 )
-from megapod.physics.perf.time_to_train import TrainingRun, time_to_train
 from megapod.spec.training_case import CaseError, TrainingCase
 from megapod.units import TERA
 
@@ -50,7 +49,6 @@ __all__ = [
     "case_year",
     "flop_convention",
     "plan_layouts",
-    "plan_training_run",
     "predict_case",
     "source_year",
     "validate_cases",
@@ -78,7 +76,7 @@ def plan_layouts(
     """The ``top`` fastest layouts of ``model`` on ``gpus`` GPUs of ``pod``'s hardware."""
     if gpus > pod.gpus * pod.count:
         raise InfeasibleError(f"{gpus} GPUs requested but pod {pod.name!r} holds {pod.gpus * pod.count}")
-    return search_layouts(model, gpus, Hardware.from_pod(pod), global_batch, dtype, top, **fixed)
+    return search_layouts(model, Hardware.from_pod(pod), gpus, global_batch, dtype, top, **fixed)
 
 
 def case_model(case: TrainingCase) -> TransformerModel:
@@ -395,7 +393,7 @@ def _search_nearest_batch(
     first: InfeasibleError | None = None
     for batch in _batch_candidates(wanted, unit, NEAREST_BATCH_TRIES):
         try:
-            return search(model, gpus, hw, batch, dtype, 1, **kwargs), batch
+            return search(model, hw, gpus, batch, dtype, 1, **kwargs), batch
         except InfeasibleError as exc:
             first = first or exc
     assert first is not None
@@ -452,16 +450,3 @@ class ValidationReport:
 def validate_cases(cases: Sequence[TrainingCase | CaseError]) -> ValidationReport:
     """Predict every case (errors recorded per case) and collect the report."""
     return ValidationReport(tuple(predict_case(c) for c in cases))
-
-
-def plan_training_run(
-    model: TransformerModel,
-    hw: Hardware,
-    gpus: int,
-    tokens: float,
-    global_batch: int,
-    dtype: str = "bf16",
-) -> TrainingRun:
-    """Time, GPU-hours and energy to train on ``tokens`` with the fastest valid layout."""
-    best = search_layouts(model, gpus, hw, global_batch, dtype, 1)[0]
-    return time_to_train(model, hw, best.layout, tokens)

@@ -209,7 +209,7 @@ def _train_on(
     more GPUs never give a slower fastest plan.
     """
     batch = global_batch_sequences(goal.global_batch_tokens, model.seq_len)
-    best = search(model, gpus, hw, batch, goal.dtype, 1, up_to=True).best[0]
+    best = search(model, hw, gpus, batch, goal.dtype, 1, up_to=True).best[0]
     run = time_to_train(model, hw, best.layout, goal.tokens)
     allowance = failure_allowance(run.gpus, run.wall_s, goal.checkpoint_s, goal.restart_s, rate, source)
     return run, allowance

@@ -18,7 +18,7 @@ def test_divisors() -> None:
 
 
 def test_best_layouts_are_sorted_valid_and_complete() -> None:
-    found = search(LLAMA, 64, H100, 256, "bf16", top=5)
+    found = search(LLAMA, H100, 64, 256, "bf16", top=5)
     steps = [r.step_time_s for r in found.best]
     assert steps == sorted(steps)
     assert len(found.best) == 5
@@ -33,26 +33,26 @@ def test_best_layouts_are_sorted_valid_and_complete() -> None:
 def test_search_beats_a_hand_picked_layout() -> None:
     hand = train_step(LLAMA, H100, Layout(tp=8, pp=1, dp=8, micro_batch=1, global_batch=256,
                                           recompute="full"))
-    best = search_layouts(LLAMA, 64, H100, 256)[0]
+    best = search_layouts(LLAMA, H100, 64, 256)[0]
     assert best.step_time_s <= hand.step_time_s
 
 
 def test_fixed_dimensions_are_respected() -> None:
-    for r in search_layouts(LLAMA, 64, H100, 256, tp=2, recompute="none", top=3):
+    for r in search_layouts(LLAMA, H100, 64, 256, tp=2, recompute="none", top=3):
         assert r.layout.tp == 2
         assert r.layout.recompute == "none"
 
 
 def test_nothing_fits() -> None:
     with pytest.raises(InfeasibleError, match="no valid layout"):
-        search_layouts(model_preset("megatron-1t"), 8, H100, 8)
+        search_layouts(model_preset("megatron-1t"), H100, 8, 8)
 
 
 def test_search_keeps_megatron_interleaving_rules() -> None:
     # interleaved layouts split the layers into p·v equal virtual stages (or L + 2 with the
     # embedding and the loss counted as layers) and run a multiple of p micro-batches
     model = model_preset("llama3-70b")  # 80 layers
-    best = search_layouts(model, 72, H100, global_batch=144, dtype="bf16", top=20, tp=8)
+    best = search_layouts(model, H100, 72, global_batch=144, dtype="bf16", top=20, tp=8)
     assert best
     for r in best:
         lay = r.layout
@@ -65,6 +65,6 @@ def test_search_keeps_megatron_interleaving_rules() -> None:
 def test_search_refuses_interleaving_that_leaves_virtual_stages_uneven() -> None:
     model = model_preset("llama3-70b")  # 80 layers do not split into 9·3 virtual stages
     with pytest.raises(InfeasibleError, match="virtual stages"):
-        search_layouts(model, 72, H100, global_batch=144, tp=8, pp=9, interleave=3)
-    ok = search_layouts(model, 64, H100, global_batch=128, tp=8, pp=4, interleave=5, top=1)
+        search_layouts(model, H100, 72, global_batch=144, tp=8, pp=9, interleave=3)
+    ok = search_layouts(model, H100, 64, global_batch=128, tp=8, pp=4, interleave=5, top=1)
     assert ok[0].layout.interleave == 5  # 80 = 4·5·4

@@ -93,8 +93,8 @@ def _options(choice: Choice, default: Iterable[int]) -> list[int]:
 
 def search_layouts(
     model: TransformerModel,
-    gpus: int,
     hw: Hardware,
+    gpus: int,
     global_batch: int,
     dtype: str = "bf16",
     top: int = 5,
@@ -110,13 +110,13 @@ def search_layouts(
     narrow a dimension (``options`` are the keywords of :func:`search`). Raises
     :class:`InfeasibleError` when no layout is valid.
     """
-    return list(search(model, gpus, hw, global_batch, dtype, top, **options).best)
+    return list(search(model, hw, gpus, global_batch, dtype, top, **options).best)
 
 
 def search(
     model: TransformerModel,
-    gpus: int,
     hw: Hardware,
+    gpus: int,
     global_batch: int,
     dtype: str = "bf16",
     top: int = 5,

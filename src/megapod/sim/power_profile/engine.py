@@ -217,7 +217,7 @@ def _phases_from_model(
             raise SpecError("power_profile.job.layout", str(exc)) from None
     else:
         gpus = gpus_hint or pod.gpus * pod.count
-        found = search_layouts(model, gpus, hw, spec.global_batch or 1, top=1)
+        found = search_layouts(model, hw, gpus, spec.global_batch or 1, top=1)
         if not found:
             raise SpecError("power_profile.job", f"no valid layout of {spec.model} on {gpus} GPUs")
         step = found[0]

@@ -179,7 +179,7 @@ def _pretrain_work_s(scenario: Scenario, job: PretrainingJob) -> float:
 
     assert job.model is not None and job.iterations is not None
     pod = max(scenario.site.pods, key=lambda p: p.gpus * p.count)
-    best = search_layouts(model_preset(job.model), job.gpus, Hardware.from_pod(pod), job.global_batch, top=1)
+    best = search_layouts(model_preset(job.model), Hardware.from_pod(pod), job.gpus, job.global_batch, top=1)
     if not best:
         raise InfeasibleError(f"pretraining {job.name!r}: no valid layout of {job.model} on {job.gpus} GPUs")
     return job.iterations * best[0].step_time_s
