@@ -1,13 +1,13 @@
 """Battery sizing for a grid ramp or swing limit on a planned training run.
 
-The planned job's site draw is synthesized with the power-profile engine
-(:func:`megapod.sim.power_profile.run_power_profile`): the step phases of the chosen layout
+The planned job's site draw is synthesized from physics
+(:func:`megapod.physics.power_dynamics.job.synthesize`): the step phases of the chosen layout
 (:class:`megapod.physics.perf.StepBreakdown`) on the layout's GPUs, lockstep groups of
 ``tp·pp·cp`` GPUs, the pod's design PUE, over a short window with one failure and restart so
 the sizing sees the deepest drop (full training power to idle) and the restart ramp.
-:func:`megapod.sim.power_profile.size_battery` then finds the fewest units of the plan's
-battery type that keep the grid draw within the limits. Without a limit only the
-unmitigated ramp and swing are reported.
+:func:`megapod.physics.power_dynamics.battery_sizing.size_battery` then finds the fewest units
+of the plan's battery type that keep the grid draw within the limits. Without a limit only
+the unmitigated ramp and swing are reported.
 """
 
 from __future__ import annotations
@@ -15,9 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from megapod import catalog
+from megapod.catalog.power import BatteryEntry
 from megapod.physics.perf import StepBreakdown
-from megapod.sim.power_profile import run_power_profile
-from megapod.spec.power_profile import JobSpec, LimitsSpec, PhaseSpec, PowerProfileSpec, TimelineSpec
+from megapod.physics.power_dynamics import max_ramp_w_per_s as ramp_of
+from megapod.physics.power_dynamics import swing_w as swing_of
+from megapod.physics.power_dynamics.battery_sizing import size_battery
+from megapod.physics.power_dynamics.job import Timeline, pod_job, synthesize
 from megapod.spec.site import Pod, Site
 
 #: Window of the synthesized waveform [s]: steady training, a failure, a restart, training again.
@@ -96,36 +102,32 @@ def size_for_grid_limits(
         seed: seed of the waveform's jitter draws (lockstep by default, so unused draws).
     """
     lay = step.layout
-    spec = PowerProfileSpec(
-        job=JobSpec(
-            pod=pod.name,
-            gpus=lay.gpus,
-            group_gpus=lay.tp * lay.pp * lay.cp,
-            phases=[
-                PhaseSpec(name=p.name, duration_s=p.duration_s, utilization=p.gpu_utilization)
-                for p in step.phases
-                if p.duration_s > 0
-            ],
-        ),
-        timeline=TimelineSpec(
-            duration_s=WINDOW_S,
-            resolution_s=RESOLUTION_S,
-            failures_at_s=[FAILURE_AT_S],
-            restart_s=RESTART_S,
-            restart_ramp_s=RESTART_RAMP_S,
-        ),
-        limits=LimitsSpec(max_ramp_w_per_s=max_ramp_w_per_s, max_swing_w=max_swing_w),
-    )
-    result = run_power_profile(site, spec, seed=seed, name="plan")
-    base = result.baseline.metrics
-    sizing = result.sizing
+    phases = [(p.name, p.duration_s, p.gpu_utilization) for p in step.phases if p.duration_s > 0]
+    job = pod_job(pod, phases, lay.gpus, lay.tp * lay.pp * lay.cp)
+    timeline = Timeline(WINDOW_S, RESOLUTION_S, None, 0.0, (FAILURE_AT_S,), RESTART_S, RESTART_RAMP_S)
+    _, jitter_seed = np.random.SeedSequence(seed).spawn(2)  # the power-profile engine's jitter stream
+    grid_w = synthesize(job, timeline, jitter_seed).grid_w
+    base_ramp = ramp_of(grid_w, RESOLUTION_S)
+    base_swing = swing_of(grid_w, RESOLUTION_S)
+    sizing = None
+    if max_ramp_w_per_s is not None or max_swing_w is not None:
+        unit = catalog.get("battery", battery_unit)
+        assert isinstance(unit, BatteryEntry)
+        sizing = size_battery(
+            grid_w,
+            RESOLUTION_S,
+            unit,
+            unit_name=battery_unit,
+            max_ramp_w_per_s_limit=max_ramp_w_per_s,
+            max_swing_w_limit=max_swing_w,
+        )
     if sizing is None:
         return GridLimitSizing(
             WINDOW_S,
             RESOLUTION_S,
             FAILURE_AT_S,
-            base.max_ramp_w_per_s,
-            base.swing_w,
+            base_ramp,
+            base_swing,
             None,
             None,
             battery_unit,
@@ -143,8 +145,8 @@ def size_for_grid_limits(
         window_s=WINDOW_S,
         resolution_s=RESOLUTION_S,
         failure_at_s=FAILURE_AT_S,
-        baseline_max_ramp_w_per_s=base.max_ramp_w_per_s,
-        baseline_swing_w=base.swing_w,
+        baseline_max_ramp_w_per_s=base_ramp,
+        baseline_swing_w=base_swing,
         max_ramp_limit_w_per_s=max_ramp_w_per_s,
         max_swing_limit_w=max_swing_w,
         unit=sizing.unit,

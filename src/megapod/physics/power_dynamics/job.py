@@ -8,11 +8,15 @@ overhead.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
+from megapod.physics.gpu_power import board_power_w
+from megapod.physics.inventory import pod_inventory
 from megapod.physics.power_dynamics import (
     first_order_lowpass_w,
     iteration_profile_w,
@@ -20,6 +24,9 @@ from megapod.physics.power_dynamics import (
     job_waveform_w,
     training_waveform_w,
 )
+
+if TYPE_CHECKING:
+    from megapod.spec.site import Pod
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -149,3 +156,43 @@ def synthesize(job: JobModel, timeline: Timeline, jitter_seed: np.random.SeedSeq
     it_w = gpu_w + job.static_w
     overhead_w = (job.pue - 1.0) * first_order_lowpass_w(it_w, dt, job.cooling_time_constant_s)
     return Waveform(it_w, it_w + overhead_w, dt, profile)
+
+
+def pod_job(
+    pod: Pod,
+    phases: Sequence[tuple[str, float, float]],
+    gpus: int,
+    group_gpus: int,
+    *,
+    phase_power_w: Mapping[str, float] | None = None,
+    checkpoint_utilization: float = 0.05,
+    pue: float | None = None,
+    cooling_time_constant_s: float = 30.0,
+    jitter_s: float = 0.0,
+) -> JobModel:
+    """The :class:`JobModel` of a job of ``gpus`` GPUs on ``pod``'s servers.
+
+    ``phases`` are ``(name, duration [s], GPU utilization)`` of one step; a phase's board power
+    is ``phase_power_w[name]`` when given, else :func:`~megapod.physics.gpu_power.board_power_w`
+    of its utilization. The static draw is each GPU's share of its server's host power and of
+    the pod's switches; ``pue`` defaults to the pod's design PUE.
+    """
+    server = pod.racks[0].server
+    gpu, system = server.gpu, server.system
+    given = phase_power_w or {}
+    inv = pod_inventory(pod)
+    return JobModel(
+        phases=tuple(
+            PhasePower(n, d, u, given.get(n, float(board_power_w(u, gpu.idle_w, gpu.tdp_w))))
+            for n, d, u in phases
+        ),
+        gpus=gpus,
+        group_gpus=min(group_gpus, gpus),
+        gpu_idle_w=gpu.idle_w,
+        gpu_tdp_w=gpu.tdp_w,
+        checkpoint_gpu_w=float(board_power_w(checkpoint_utilization, gpu.idle_w, gpu.tdp_w)),
+        static_w=gpus * (system.host_power_w / system.gpus + inv.switch_power_w / max(inv.gpus, 1)),
+        pue=pue or pod.cooling.design_pue,
+        cooling_time_constant_s=cooling_time_constant_s,
+        jitter_s=jitter_s,
+    )

@@ -20,8 +20,6 @@ from megapod import catalog
 from megapod.catalog.power import BatteryEntry
 from megapod.errors import SpecError
 from megapod.physics.battery import BatteryParams
-from megapod.physics.gpu_power import board_power_w
-from megapod.physics.inventory import pod_inventory
 from megapod.physics.power_dynamics import (
     BandContent,
     band_content,
@@ -35,7 +33,7 @@ from megapod.physics.power_dynamics import (
 )
 from megapod.physics.power_dynamics.battery_control import BatteryTrace
 from megapod.physics.power_dynamics.battery_sizing import BatterySizing, size_battery
-from megapod.physics.power_dynamics.job import JobModel, PhasePower, Timeline, Waveform, synthesize
+from megapod.physics.power_dynamics.job import JobModel, Timeline, Waveform, pod_job, synthesize
 from megapod.sim.power_profile.strategies import BatterySmoothing, Strategy, build_strategy
 from megapod.spec.power_profile import JobSpec, LimitsSpec, PowerProfileSpec
 from megapod.spec.site import Pod, Site
@@ -230,8 +228,7 @@ def build_job(site: Site, spec: PowerProfileSpec) -> JobModel:
     """The :class:`JobModel` of the scenario's job on its pod."""
     js = spec.job
     pod = _pod(site, js.pod)
-    server = pod.racks[0].server
-    gpu, system = server.gpu, server.system
+    system = pod.racks[0].server.system
     if js.phases is not None:
         raw = [(p.name, p.duration_s, p.utilization) for p in js.phases]
         gpus = js.gpus or pod.gpus * pod.count
@@ -248,21 +245,14 @@ def build_job(site: Site, spec: PowerProfileSpec) -> JobModel:
             "power_profile.job.phase_power_w",
             f"no phase named {', '.join(sorted(unknown))}; phases: {', '.join(n for n, _, _ in raw)}",
         )
-    phases = tuple(
-        PhasePower(n, d, u, js.phase_power_w.get(n, float(board_power_w(u, gpu.idle_w, gpu.tdp_w))))
-        for n, d, u in raw
-    )
-    inv = pod_inventory(pod)
-    static_w = gpus * (system.host_power_w / system.gpus + inv.switch_power_w / max(inv.gpus, 1))
-    return JobModel(
-        phases=phases,
-        gpus=gpus,
-        group_gpus=min(group, gpus),
-        gpu_idle_w=gpu.idle_w,
-        gpu_tdp_w=gpu.tdp_w,
-        checkpoint_gpu_w=float(board_power_w(js.checkpoint_utilization, gpu.idle_w, gpu.tdp_w)),
-        static_w=static_w,
-        pue=spec.facility.pue or pod.cooling.design_pue,
+    return pod_job(
+        pod,
+        raw,
+        gpus,
+        group,
+        phase_power_w=js.phase_power_w,
+        checkpoint_utilization=js.checkpoint_utilization,
+        pue=spec.facility.pue,
         cooling_time_constant_s=spec.facility.cooling_time_constant_s,
         jitter_s=js.jitter_s,
     )
