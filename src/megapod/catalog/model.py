@@ -7,17 +7,20 @@ an entry into a :class:`megapod.physics.perf.TransformerModel`.
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from megapod.catalog.entry import CatalogEntry
 
 
-class ModelEntry(CatalogEntry):
-    """A decoder-only transformer architecture.
+class ModelShape(BaseModel):
+    """The shape of a decoder-only transformer, dense or mixture-of-experts: the one
+    declaration used by catalog presets, goal files (a model given by its shape) and
+    validation cases.
 
     ``ffn_hidden`` is the inner size of the MLP (of each expert for a mixture-of-experts model
-    unless ``expert_ffn_hidden`` is given); ``gated_mlp`` marks SwiGLU-style MLPs with three
-    weight matrices instead of two. ``kv_heads`` below ``heads`` is grouped-query attention.
+    unless ``expert_ffn_hidden`` is given; ``4 * hidden`` when absent); ``gated_mlp`` marks
+    SwiGLU-style MLPs with three weight matrices instead of two. ``kv_heads`` below ``heads``
+    is grouped-query attention (``heads`` when absent).
     """
 
     layers: int = Field(ge=1, le=100_000)
@@ -34,7 +37,7 @@ class ModelEntry(CatalogEntry):
     tied_embeddings: bool = False
 
     @model_validator(mode="after")
-    def _shape(self) -> ModelEntry:
+    def _shape(self) -> ModelShape:
         if self.hidden % self.heads:
             raise ValueError(f"hidden {self.hidden} is not divisible by heads {self.heads}")
         if self.kv_heads is not None and self.heads % self.kv_heads:
@@ -42,3 +45,7 @@ class ModelEntry(CatalogEntry):
         if self.top_k > self.experts:
             raise ValueError(f"top_k {self.top_k} exceeds experts {self.experts}")
         return self
+
+
+class ModelEntry(CatalogEntry, ModelShape):
+    """A catalog transformer architecture: its shape, a name and the source of its figures."""

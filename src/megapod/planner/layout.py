@@ -24,6 +24,7 @@ from megapod.physics.perf import (
     flops_per_token,
     search_layouts,
 )
+from megapod.physics.perf.presets import model_from_shape
 from megapod.physics.perf.search import SearchResult, search
 from megapod.physics.perf.stack import (
     CAUSAL_FLOPS_FROM_YEAR,
@@ -81,20 +82,7 @@ def plan_layouts(
 
 def case_model(case: TrainingCase) -> TransformerModel:
     """The :class:`TransformerModel` of a case (``kv_heads`` = heads, ``ffn`` = 4h if null)."""
-    m = case.model
-    return TransformerModel(
-        layers=m.layers,
-        hidden=m.hidden,
-        heads=m.heads,
-        kv_heads=m.kv_heads or m.heads,
-        ffn_hidden=m.ffn_hidden or 4 * m.hidden,
-        vocab=m.vocab,
-        seq_len=m.seq_len,
-        gated_mlp=bool(m.gated_mlp),
-        experts=m.experts or 1,
-        top_k=m.top_k or 1,
-        name=case.id,
-    )
+    return model_from_shape(case.model, case.id)
 
 
 def flop_convention(case: TrainingCase) -> str:

@@ -36,6 +36,7 @@ from megapod.physics.perf import (
     serve,
     time_to_train,
 )
+from megapod.physics.perf.presets import model_from_shape
 from megapod.physics.perf.search import divisors, search
 from megapod.planner.failures import (
     FailureAllowance,
@@ -157,19 +158,7 @@ def resolve_model(model: str | ModelSpec) -> TransformerModel:
     """A preset by name, or a model given by its shape."""
     if isinstance(model, str):
         return model_preset(model)
-    return TransformerModel(
-        layers=model.layers,
-        hidden=model.hidden,
-        heads=model.heads,
-        kv_heads=model.kv_heads or model.heads,
-        ffn_hidden=model.ffn_hidden or 4 * model.hidden,
-        vocab=model.vocab,
-        seq_len=model.seq_len,
-        gated_mlp=model.gated_mlp,
-        experts=model.experts,
-        top_k=model.top_k,
-        name=model.name,
-    )
+    return model_from_shape(model, model.name)
 
 
 def pick_pod(site: Site, gpu: str | None) -> Pod:

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, field_validator
 
 from megapod import catalog
+from megapod.catalog.model import ModelShape
 from megapod.errors import SpecError
 from megapod.quantities import DurationS, PowerW
 from megapod.spec.base import SpecModel
@@ -23,20 +24,10 @@ Count = Annotated[float, BeforeValidator(lambda v: parse_quantity(v, "count") if
 """A plain count that accepts ``"15.6T"``-style prefixes (k, M, G, T)."""
 
 
-class ModelSpec(SpecModel):
+class ModelSpec(SpecModel, ModelShape):
     """A transformer given by its shape instead of a preset name."""
 
     name: str = "custom-model"
-    layers: int = Field(ge=1)
-    hidden: int = Field(ge=1)
-    heads: int = Field(ge=1)
-    kv_heads: int | None = Field(None, ge=1)
-    ffn_hidden: int | None = Field(None, ge=1)
-    vocab: int = Field(ge=1)
-    seq_len: int = Field(ge=1)
-    gated_mlp: bool = False
-    experts: int = Field(1, ge=1)
-    top_k: int = Field(1, ge=1)
 
 
 def _known_model(value: str | ModelSpec) -> str | ModelSpec:
@@ -117,4 +108,3 @@ def goal_from_dict(doc: dict[str, Any], name: str = "") -> TrainingGoal | Servin
 def load_goal(path: str | Path) -> TrainingGoal | ServingGoal:
     """Read and validate a goal file (YAML or TOML)."""
     return goal_from_dict(read_document(path), name=str(path))
-

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from megapod import catalog
 from megapod.catalog.gpu import GpuEntry
+from megapod.catalog.model import ModelShape
 from megapod.errors import SpecError
 from megapod.spec.base import SpecModel
 from megapod.spec.loader import parse_value, read_bytes, validate
@@ -36,19 +37,16 @@ class CaseHardware(SpecModel):
         return catalog.gpu(self.gpu)
 
 
-class CaseModel(SpecModel):
-    """The model shape as the schema writes it."""
+class CaseModel(SpecModel, ModelShape):
+    """The model shape as the schema writes it; a null ``gated_mlp``, ``experts`` or
+    ``top_k`` (the source did not say) is a plain MLP, one expert, top-1."""
 
-    layers: int = Field(ge=1)
-    hidden: int = Field(ge=1)
-    heads: int = Field(ge=1)
-    kv_heads: int | None = Field(None, ge=1)
-    ffn_hidden: int | None = Field(None, ge=1)
-    gated_mlp: bool | None = False
-    vocab: int = Field(ge=1)
-    seq_len: int = Field(ge=1)
-    experts: int | None = Field(1, ge=1)
-    top_k: int | None = Field(1, ge=1)
+    @field_validator("gated_mlp", "experts", "top_k", mode="before")
+    @classmethod
+    def _null_is_default(cls, value: object, info: ValidationInfo) -> object:
+        if value is None:
+            return {"gated_mlp": False, "experts": 1, "top_k": 1}[str(info.field_name)]
+        return value
 
 
 class CaseParallelism(SpecModel):

@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 from megapod import catalog
-from megapod.catalog.model import ModelEntry
+from megapod.catalog.model import ModelEntry, ModelShape
 from megapod.errors import CatalogError
 from megapod.physics.perf.model import TransformerModel
 
 
-def model_from_entry(entry: ModelEntry) -> TransformerModel:
-    """A :class:`TransformerModel` from a catalog model entry (defaults filled in)."""
+def model_from_shape(shape: ModelShape, name: str) -> TransformerModel:
+    """The :class:`TransformerModel` of a declared shape (a catalog preset, a goal's model, a
+    validation case), absent sizes filled in as :class:`~megapod.catalog.model.ModelShape` says."""
     return TransformerModel(
-        layers=entry.layers,
-        hidden=entry.hidden,
-        heads=entry.heads,
-        kv_heads=entry.kv_heads or entry.heads,
-        ffn_hidden=entry.expert_ffn_hidden or entry.ffn_hidden or 4 * entry.hidden,
-        vocab=entry.vocab,
-        seq_len=entry.seq_len,
-        gated_mlp=entry.gated_mlp,
-        experts=entry.experts,
-        top_k=entry.top_k,
-        tied_embeddings=entry.tied_embeddings,
-        name=entry.name,
+        layers=shape.layers,
+        hidden=shape.hidden,
+        heads=shape.heads,
+        kv_heads=shape.kv_heads or shape.heads,
+        ffn_hidden=shape.expert_ffn_hidden or shape.ffn_hidden or 4 * shape.hidden,
+        vocab=shape.vocab,
+        seq_len=shape.seq_len,
+        gated_mlp=shape.gated_mlp,
+        experts=shape.experts,
+        top_k=shape.top_k,
+        tied_embeddings=shape.tied_embeddings,
+        name=name,
     )
 
 
@@ -31,7 +32,7 @@ def model_preset(name: str) -> TransformerModel:
     entry = catalog.get("model", name)
     if not isinstance(entry, ModelEntry):  # pragma: no cover - the kind ties the model
         raise CatalogError(f"model {name!r} is not a model entry")
-    return model_from_entry(entry)
+    return model_from_shape(entry, entry.name)
 
 
 def preset_names() -> list[str]:
