@@ -31,6 +31,7 @@ from megapod.catalog.reliability import ReliabilityEntry
 from megapod.catalog.system import SystemEntry
 from megapod.catalog.vehicle import HomeRegionEntry, MobilityEntry, VehicleComputeEntry
 from megapod.errors import CatalogError
+from megapod.registry import Registry
 
 E = TypeVar("E", bound=CatalogEntry)
 
@@ -43,14 +44,15 @@ class Kind:
     model: type[CatalogEntry]
 
 
-KINDS: dict[str, Kind] = {}
+#: The kinds of catalog entry, on the package's one registry mechanism.
+KINDS: Registry[Kind] = Registry("catalog kind")
 
 
 def register_kind(kind: str, file: str, model: type[CatalogEntry]) -> None:
     """Register a kind of catalog entry stored in ``catalog/data/<file>``."""
     if kind in KINDS:
         raise CatalogError(f"catalog kind {kind!r} is already registered")
-    KINDS[kind] = Kind(file, model)
+    KINDS.register(kind, Kind(file, model))
 
 
 register_kind("gpu", "gpus.yaml", GpuEntry)

@@ -57,6 +57,4 @@ def power_model_for(generation: str) -> GpuPowerModelEntry:
 
     register()
     name = generation if generation in catalog.names("gpu-power-model") else "default"
-    entry = catalog.get("gpu-power-model", name)
-    assert isinstance(entry, GpuPowerModelEntry)
-    return entry
+    return catalog.typed("gpu-power-model", name, GpuPowerModelEntry)

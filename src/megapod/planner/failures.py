@@ -21,7 +21,7 @@ from typing import Any
 
 from megapod import catalog
 from megapod.catalog.reliability import ReliabilityEntry
-from megapod.errors import CatalogError, InfeasibleError
+from megapod.errors import InfeasibleError
 
 
 @dataclass(frozen=True)
@@ -47,10 +47,7 @@ def interruption_rate_per_gpu_s(entry: ReliabilityEntry) -> float:
 
 def reliability_entry(name: str) -> ReliabilityEntry:
     """The reliability catalog entry ``name``."""
-    entry = catalog.get("reliability", name)
-    if not isinstance(entry, ReliabilityEntry):  # pragma: no cover - the kind ties the model
-        raise CatalogError(f"reliability {name!r} is not a reliability entry")
-    return entry
+    return catalog.typed("reliability", name, ReliabilityEntry)
 
 
 def failure_allowance(

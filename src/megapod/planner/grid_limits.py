@@ -111,8 +111,7 @@ def size_for_grid_limits(
     base_swing = swing_of(grid_w, RESOLUTION_S)
     sizing = None
     if max_ramp_w_per_s is not None or max_swing_w is not None:
-        unit = catalog.get("battery", battery_unit)
-        assert isinstance(unit, BatteryEntry)
+        unit = catalog.typed("battery", battery_unit, BatteryEntry)
         sizing = size_battery(
             grid_w,
             RESOLUTION_S,

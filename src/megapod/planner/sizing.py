@@ -119,9 +119,7 @@ def grid_region(site: Site) -> GridRegionEntry:
         raise SpecError(
             "location.grid_region", f"{name!r} is not a known grid region; use one of {', '.join(known)}"
         )
-    entry = catalog.get("grid-region", name)
-    assert isinstance(entry, GridRegionEntry)
-    return entry
+    return catalog.typed("grid-region", name, GridRegionEntry)
 
 
 def pod_mean_it_w(pod: Pod, gpu_mean_w: float) -> float:
@@ -198,8 +196,11 @@ def size_facility(
     target = pod.power.ride_through_target_s
     if target is None:
         target = pod.power.generators.unit.start_time_s if pod.power.generators else DEFAULT_RIDE_THROUGH_S
-    unit = pod.power.battery.unit if pod.power.battery else catalog.get("battery", "megapack-2xl-2h")
-    assert isinstance(unit, catalog.BatteryEntry)
+    unit = (
+        pod.power.battery.unit
+        if pod.power.battery
+        else catalog.typed("battery", "megapack-2xl-2h", catalog.BatteryEntry)
+    )
     usable_unit_wh = unit.energy_wh * (unit.soc_max - unit.soc_min)
     need_wh = battery_physics.energy_for_ride_through_wh(
         facility_peak_pod, target, unit.round_trip_efficiency

@@ -20,10 +20,7 @@ if TYPE_CHECKING:
 
 def calibration_for(gpu: GpuEntry) -> PerfCalibrationEntry:
     """The performance-model constants of ``gpu``'s generation (``perf_calibration.yaml``)."""
-    entry = catalog.get("perf-calibration", gpu.generation)
-    if not isinstance(entry, PerfCalibrationEntry):  # pragma: no cover - kind ties the model
-        raise CatalogError(f"perf-calibration {gpu.generation!r} is not a calibration entry")
-    return entry
+    return catalog.typed("perf-calibration", gpu.generation, PerfCalibrationEntry)
 
 
 def reference_system(gpu: GpuEntry) -> SystemEntry | None:

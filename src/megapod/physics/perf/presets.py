@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from megapod import catalog
 from megapod.catalog.model import ModelEntry, ModelShape
-from megapod.errors import CatalogError
 from megapod.physics.perf.model import TransformerModel
 
 
@@ -29,10 +28,7 @@ def model_from_shape(shape: ModelShape, name: str) -> TransformerModel:
 
 def model_preset(name: str) -> TransformerModel:
     """The catalog model ``name`` (e.g. ``llama3-70b``, ``gpt3-175b``, ``mixtral-8x7b``)."""
-    entry = catalog.get("model", name)
-    if not isinstance(entry, ModelEntry):  # pragma: no cover - the kind ties the model
-        raise CatalogError(f"model {name!r} is not a model entry")
-    return model_from_shape(entry, entry.name)
+    return model_from_shape(catalog.typed("model", name, ModelEntry), name)
 
 
 def preset_names() -> list[str]:

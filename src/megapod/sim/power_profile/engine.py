@@ -376,8 +376,7 @@ def run_power_profile(
     sizing = None
     if spec.limits.max_ramp_w_per_s is not None or spec.limits.max_swing_w is not None:
         unit_name = _battery_unit_name(site, spec)
-        unit = catalog.get("battery", unit_name)
-        assert isinstance(unit, BatteryEntry)
+        unit = catalog.typed("battery", unit_name, BatteryEntry)
         sizing = size_battery(
             base_wave.grid_w,
             dt,

@@ -140,8 +140,7 @@ def bank_params(unit: BatteryEntry, units: int) -> BatteryParams:
 @STRATEGIES.register("battery_smoothing")
 def _battery(params: Mapping[str, Any], where: str) -> Strategy:
     p = validate(BatterySmoothingParams, dict(params), where)
-    unit = catalog.get("battery", p.unit)
-    assert isinstance(unit, BatteryEntry)
+    unit = catalog.typed("battery", p.unit, BatteryEntry)
     if p.power_w is not None and p.energy_wh is not None:
         bank: BatteryParams | None = BatteryParams(
             p.energy_wh, p.power_w, unit.round_trip_efficiency, unit.soc_min, unit.soc_max
