@@ -89,17 +89,21 @@ def pplns(log: ShareLog, econ: FleetEconomics) -> IntArray:
 
     Share ``s`` is in the window of every block whose end ``e`` has ``s < e <= s + N``; it
     earns its tokens times the sum of those blocks' pool per token (prefix sums, no loop).
+    The prefix sums are taken in extended precision: a window's weight is a difference of
+    two sums over the whole log, which in float64 loses ``ε·Σtokens`` — whole micro-dollars
+    once a small window follows a long log of large shares.
     """
     n = log.share_host.size
     if n == 0:
         return np.zeros(log.hosts, dtype=np.int64)
     window = econ.pplns_window
-    cum = np.concatenate(([0.0], np.cumsum(log.share_tokens)))
+    wide = np.longdouble
+    cum = np.concatenate(([wide(0)], np.cumsum(log.share_tokens, dtype=wide)))
     ends = log.block_end
     weight = cum[ends] - cum[np.maximum(ends - window, 0)]
-    rate = econ.owner_share * log.block_revenue_micro_usd.astype(np.float64) / weight
-    rate_cum = np.concatenate(([0.0], np.cumsum(rate)))
+    rate = wide(econ.owner_share) * log.block_revenue_micro_usd.astype(wide) / weight
+    rate_cum = np.concatenate(([wide(0)], np.cumsum(rate)))
     s = np.arange(n)
     lo = np.searchsorted(ends, s, side="right")
     hi = np.searchsorted(ends, s + window, side="right")
-    return _per_host(log, log.share_tokens * (rate_cum[hi] - rate_cum[lo]))
+    return _per_host(log, (log.share_tokens * (rate_cum[hi] - rate_cum[lo])).astype(np.float64))
