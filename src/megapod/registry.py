@@ -25,8 +25,11 @@ PROVIDERS: dict[str, str] = {
     "placement policy": "megapod.sim.twin.policies",
     "checkpoint policy": "megapod.sim.twin.policies",
     "outage response": "megapod.sim.twin.policies",
+    "trace format": "megapod.traces.formats",
     "physical check": "megapod.planner.checks",
     "payout scheme": "megapod.fleet.payout",
+    "dispatch policy": "megapod.sim.twin.dispatch",
+    "compute tier": "megapod.fleet.tier",
 }
 
 
@@ -74,8 +77,9 @@ class Registry(Mapping[str, T], Generic[T]):
 
 
 def known(what: str) -> list[str]:
-    """Sorted names in the registry of ``what`` (importing its provider on first use)."""
-    if what not in REGISTRIES and what in PROVIDERS:
+    """Sorted names in the registry of ``what`` (importing its provider on first use; a
+    registry made in one module may be filled by its provider, so an empty one imports it)."""
+    if what in PROVIDERS and not REGISTRIES.get(what):
         importlib.import_module(PROVIDERS[what])
     return sorted(REGISTRIES[what])
 

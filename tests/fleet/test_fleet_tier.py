@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,8 @@ class FakeSite:
 
     def __init__(self, node0: int) -> None:
         self.node0 = node0
+        self.group0 = 0
+        self.ledger = SimpleNamespace(down_d=[0])
         self.events: list[float] = []
         self.down: set[int] = set()
         self.log: list[tuple[str, int]] = []
@@ -56,6 +59,7 @@ def test_capacity_follows_the_cars_over_a_day() -> None:
         tier.on_event(0)
         shares.append(tier.available_share())
         assert len(site.down) == int((~tier.up).sum())
+        assert site.ledger.down_d[0] == len(site.down) * tier.per_node
         assert all(100 <= n < 600 for n in site.down)
     assert site.events[:2] == [900.0, 1800.0]
     assert 0.2 < float(np.mean(shares)) < 0.5

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -71,6 +70,7 @@ def test_consolidated_is_best_fit_and_spread_prefers_empty_nodes() -> None:
     assert w is not None and len(w[0]) == 1
 
 
-def test_partition_with_mixed_node_sizes_is_refused() -> None:
-    with pytest.raises(ValueError, match="mixes node sizes"):
-        Cluster([8, 4], [0, 0], ["p"])
+def test_partition_with_mixed_node_sizes_is_placed_node_by_node() -> None:
+    c = Cluster([8, 4], [0, 0], ["p"])
+    assert c.partitions[0].mixed and c.partitions[0].size_gpus == 12
+    assert not Cluster([8, 8], [0, 0], ["p"]).partitions[0].mixed  # one size: the fast path

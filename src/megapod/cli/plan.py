@@ -18,7 +18,10 @@ from megapod.report.format import count
 from megapod.units import require_unit
 
 if TYPE_CHECKING:
+    from megapod.fleet.results import FleetResult
     from megapod.planner.plan import Plan
+    from megapod.planner.tier_cost import PodTokenCost
+    from megapod.spec import Site
 
 # The library is imported inside the command, so that ``megapod --help`` stays cheap.
 
@@ -78,8 +81,15 @@ def plan(
         names = [m.strip() for m in models.split(",") if m.strip()] if models else None
         with progress("planning capability", len(names or preset_names())) as update:
             caps = site_capability(site, models=names, gpu=gpu, progress=lambda done, _total: update(done))
+        fleet = _fleet_addition(site) if site.fleet is not None else None
         if as_json:
-            typer.echo(json.dumps({"site": site.name, "capability": [asdict(c) for c in caps]}))
+            doc: dict[str, Any] = {"site": site.name, "capability": [asdict(c) for c in caps]}
+            if fleet is not None:
+                pod_cost, fleet_result = fleet
+                from megapod.fleet.scenario import json_ready
+
+                doc["fleet"] = json_ready({"pods": pod_cost.as_dict(), "fleet": fleet_result.to_dict()})
+            typer.echo(json.dumps(doc, default=str))
             return
         table = Table(title=f"What {site.name} can do (first pod design, spec pod count)")
         for col in ("model", "params", "tokens (20/param)", "days to train", "GPU-hours", "serve tokens/s"):
@@ -93,9 +103,12 @@ def plan(
                 f"{c.train_gpu_hours / 1e6:,.2f} M" if c.train_gpu_hours is not None else "—",
                 f"{c.serve_tokens_per_s:,.0f}" if c.serve_tokens_per_s is not None else "—",
             )
-        make_console().print(table)
+        console = make_console()
+        console.print(table)
+        if fleet is not None:
+            _print_fleet_addition(site, *fleet)
         return
-    doc: dict[str, Any] = {}
+    doc = {}
     if goal_file is not None:
         loaded = load_goal(goal_file)
         doc = {**loaded.model_dump(exclude_unset=True), "kind": loaded.kind}
@@ -158,3 +171,32 @@ def _print(result: Plan, html: Path | None) -> None:
         console.print(f"[yellow]note[/yellow] {note}", highlight=False)
     if html is not None:
         console.print(f"HTML report written to {html}", highlight=False)
+
+
+def _fleet_addition(site: Site) -> tuple[PodTokenCost, FleetResult]:
+    """What the site's fleet adds: the fleet engine's run of it (as ``megapod fleet``) and the
+    pods' cost of the same work (the planner's cost of a GPU-hour)."""
+    from megapod.fleet import simulate as simulate_fleet
+    from megapod.planner.tier_cost import pod_token_cost
+
+    assert site.fleet is not None
+    with progress("simulating the fleet", 1) as update:
+        result = simulate_fleet(site.fleet)
+        update(1)
+    return pod_token_cost(site, site.fleet.work), result
+
+
+def _print_fleet_addition(site: Site, pod_cost: PodTokenCost, result: FleetResult) -> None:
+    from megapod.report.fleet_report import capability_table
+
+    assert site.fleet is not None
+    w = site.fleet.work
+    t = capability_table(
+        pod_cost, result, f"{w.model_params / 1e9:,.0f}B {w.dtype} batch inference, batch {w.batch}"
+    )
+    table = Table(title=t.title)
+    for i, col in enumerate(t.header):
+        table.add_column(col, justify="left" if i == 0 else "right")
+    for row in t.rows:
+        table.add_row(*row)
+    make_console().print(table)

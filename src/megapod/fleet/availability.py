@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from megapod.catalog.vehicle import AWAY, DRIVING, HOME_PLUGGED, HOME_UNPLUGGED, MobilityEntry
+from megapod.fleet.rules import soc_latch
 from megapod.spec.fleet import Fleet
 
 FloatArray = npt.NDArray[np.float64]
@@ -128,11 +129,8 @@ class VehicleProcess:
 
     def _update_latch(self) -> None:
         owner = self.fleet.owner
-        self.latch = np.where(
-            self.soc <= owner.min_soc,
-            False,
-            np.where(self.soc >= owner.min_soc + owner.soc_hysteresis, True, self.latch),
-        )
+        latch = soc_latch(self.soc, self.latch, owner.min_soc, owner.soc_hysteresis)
+        self.latch = np.asarray(latch, dtype=np.bool_)
 
     def location_ok(self) -> BoolArray:
         """Cars at home where work may run: plugged in, or unplugged if the owners allow it."""

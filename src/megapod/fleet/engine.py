@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from megapod.catalog.vehicle import HOME_PLUGGED, HOME_UNPLUGGED, STATES
 from megapod.fleet.availability import VehicleProcess
+from megapod.fleet.rules import next_reputation, runs_alone
 from megapod.fleet.units import CORRECT, LOST, WRONG, UnitPool
 from megapod.fleet.work import UnitCost, check_work
 from megapod.spec.fleet import Fleet
@@ -48,10 +49,13 @@ class FleetRun:
     Args:
         fleet: the fleet spec.
         cost: the unit cost (from :func:`~megapod.fleet.work.check_work`; computed when omitted).
+        arrivals: units submitted at each step (the demand of another run, e.g. the jobs a
+            twin sent to the fleet); omitted, ``work.units_per_hour`` decides.
     """
 
-    def __init__(self, fleet: Fleet, cost: UnitCost | None = None) -> None:
+    def __init__(self, fleet: Fleet, cost: UnitCost | None = None, arrivals: IntArray | None = None) -> None:
         self.fleet = fleet
+        self.arrivals = arrivals
         self.cost = cost if cost is not None else check_work(fleet)
         self.rng = np.random.default_rng(fleet.seed)
         n = self.n = fleet.simulated
@@ -200,7 +204,7 @@ class FleetRun:
             caught = np.zeros(self.n, dtype=bool)
             wrong_rows, wrong_cols = np.nonzero(good[:, None] & (res == WRONG))
             caught[pool.hosts[acc][wrong_rows, wrong_cols]] = True
-            self.reputation = np.where(caught, 0, self.reputation + credited)
+            self.reputation = next_reputation(self.reputation, credited, caught)
         never = failed & (pool.issued[:n] == 0)
         self.counts["units_failed"] += int((failed & ~never).sum())
         self.counts["units_expired_unissued"] += int(never.sum())
@@ -223,7 +227,10 @@ class FleetRun:
         work, v = fleet.work, fleet.validation
         deadline = now + work.deadline_s
         quorum, replicas = v.quorum, v.replicas
-        if work.units_per_hour is not None:
+        if self.arrivals is not None:
+            t = self.step_index
+            count = int(self.arrivals[t]) if t < len(self.arrivals) else 0
+        elif work.units_per_hour is not None:
             count = int(self.rng.poisson(work.units_per_hour * fleet.step_s / 3600.0))
         else:  # a backlog that never runs dry: enough units for every idle car that may compute
             idle = int((can & (self.unit < 0)).sum())
@@ -264,8 +271,8 @@ class FleetRun:
             first = pool.issued[units] == 0
             slots = pool.assign(units, hosts)
             if v.replication == "adaptive" and first.any():
-                trusted = (self.reputation[hosts] >= v.trust_after) & (
-                    self.rng.random(units.size) >= v.spot_check
+                trusted = runs_alone(
+                    self.reputation[hosts], v.trust_after, self.rng.random(units.size), v.spot_check
                 )
                 solo = units[first & trusted]
                 pool.quorum[solo] = 1

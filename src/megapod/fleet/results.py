@@ -31,6 +31,7 @@ from megapod.catalog.vehicle import HOME_PLUGGED, STATES
 from megapod.fleet.engine import FleetRun
 from megapod.fleet.ledger import CUSTOMER, MICRO_USD, OPERATOR, OWNER0, Ledger
 from megapod.fleet.payout import PAYOUT_SCHEMES, ShareLog
+from megapod.fleet.rules import revenue_micro_usd
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -113,7 +114,7 @@ def summarize(run: FleetRun) -> FleetResult:
     hosts, block_sizes, block_quorum = run.share_log()
     tokens = work.tokens_per_unit
     blocks = block_sizes.size
-    revenue_unit = round(tokens / 1e6 * econ.price_usd_per_mtok * MICRO_USD)
+    revenue_unit = revenue_micro_usd(tokens, econ.price_usd_per_mtok)
     log = ShareLog(
         share_host=hosts,
         share_tokens=np.full(hosts.size, tokens),

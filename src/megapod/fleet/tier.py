@@ -21,10 +21,13 @@ from typing import Any
 
 import numpy as np
 
+from megapod.errors import SpecError
 from megapod.fleet.availability import VehicleProcess
+from megapod.fleet.work import check_work
 from megapod.physics.power_chain import PowerFlow
-from megapod.sim.twin.tiers import FloatArray, Tier, TierNodes, TierSite
+from megapod.sim.twin.tiers import TIER_BUILDERS, FloatArray, Tier, TierNodes, TierSite
 from megapod.spec.fleet import Fleet
+from megapod.spec.scenario import Scenario
 
 
 class FleetTier:
@@ -36,6 +39,8 @@ class FleetTier:
     """
 
     name = "vehicles"
+    #: The cars draw from their owners' homes: the site's summary leaves the tier out.
+    off_site_supply = True
 
     def __init__(self, fleet: Fleet, partition: str = "fleet") -> None:
         self.fleet = fleet
@@ -67,10 +72,14 @@ class FleetTier:
 
     def _apply(self, can: np.ndarray[Any, np.dtype[np.bool_]]) -> None:
         site = self.site
-        for node in np.flatnonzero(self.up & ~can):
+        down = np.flatnonzero(self.up & ~can)
+        up = np.flatnonzero(~self.up & can)
+        for node in down:
             site.node_down(site.node0 + int(node))
-        for node in np.flatnonzero(~self.up & can):
+        for node in up:
             site.node_up(site.node0 + int(node))
+        # the cars out of service count as the tier's down GPU slots in the run's tables
+        site.ledger.down_d[site.group0] += (len(down) - len(up)) * self.per_node
         self.up = can.copy()
 
     def available_share(self) -> float:
@@ -130,4 +139,15 @@ class FleetTier:
 
 def as_tier(fleet: Fleet) -> Tier:
     """The fleet's tier, typed as the twin's :class:`~megapod.sim.twin.tiers.Tier` (checked by mypy)."""
+    return FleetTier(fleet)
+
+
+@TIER_BUILDERS.register("fleet")
+def scenario_tier(scenario: Scenario) -> Tier:
+    """The tier of the scenario's ``site.fleet``; work the fleet cannot carry is refused with a
+    :class:`SpecError` at ``site.fleet.…``."""
+    fleet = scenario.site.fleet
+    if fleet is None:
+        raise SpecError("site.fleet", "the scenario's site has no fleet: section")
+    check_work(fleet, "site.fleet.")
     return FleetTier(fleet)

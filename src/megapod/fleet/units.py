@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from megapod.fleet.rules import replicas_wanted
+
 #: Result slot codes.
 EMPTY, RUNNING, CORRECT, WRONG, LOST = 0, 1, 2, 3, 4
 
@@ -90,10 +92,10 @@ class UnitPool:
     def need(self) -> IntArray:
         """Replicas each open unit still wants issued now."""
         n = self.size
-        want = np.maximum(
-            self.target[:n] - self.issued[:n], self.quorum[:n] - self.agreeing() - self.in_flight[:n]
+        want = replicas_wanted(
+            self.target[:n], self.issued[:n], self.quorum[:n], self.agreeing(), self.in_flight[:n], self.slots
         )
-        return np.asarray(np.clip(want, 0, self.slots - self.issued[:n]), dtype=np.int64)
+        return np.asarray(want, dtype=np.int64)
 
     def assign(self, units: IntArray, hosts: IntArray) -> IntArray:
         """Issue one replica of each of ``units`` to the matching car of ``hosts``; returns

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from megapod.errors import SpecError
+from megapod.physics.decode import work_rate
 from megapod.spec.fleet import Fleet
 from megapod.units import BITS_PER_BYTE
 
@@ -44,9 +45,8 @@ def unit_cost(fleet: Fleet) -> UnitCost:
     """Rate and runtime of one work unit on one of the fleet's cars."""
     work, car, home = fleet.work, fleet.module, fleet.home
     peak = car.int8_ops if work.dtype == "int8" else car.fp16_flops
-    compute_rate = peak * work.compute_efficiency / work.flops_per_token
-    memory_rate = work.batch * car.memory_bw_bytes_per_s / work.weight_bytes
-    rate = min(compute_rate, memory_rate)
+    dec = work_rate(work, peak, car.memory_bw_bytes_per_s)
+    rate = dec.tokens_per_s
     up = min(home.uplink_rate_bps, car.uplink_rate_bps)
     down = min(home.downlink_rate_bps, car.uplink_rate_bps)
     transfer = (
@@ -58,7 +58,7 @@ def unit_cost(fleet: Fleet) -> UnitCost:
         compute_s=compute,
         transfer_s=transfer,
         runtime_s=compute + transfer,
-        bound="compute" if compute_rate <= memory_rate else "memory bandwidth",
+        bound=dec.bound,
         peak_ops=peak,
         uplink_bps=up,
         downlink_bps=down,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from megapod.report import format as fmt
 from megapod.sim.twin import SimResult
 from megapod.units import DAY_S, HOUR_S, MEGA
 from megapod.web import Axis, Chart, Page, line_chart
+
+if TYPE_CHECKING:
+    from megapod.fleet.scenario import FleetInRun
 
 #: Summary keys shown in the report, with their labels.
 SUMMARY_ROWS: tuple[tuple[str, str], ...] = (
@@ -49,8 +52,14 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def render_sim_report(result: SimResult) -> str:
-    """The report as one self-contained HTML page (nothing is written)."""
+def not_replayed_rows(counts: dict[str, int]) -> list[tuple[str, str]]:
+    """One row per reason that trace rows or jobs were not replayed (none when all were)."""
+    return [(f"not replayed: {reason.replace('_', ' ')}", f"{n:,}") for reason, n in sorted(counts.items())]
+
+
+def render_sim_report(result: SimResult, fleet: FleetInRun | None = None) -> str:
+    """The report as one self-contained HTML page (nothing is written); ``fleet``: the site's
+    fleet beside the pods (:func:`megapod.fleet.scenario.fleet_in_run`), when it has one."""
     s = result.summary
     rep = Page(
         f"Simulation: {s['scenario']}",
@@ -62,6 +71,15 @@ def render_sim_report(result: SimResult) -> str:
     sec.highlight("facility energy", fmt.energy(s["facility_energy_mwh"] * MEGA))
     sec.highlight("interruptions", f"{s['interruptions']:,}")
     sec.table(["figure", "value"], summary_rows(s))
+    if fleet is not None:
+        from megapod.report.fleet_report import fleet_tables
+
+        fsec = rep.section(
+            "The fleet beside the pods",
+            "The twin's tiers, then the fleet engine run over the work the twin sent to the fleet.",
+        )
+        for t in fleet_tables(fleet):
+            fsec.table(t.header, t.rows, title=t.title)
     bin_h = float((result.series["t_end_s"] - result.series["t_start_s"]).iloc[0]) / HOUR_S
     charts = rep.section("Time series", f"Each point is one bin of {bin_h:g} h of simulated time.")
     for chart in series_charts(result):

@@ -129,6 +129,15 @@ class FleetValidation(SpecModel):
             raise ValueError(f"max_replicas {self.max_replicas} < replicas {self.replicas}")
         return self
 
+    @property
+    def replicas_per_unit(self) -> float:
+        """Replicas an accepted unit takes at least: ``replicas`` (fixed), or once every car is
+        trusted ``spot_check · replicas + (1 − spot_check)`` (adaptive; re-issues after losses
+        and wrong results come on top) [count]."""
+        if self.replication == "fixed":
+            return float(self.replicas)
+        return self.spot_check * self.replicas + (1.0 - self.spot_check)
+
 
 class FleetEconomics(SpecModel):
     """What customers pay and how owners are paid.

@@ -66,11 +66,15 @@ class Policies(SpecModel):
         default_factory=dict,
         description="fair-share weight per queue name (> 0); queues not listed weigh 1 (equal shares)",
     )
+    dispatch: str = Field(
+        "fleet-first", description="dispatch policy registry name: which tier a fleet-eligible job goes to"
+    )
 
     # policy names are checked when the scenario loads, not when it first runs
     _queue = field_validator("queue")(lambda v: require("queueing policy", v))
     _placement = field_validator("placement")(lambda v: require("placement policy", v))
     _outage = field_validator("outage")(lambda v: require("outage response", v))
+    _dispatch = field_validator("dispatch")(lambda v: require("dispatch policy", v))
 
     @field_validator("queue_weights")
     @classmethod
@@ -79,6 +83,25 @@ class Policies(SpecModel):
         if bad:
             raise ValueError(f"weights must be positive and finite: {', '.join(sorted(bad))}")
         return v
+
+
+class FleetTierOptions(SpecModel):
+    """The site's vehicle fleet (``site.fleet``) as a compute tier of the twin.
+
+    With ``enabled`` (the default) a site that has a ``fleet:`` section gets the fleet as a
+    second tier beside its pods; jobs of kind ``batch-inference`` (``workload.synthetic.
+    fleet_share``) may go there, as ``policies.dispatch`` decides. Without a fleet on the site
+    this section does nothing.
+    """
+
+    enabled: bool = Field(True, description="add the site's fleet as a tier (no effect without one)")
+    pod_usd_per_gpu_h: float | None = Field(
+        None,
+        gt=0,
+        le=10_000,
+        description="the pods' cost of a GPU-hour for the 'cheapest' dispatch; "
+        "megapod simulate fills it from the site's price table when absent",
+    )
 
 
 class Failures(SpecModel):
@@ -158,6 +181,7 @@ class Scenario(SpecModel):
     partitions: Partitions | None = None
     policies: Policies = Field(default_factory=Policies)
     failures: Failures = Failures()
+    fleet: FleetTierOptions = FleetTierOptions()
     grid: GridEvents = GridEvents()
     weather: Weather = Weather()
     energy: Energy = Energy()
@@ -192,6 +216,7 @@ class Scenario(SpecModel):
 #: Fields that hold file paths, checked to exist at load time.
 _PATH_FIELDS: tuple[tuple[str, ...], ...] = (
     ("workload", "trace", "path"),
+    ("workload", "trace", "nodes_csv"),
     ("workload", "synthetic", "fit_to"),
     ("partitions", "nodes_csv"),
 )

@@ -4,22 +4,41 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from megapod.quantities import DurationS
+from megapod.registry import require
 from megapod.spec.base import SpecModel
 
 
 class TraceReplay(SpecModel):
-    """Replay a job trace in the normalized CSV format (``job_id, submit_time_s, duration_s,
-    num_gpus, status`` and optional queue columns)."""
+    """Replay a job trace: the normalized CSV format (``job_id, submit_time_s, duration_s,
+    num_gpus, status`` and optional queue columns) or another registered ``format`` (such as
+    ``alibaba-gpu-2023``, whose pods ask for CPU, memory and GPU shares).
+
+    ``nodes_csv`` names the traced cluster's node table (``sn, cpu_milli, memory_mib, gpu,
+    model``, one row a node): its nodes replace the site's as the twin's cluster, one pool of
+    mixed sizes and types, powered like the site's first pod design's GPUs.
+    """
 
     path: str = Field(min_length=1, description="CSV file, relative to the scenario file")
+    format: str = Field("normalized", description="trace format registry name")
+    _format = field_validator("format")(lambda v: require("trace format", v))
+    nodes_csv: str | None = Field(
+        None, min_length=1, description="node table of the traced cluster, relative to the scenario"
+    )
     partition_column: str | None = Field(None, description="column naming the job's partition (VC)")
     queue_column: str | None = Field(None, description="column naming the job's queue (fair share)")
     time_scale: float = Field(1.0, gt=0, le=1000, description="multiplies inter-arrival times")
     start_s: DurationS = Field(0.0, description="replay jobs submitted at or after this trace time")
+    end_s: DurationS | None = Field(None, description="replay jobs submitted before this trace time")
     max_jobs: int | None = Field(None, ge=1, le=50_000_000)
+
+    @model_validator(mode="after")
+    def _window(self) -> TraceReplay:
+        if self.end_s is not None and not self.end_s > self.start_s:
+            raise ValueError(f"end_s = {self.end_s:g} s must be after start_s = {self.start_s:g} s")
+        return self
 
 
 #: Largest value a distribution may give (GPUs or seconds: far above any real job).
@@ -68,6 +87,12 @@ class SyntheticJobs(SpecModel):
     duration_s: Distribution | None = None
     fit_to: str | None = Field(None, description="normalized trace CSV to fit, relative to the scenario")
     queues: int = Field(1, ge=1, le=10_000, description="jobs are spread evenly over this many queues")
+    fleet_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="share of the jobs that are batch inference a vehicle fleet may run",
+    )
 
     @model_validator(mode="after")
     def _enough(self) -> SyntheticJobs:

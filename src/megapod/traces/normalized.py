@@ -3,7 +3,8 @@ num_gpus, status`` plus optional user/queue columns), as kept in ``shared/data/t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,12 @@ class JobTable:
         gpus: GPUs requested.
         partition: partition (virtual cluster) label per job, ``""`` when none.
         queue: queue/user label per job, ``""`` when none.
+        cpu_milli, memory_mib: CPU [milli-cores] and main memory [MiB] requested, or None when
+            the trace gives none (no limit is placed).
+        gpu_milli: share of one GPU [1/1000 GPU] of a GPU-sharing job (``0 < m < 1000``, with
+            ``gpus`` 1); 0 for a job of whole GPUs. None when the trace has no such column.
+        gpu_type: GPU types the job may run on, ``|``-separated (``""``: any), or None.
+        skipped: rows of the trace not replayed, counted by reason (see :data:`SKIP_REASONS`).
     """
 
     job_id: npt.NDArray[np.object_]
@@ -35,10 +42,27 @@ class JobTable:
     gpus: npt.NDArray[np.int64]
     partition: npt.NDArray[np.object_]
     queue: npt.NDArray[np.object_]
+    cpu_milli: npt.NDArray[np.float64] | None = None
+    memory_mib: npt.NDArray[np.float64] | None = None
+    gpu_milli: npt.NDArray[np.int64] | None = None
+    gpu_type: npt.NDArray[np.object_] | None = None
+    skipped: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.submit_s)
 
+
+#: Why a trace row is not replayed (the keys of :attr:`JobTable.skipped` and of a run's
+#: ``not_replayed`` counts).
+SKIP_REASONS: dict[str, str] = {
+    "never_scheduled": "the trace records no run (no duration, or never scheduled)",
+    "cpu_only": "asks for no GPU and the trace gives no CPU request to place it by",
+    "outside_window": "submitted before the replay window's start or at/after its end",
+    "unknown_partition": "its partition is not in the layout (partitions.unknown: drop)",
+    "larger_than_any_pool": "asks for more GPUs, CPU or memory than any node or pool it may use holds",
+    "no_node_of_type": "asks for a GPU type that no node of its pool carries",
+    "after_horizon": "submitted at or after the scenario's horizon",
+}
 
 #: Rows read at a time; a large trace is streamed, never held twice.
 CHUNK_ROWS = 250_000
@@ -48,8 +72,16 @@ MAX_TRACE_GPUS = 10_000_000
 MAX_TRACE_S = 100 * 365.25 * 86400.0
 
 
-def _checked(frame: pd.DataFrame, p: Path, wanted: list[str], start_s: float) -> pd.DataFrame:
-    """One chunk of rows, columns checked, rows that are not replayed left out."""
+def _checked(
+    frame: pd.DataFrame,
+    p: Path,
+    wanted: list[str],
+    start_s: float,
+    end_s: float | None = None,
+    skipped: Counter[str] | None = None,
+) -> pd.DataFrame:
+    """One chunk of rows, columns checked, rows that are not replayed left out (and counted by
+    reason into ``skipped``)."""
     missing = [c for c in (*REQUIRED_COLUMNS, *wanted) if c not in frame.columns]
     if missing:  # the header is the file's content: name what is wanted, never what was found
         raise SpecError(
@@ -73,7 +105,22 @@ def _checked(frame: pd.DataFrame, p: Path, wanted: list[str], start_s: float) ->
     gpus = frame["num_gpus"].to_numpy(dtype=np.float64)
     if (~np.isnan(gpus) & (gpus != np.floor(gpus))).any():
         raise SpecError(f"{p}: num_gpus", "must be whole numbers of GPUs")
-    return frame[frame["duration_s"].notna() & (frame["num_gpus"] > 0) & (frame["submit_time_s"] >= start_s)]
+    sub = frame["submit_time_s"]
+    inside = (sub >= start_s) & (sub < end_s) if end_s is not None else sub >= start_s
+    ran = frame["duration_s"].notna()
+    gpu = frame["num_gpus"] > 0
+    if skipped is not None:
+        count_skipped(skipped, ~inside, inside & ~ran, inside & ran & ~gpu)
+    return frame[ran & gpu & inside]
+
+
+def count_skipped(skipped: Counter[str], outside: pd.Series, never: pd.Series, cpu_only: pd.Series) -> None:
+    """Add the rows of a chunk that are not replayed to ``skipped``: out of the window, never run,
+    CPU-only (each row under its first reason)."""
+    for reason, mask in (("outside_window", outside), ("never_scheduled", never), ("cpu_only", cpu_only)):
+        n = int(mask.sum())
+        if n:
+            skipped[reason] += n
 
 
 def read_trace(
@@ -83,8 +130,11 @@ def read_trace(
     start_s: float = 0.0,
     max_jobs: int | None = None,
     time_scale: float = 1.0,
+    end_s: float | None = None,
 ) -> JobTable:
-    """Read a normalized trace CSV; jobs that never ran (empty duration) or ask 0 GPUs are skipped.
+    """Read a normalized trace CSV; jobs that never ran (empty duration), ask 0 GPUs or were
+    submitted outside ``[start_s, end_s)`` are skipped and counted in :attr:`JobTable.skipped`
+    (rows after the first ``max_jobs`` kept are not read at all).
 
     Submit times are shifted so that ``start_s`` becomes 0, then multiplied by ``time_scale``.
     """
@@ -96,9 +146,10 @@ def read_trace(
     try:
         chunks = pd.read_csv(p, dtype=text_cols, keep_default_na=True, chunksize=CHUNK_ROWS)
         kept: list[pd.DataFrame] = []
+        skipped: Counter[str] = Counter()
         count = 0
         for chunk in chunks:  # streamed: ``max_jobs`` stops reading once enough rows are kept
-            chunk = _checked(chunk, p, wanted, start_s)
+            chunk = _checked(chunk, p, wanted, start_s, end_s, skipped)
             kept.append(chunk)
             count += len(chunk)
             if max_jobs is not None and count >= max_jobs:
@@ -130,4 +181,5 @@ def read_trace(
         gpus=frame["num_gpus"].to_numpy(dtype=np.int64),
         partition=labels(partition_column),
         queue=labels(queue_column),
+        skipped=dict(skipped),
     )

@@ -6,13 +6,14 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from megapod.sim.twin.cluster import Allocation
-from megapod.sim.twin.ledger import QUEUED
+from megapod.sim.twin.ledger import QUEUED, RUNNING
 from megapod.sim.twin.queueing import QUEUE_POLICIES, Entry, QueueDiscipline
-from megapod.sim.twin.reservation import NodeReservation
+from megapod.sim.twin.reservation import MixedReservation, NodeReservation
 
 if TYPE_CHECKING:
     from megapod.sim.twin.scheduler import Scheduler
@@ -30,10 +31,37 @@ class EasyBackfill(QueueDiscipline):
         super().__init__(sched)
         n = len(self.queues)
         self.bf_memo: dict[int, _BackfillMemo] = {}
+        #: A mixed partition's last pass that started nothing: (key, reservation, its time,
+        #: jobs examined).
+        self.bf_mixed: dict[int, tuple[tuple[Any, ...], MixedReservation, float, int]] = {}
+        #: A mixed partition's running jobs as (end on the work clock, run token, job) in end
+        #: order, kept from start to end (ended runs are dropped lazily).
+        self.end_order: list[list[tuple[float, int, int]]] = [[] for _ in range(n)]
+        if any(part.mixed for part in self.cluster.partitions):  # else starts stay as they were
+            self.start = self._start_tracked
         self.bf_new: list[list[Entry]] = [[] for _ in range(n)]
         #: Each partition's queue entries in order (a heap is only ordered at its root; a
         #: backfill pass walks the first jobs behind the head).
         self.bf_order: list[list[Entry]] = [[] for _ in range(n)]
+
+    def _start_tracked(self, j: int, alloc: Allocation) -> None:
+        """Job ``j`` starts; in a mixed partition it joins the end order."""
+        led = self.led
+        led.start(j, alloc)
+        p = led.part[j]
+        if self.cluster.partitions[p].mixed:
+            bisect.insort(self.end_order[p], (led.end_v[j], led.run_token[j], j))
+
+    def _ending(self, p: int) -> Iterator[tuple[float, int]]:
+        """Partition ``p``'s running jobs as (end on the work clock, job), in end order."""
+        led = self.led
+        order = self.end_order[p]
+        state, rt = led.state, led.run_token
+        if len(order) > 2 * len(led.running[p]) + 16:
+            order[:] = [e for e in order if state[e[2]] == RUNNING and rt[e[2]] == e[1]]
+        for v, tok, j in order:
+            if state[j] == RUNNING and rt[j] == tok:
+                yield v, j
 
     def enqueue(self, j: int) -> None:
         """Job ``j`` waits; it is also a backfill candidate from now on."""
@@ -45,9 +73,85 @@ class EasyBackfill(QueueDiscipline):
         bisect.insort(self.bf_order[p], entry)
 
     def blocked(self, p: int) -> None:
-        """Backfill partition ``p`` behind its blocked head (when GPUs are free)."""
-        if self.cluster.partitions[p].free_gpus > 0:
+        """Backfill partition ``p`` behind its blocked head (when GPUs are free; in a mixed
+        partition, where CPU-only jobs need none, always)."""
+        part = self.cluster.partitions[p]
+        if part.mixed:
+            self._backfill_mixed(p)
+        elif part.free_gpus > 0:
             self._backfill(p)
+
+    def _backfill_mixed(self, p: int) -> None:
+        """EASY in a mixed partition: a single-node head is reserved the end of the running
+        job whose release first lets it fit on some node (its GPUs or share, CPU, memory and
+        type; :class:`~megapod.sim.twin.reservation.MixedReservation`). A later job that fits
+        now starts if it ends by then, or if the head still fits at that time beside it. A gang
+        head is reserved the next end in the partition (nothing frees resources sooner), and
+        only jobs that end by then start past it."""
+        head = self.head(p)
+        new, self.bf_new[p] = self.bf_new[p], []
+        memo = self.bf_mixed.pop(p, None)
+        led = self.led
+        running = led.running[p]
+        if head is None or not running:
+            return
+        key = self._backfill_key(head)
+        if memo is not None and memo[0] == key and memo[3] + len(new) < BACKFILL_DEPTH - 1:
+            # nothing changed since a pass that started nothing but jobs arrived: only they may
+            # start now (every job the pass tried still cannot), as in the fast path
+            _, res, shadow, examined = memo
+            entries = sorted(new)
+        else:
+            mixed = self.cluster.mixed
+            assert mixed is not None
+            res = MixedReservation(mixed, p, led.gpus[head], head, self._ending(p))
+            shadow = led.now + (res.end_v - led.v_now) / led.speed
+            entries, examined = self.bf_order[p], 0
+        examined, started = self._backfill_mixed_try(p, head, entries, res, shadow, examined)
+        if not started and examined < BACKFILL_DEPTH - 1 and self.sched.power_cap_w is None:
+            self.bf_mixed[p] = (self._backfill_key(head), res, shadow, examined)
+
+    def _backfill_mixed_try(
+        self, p: int, head: int, entries: list[Entry], res: MixedReservation, shadow: float, examined: int
+    ) -> tuple[int, bool]:
+        """Try queued ``entries`` behind ``head`` against the reservation; (jobs examined in
+        all, whether any started)."""
+        led = self.led
+        mixed = self.cluster.mixed
+        assert mixed is not None
+        state, qt, gpus = led.state, led.q_token, led.gpus
+        stale = 0
+        started = False
+        failed: set[tuple[Any, ...]] = set()  # requests that did not fit in this pass
+        for entry in entries:
+            if examined >= BACKFILL_DEPTH - 1:
+                break
+            _, j, tok = entry
+            if state[j] != QUEUED or qt[j] != tok:
+                stale += 1
+                continue
+            if j == head:
+                continue
+            examined += 1
+            late = led.now + led.run_estimate_s(j) / led.speed > shadow
+            if (late and not res.found) or not self.admissible(j):
+                continue
+            ask = (gpus[j], *mixed.request(j, gpus[j]))
+            if ask in failed:  # nodes only fill up during a pass
+                continue
+            alloc = self.cluster.place(p, gpus[j], self.placement, j)
+            if alloc is None:
+                failed.add(ask)
+                continue
+            if late and not res.keeps(mixed.grants[j][0]):
+                self.cluster.release(alloc, j)  # it would hold what the head needs then
+                continue
+            self.start(j, alloc)
+            started = True
+        order = self.bf_order[p]
+        if stale >= BACKFILL_DEPTH and entries is order:
+            order[:] = [e for e in order if state[e[1]] == QUEUED and qt[e[1]] == e[2]]
+        return examined, started
 
     def _backfill(self, p: int) -> None:
         """EASY backfill (Lifka 1995; Mu'alem & Feitelson 2001): the head is reserved the
@@ -157,7 +261,7 @@ class EasyBackfill(QueueDiscipline):
         late = self.led.now + self.led.run_estimate_s(j) / self.led.speed > memo.shadow
         if late and gj > res.spare_gpus():
             return False
-        alloc = cluster.place(p, gj, self.placement)
+        alloc = cluster.place(p, gj, self.placement, j)
         if alloc is None:
             memo.too_big = gj
             return False
@@ -168,7 +272,7 @@ class EasyBackfill(QueueDiscipline):
             self._start_alloc_on(res, alloc, -1)
             if not res.fits():
                 self._start_alloc_on(res, alloc, 1)
-                cluster.release(alloc)
+                cluster.release(alloc, j)
                 return False
         self.start(j, alloc)
         return True

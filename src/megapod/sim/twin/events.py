@@ -32,6 +32,7 @@ class EventKind(IntEnum):
     SHED = 8
     CANCEL = 9
     TIER = 10
+    OPERATOR = 11
 
     @property
     def priority(self) -> int:
@@ -52,6 +53,7 @@ _PRIORITY = {
     EventKind.FAILURE: 5,
     EventKind.WEATHER: 6,
     EventKind.CANCEL: 7,
+    EventKind.OPERATOR: 7,
 }
 
 

@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
+from megapod.sim.twin.pools import (
+    add_request_columns,
+    drop_reasons,
+    extended_requests,
+    not_replayed,
+    pools_by_fit,
+    request_arrays,
+)
 from megapod.spec.scenario import Scenario
 from megapod.spec.workload import InferenceService, PretrainingJob
 from megapod.traces import JobTable, fit_trace, generate_jobs, read_trace
+from megapod.traces.formats import read_replay
 from megapod.units import DAY_S, HOUR_S
 
-KIND_BATCH, KIND_PRETRAIN, KIND_INFERENCE = 0, 1, 2
+if TYPE_CHECKING:
+    from megapod.sim.twin.cluster import Cluster
+
+KIND_BATCH, KIND_PRETRAIN, KIND_INFERENCE, KIND_BATCH_INFERENCE = 0, 1, 2, 3
+#: Kinds a vehicle fleet may run (see :mod:`megapod.sim.twin.dispatch`).
+FLEET_KINDS = (KIND_BATCH_INFERENCE,)
 #: Priority of inference replicas: they run ahead of training under every queueing policy.
 INFERENCE_PRIORITY = 100
 
@@ -33,6 +48,15 @@ class JobSet:
     dropped: int
     #: queue name of each ``queue`` id
     queue_names: tuple[str, ...] = ()
+    #: GPU share [1/1000], CPU [milli-cores], memory [MiB] and GPU types (``|``-separated,
+    #: ``""``: any) each job asks for; None when no job asks for any (see
+    #: :mod:`megapod.sim.twin.mixed`).
+    gpu_milli: npt.NDArray[np.int64] | None = None
+    cpu_milli: npt.NDArray[np.float64] | None = None
+    memory_mib: npt.NDArray[np.float64] | None = None
+    gpu_type: npt.NDArray[np.object_] | None = None
+    #: Trace rows and jobs not replayed, by reason (:data:`megapod.traces.SKIP_REASONS`).
+    not_replayed: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.submit_s)
@@ -60,6 +84,8 @@ class JobSet:
             kind=np.concatenate([self.kind, np.full(len(job_id), KIND_BATCH, dtype=np.int64)]),
             dropped=self.dropped,
             queue_names=queue_names,
+            **extended_requests(self, len(job_id)),
+            not_replayed=self.not_replayed,
         )
 
 
@@ -68,30 +94,27 @@ def build_jobs(
     partition_names: list[str],
     partition_gpus: list[int],
     rng: np.random.Generator,
+    cluster: Cluster | None = None,
 ) -> JobSet:
     """All jobs of the scenario's workload within its horizon.
 
     Trace jobs keep their partition label when the scenario has a partition layout; other jobs
     go to a partition drawn in proportion to its GPUs. Jobs larger than their partition, or of
     a partition the layout does not know (with ``unknown: drop``), are dropped and counted.
+
+    Jobs that ask for CPU, memory, a GPU share or a GPU type (and every job of a mixed
+    partition of ``cluster``) are checked against the nodes: a job that no node or pool could
+    hold even empty is dropped, counted by reason in :attr:`JobSet.not_replayed`; without a
+    partition layout such a job goes to the first partition that can hold it, never at random.
     """
     wl = scenario.workload
     parts: list[JobTable] = []
-    kinds: list[int] = []
+    kinds: list[int | npt.NDArray[np.int64]] = []
     prios: list[int] = []
     fixed: list[int] = []  # partition forced for pretraining/inference (-1 = by label/draw)
     if wl.trace is not None:
         t = wl.trace
-        parts.append(
-            read_trace(
-                scenario.resolve(t.path),
-                t.partition_column,
-                t.queue_column,
-                t.start_s,
-                t.max_jobs,
-                t.time_scale,
-            )
-        )
+        parts.append(read_replay(scenario.resolve(t.path), t))
         kinds.append(KIND_BATCH)
         prios.append(0)
         fixed.append(-1)
@@ -99,8 +122,15 @@ def build_jobs(
         fit = None
         if wl.synthetic.fit_to is not None:
             fit = fit_trace(read_trace(scenario.resolve(wl.synthetic.fit_to)))
-        parts.append(generate_jobs(wl.synthetic, scenario.horizon_s, rng, fit))
-        kinds.append(KIND_BATCH)
+        syn = generate_jobs(wl.synthetic, scenario.horizon_s, rng, fit)
+        parts.append(syn)
+        share = wl.synthetic.fleet_share
+        if share > 0:  # drawn only when asked, so that other runs keep their random stream
+            kinds.append(
+                np.where(rng.random(len(syn)) < share, KIND_BATCH_INFERENCE, KIND_BATCH).astype(np.int64)
+            )
+        else:
+            kinds.append(KIND_BATCH)
         prios.append(0)
         fixed.append(-1)
     biggest = int(np.argmax(partition_gpus))
@@ -127,6 +157,8 @@ def build_jobs(
         elif scenario.partitions is not None:
             unknown = -1 if scenario.partitions.unknown == "drop" else biggest
             part = np.array([index.get(str(v), unknown) for v in table.partition], dtype=np.int64)
+        elif table.cpu_milli is not None and cluster is not None:
+            part = pools_by_fit(table, cluster, len(partition_names))
         else:
             part = rng.choice(len(weights), size=n, p=weights / weights.sum()).astype(np.int64)
         queue = np.array([queue_ids.setdefault(str(q), len(queue_ids)) for q in table.queue], dtype=np.int64)
@@ -137,12 +169,16 @@ def build_jobs(
         cols["part"].append(part)
         cols["queue"].append(queue)
         cols["prio"].append(np.full(n, prio, dtype=np.int64))
-        cols["kind"].append(np.full(n, kind, dtype=np.int64))
+        cols["kind"].append(np.broadcast_to(np.asarray(kind, dtype=np.int64), (n,)).copy())
+        add_request_columns(cols, table)
     cat = {k: np.concatenate(v) if v else np.zeros(0) for k, v in cols.items()}
     sizes = np.asarray(partition_gpus, dtype=np.int64)
     part = cat["part"].astype(np.int64)
     ok = (part >= 0) & (cat["sub"] < scenario.horizon_s)
-    ok &= cat["gpus"] <= np.where(part >= 0, sizes[np.maximum(part, 0)], 0)
+    fits = cat["gpus"] <= np.where(part >= 0, sizes[np.maximum(part, 0)], 0)
+    asked = any(t.cpu_milli is not None for t in parts)
+    reasons = drop_reasons(cat, part, cat["sub"] < scenario.horizon_s, fits, cluster, asked)
+    ok &= fits
     order = np.argsort(cat["sub"][ok], kind="stable")
     return JobSet(
         job_id=cat["id"][ok][order].astype(object),
@@ -155,6 +191,8 @@ def build_jobs(
         kind=cat["kind"][ok][order].astype(np.int64),
         dropped=int((~ok & (cat["sub"] < scenario.horizon_s)).sum()),
         queue_names=tuple(queue_ids),
+        **request_arrays(cat, ok, order, asked),
+        not_replayed=not_replayed(parts, reasons, cat["sub"], scenario.horizon_s),
     )
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from megapod.errors import SpecError
 from megapod.physics.inventory import pod_inventory
@@ -53,6 +55,12 @@ class Layout:
     generator_start_s: float
     battery_charge_efficiency: float = 1.0
     """Round-trip efficiency of the site's batteries, weighted by each pod's battery power."""
+    node_type: list[str] = field(default_factory=list)
+    """GPU type of each node (the catalog GPU of its server, or the node table's model)."""
+    node_cpu_milli: list[float] = field(default_factory=list)
+    """CPU of each node [milli-cores]; inf where the site declares none (no limit)."""
+    node_memory_mib: list[float] = field(default_factory=list)
+    """Main memory of each node [MiB]; inf where the site declares none (no limit)."""
 
 
 def build_layout(scenario: Scenario) -> Layout:
@@ -60,6 +68,7 @@ def build_layout(scenario: Scenario) -> Layout:
     site: Site = scenario.site
     node_gpus: list[int] = []
     node_design: list[int] = []
+    node_type: list[str] = []
     designs: list[DesignPower] = []
     gen_w = 0.0
     gen_start = 0.0
@@ -71,6 +80,7 @@ def build_layout(scenario: Scenario) -> Layout:
                 n = rack.count * rack.servers
                 node_gpus.extend([rack.server.gpus] * n)
                 node_design.extend([d] * n)
+                node_type.extend([rack.server.gpu.name] * n)
                 host += n * rack.server.system.host_power_w
         gpu = pod.racks[0].server.gpu
         designs.append(
@@ -103,6 +113,11 @@ def build_layout(scenario: Scenario) -> Layout:
     )
     if scenario.grid.generator_start_s is not None:
         gen_start = scenario.grid.generator_start_s
+    trace = scenario.workload.trace
+    cpu = [math.inf] * len(node_gpus)
+    mem = [math.inf] * len(node_gpus)
+    if trace is not None and trace.nodes_csv is not None:
+        return _from_node_table(scenario, designs[0], battery_wh, battery_w, gen_w, gen_start, charge_eff)
     if scenario.partitions is None:
         names = [p.name for p in site.pods]
         node_partition = list(node_design)
@@ -119,6 +134,69 @@ def build_layout(scenario: Scenario) -> Layout:
         gen_w,
         gen_start,
         charge_eff,
+        node_type,
+        cpu,
+        mem,
+    )
+
+
+def _from_node_table(
+    scenario: Scenario,
+    design: DesignPower,
+    battery_wh: float,
+    battery_w: float,
+    gen_w: float,
+    gen_start: float,
+    charge_eff: float,
+) -> Layout:
+    """The traced cluster's nodes (``workload.trace.nodes_csv``) as one mixed pool named after
+    the table, powered like the first pod design's GPUs scaled to the table's GPU count (its
+    host, switch and rating in proportion; CPU-only nodes draw no GPU power)."""
+    from megapod.traces import read_alibaba_nodes
+
+    trace = scenario.workload.trace
+    assert trace is not None and trace.nodes_csv is not None
+    if scenario.partitions is not None:
+        raise SpecError(
+            "partitions",
+            "give either a partition layout or workload.trace.nodes_csv (its nodes form the pool)",
+        )
+    if len(scenario.site.pods) != 1:
+        raise SpecError(
+            "workload.trace.nodes_csv",
+            f"a node table replaces the site's nodes: give a site of one pod design (its design "
+            f"powers the table's GPUs), not {len(scenario.site.pods)}",
+        )
+    table = read_alibaba_nodes(scenario.resolve(trace.nodes_csv))
+    gpus = sum(table.gpus)
+    if gpus == 0:
+        raise SpecError(
+            "workload.trace.nodes_csv", "the node table holds no GPU; at least one node needs GPUs"
+        )
+    scale = gpus / max(design.gpus, 1)
+    scaled = replace(
+        design,
+        name=f"{design.name} (node table)",
+        gpus=gpus,
+        host_full_w=design.host_full_w * scale,
+        switch_w=design.switch_w * scale,
+        rated_it_w=design.rated_it_w * scale,
+    )
+    n = len(table)
+    return Layout(
+        list(table.gpus),
+        [0] * n,
+        [0] * n,
+        [Path(trace.nodes_csv).stem],
+        [scaled],
+        battery_wh,
+        battery_w,
+        gen_w,
+        gen_start,
+        charge_eff,
+        list(table.gpu_type),
+        list(table.cpu_milli),
+        list(table.memory_mib),
     )
 
 

@@ -15,12 +15,17 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
+
+import numpy as np
 
 from megapod.errors import SpecError
 from megapod.sim.twin.cluster import Allocation, Cluster
 from megapod.sim.twin.jobs import JobSet
+from megapod.sim.twin.mixed import Requests
 from megapod.sim.twin.policies import CheckpointIntervalFn
+from megapod.sim.twin.pools import gpu_types
 from megapod.sim.twin.views import JobRequest
 from megapod.spec.scenario import Scenario
 
@@ -125,6 +130,7 @@ class JobLedger:
             weights.get(names[q], 1.0) if q < len(names) else 1.0 for q in range(len(self.queue_usage))
         ]
         self.queue_names = list(names) + [f"queue{q}" for q in range(len(names), len(self.queue_usage))]
+        self._bind_requests(jobs, cluster)
         #: Jobs on each node that hold part of it (job → GPUs); jobs holding whole nodes.
         self.node_jobs: list[dict[int, int]] = [{} for _ in cluster.node_gpus]
         self.whole_jobs: dict[int, set[int]] = {}
@@ -154,6 +160,29 @@ class JobLedger:
         self.las_step_gpu_s = scenario.policies.las_threshold_gpu_s
         #: Where a stopped job with work left goes (set by the scheduler).
         self.requeue: Callable[[int], None] = self._no_queue
+        #: Whether a dispatcher moved jobs to another tier (their partition and GPUs changed).
+        self.dispatched = False
+
+    def _bind_requests(self, jobs: JobSet, cluster: Cluster) -> None:
+        """Hand the jobs' CPU, memory, GPU-share and GPU-type requests to the cluster; a
+        partition with jobs that ask for any of them (or for no GPU) is placed as mixed."""
+        if jobs.gpu_milli is None and cluster.mixed is None:
+            self.part_mixed = [False] * len(cluster.partitions)
+            return
+        n = len(jobs)
+        req = Requests(
+            milli=jobs.gpu_milli.tolist() if jobs.gpu_milli is not None else [0] * n,
+            cpu_milli=jobs.cpu_milli.tolist() if jobs.cpu_milli is not None else [0.0] * n,
+            memory_mib=jobs.memory_mib.tolist() if jobs.memory_mib is not None else [0.0] * n,
+            types=[gpu_types(t) for t in jobs.gpu_type] if jobs.gpu_type is not None else [None] * n,
+        )
+        asks = {self.part[j] for j in range(n) if req.asks_more(j) or self.gpus[j] == 0}
+        for p in sorted(asks):
+            if not cluster.partitions[p].mixed:
+                cluster.make_mixed(p)
+        assert cluster.mixed is not None
+        cluster.mixed.req = req
+        self.part_mixed = [part.mixed for part in cluster.partitions]
 
     def _no_queue(self, j: int) -> None:  # pragma: no cover - the scheduler always replaces it
         raise RuntimeError("no scheduler is attached to the ledger")
@@ -199,7 +228,7 @@ class JobLedger:
         """Checkpoint interval of a job of ``g`` GPUs [s] (inf: no periodic checkpoints)."""
         tau = self.tau_by_gpus.get(g)
         if tau is None:
-            mtbf = 1.0 / (self.rate_per_gpu_s * g) if self.rate_per_gpu_s > 0 else math.inf
+            mtbf = 1.0 / (self.rate_per_gpu_s * g) if self.rate_per_gpu_s > 0 and g > 0 else math.inf
             tau = self.ckpt_fn(self.interval_s, self.write_s, mtbf) if self.write_s > 0 else math.inf
             self.tau_by_gpus[g] = tau
         return tau
@@ -229,7 +258,11 @@ class JobLedger:
             node_jobs[node][j] = take
         if whole:
             self.whole_jobs[j] = set(whole)
-        self.busy_d[self.part_group[p]] += g
+        if self.part_mixed[p]:  # busy: GPUs that hold any share (a shared GPU counts once)
+            assert self.cluster.mixed is not None
+            self.busy_d[self.part_group[p]] += self.cluster.mixed.busy_of(j)
+        else:
+            self.busy_d[self.part_group[p]] += g
         self.running[p].add(j)
         self.queue_usage[self.qid[j]] += g
         rem = self.remaining[j]
@@ -249,13 +282,13 @@ class JobLedger:
     def _release(self, j: int) -> None:
         alloc = self.alloc[j]
         assert alloc is not None
-        self.cluster.release(alloc)
+        idle = self.cluster.release(alloc, j)
         for node, _ in alloc[1]:
             del self.node_jobs[node][j]
         if alloc[0]:
             del self.whole_jobs[j]
         p = self.part[j]
-        self.busy_d[self.part_group[p]] -= self.gpus[j]
+        self.busy_d[self.part_group[p]] -= self.gpus[j] if idle is None else idle
         self.alloc[j] = None
         self.running[p].discard(j)
         self.queue_usage[self.qid[j]] -= self.gpus[j]
@@ -377,15 +410,25 @@ class JobLedger:
         self.prio.append(job.priority)
         self.qid.append(qid)
         self.extra_ids.append(job.job_id)
+        if self.cluster.mixed is not None:
+            self.cluster.mixed.req.append_default()
         ids[job.job_id] = j
         return j
 
     def job_table(self) -> JobSet:
-        """The job table with the submitted jobs appended."""
-        if not self.extra_ids:
-            return self.jobs
+        """The job table with the submitted jobs appended (partition and GPUs as run: a job
+        dispatched to another tier shows that tier's partition and slots)."""
         n = self.n_trace
-        return self.jobs.extended(
+        jobs = self.jobs
+        if self.dispatched:
+            jobs = replace(
+                jobs,
+                partition=np.asarray(self.part[:n], dtype=np.int64),
+                gpus=np.asarray(self.gpus[:n], dtype=np.int64),
+            )
+        if not self.extra_ids:
+            return jobs
+        return jobs.extended(
             self.extra_ids,
             self.submit_times[n:],
             self.work[n:],

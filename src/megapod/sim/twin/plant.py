@@ -7,10 +7,17 @@ between events and the empty time is an event, rescheduled whenever the load cha
 Generators add their power after their start time. An empty battery blacks the site out:
 running jobs roll back and every node is down until power returns. Hourly weather sets the
 plant COP and the thermal power cap of the GPUs (the job speed).
+
+The operator's settings (:meth:`megapod.sim.twin.simulator.Twin.set_gpu_cap`,
+``set_battery_reserve``, ``set_grid_limit``) act here too: a GPU cap beside the thermal one, a
+state of charge the battery keeps back while the supply is limited (not in an outage), and a
+grid import limit. Under the operator's limit the battery covers the deficit down to its
+floor, and then the GPUs are capped (the *grid cap*) so that the facility load fits the supply.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +27,7 @@ from megapod.sim.twin.events import EventKind, Handlers, schedule
 from megapod.sim.twin.layout import Layout
 from megapod.sim.twin.ledger import JobLedger
 from megapod.sim.twin.policies import OutageResponse
+from megapod.sim.twin.power import cap_speed
 from megapod.sim.twin.results import Recorder
 from megapod.sim.twin.tiers import Tier
 from megapod.spec.scenario import Scenario
@@ -27,6 +35,11 @@ from megapod.units import HOUR_S
 
 #: Margin kept beyond one checkpoint write when shedding before the battery runs out [s].
 SHED_GUARD_S = 60.0
+#: Energy above the floor below which the battery counts as at its floor, as a share of its
+#: capacity (float round-off of the analytic integration).
+FLOOR_TOLERANCE = 1e-9
+#: Bisection steps when solving the grid cap (2^-50 of the idle-to-TDP span).
+CAP_BISECTION_STEPS = 50
 
 
 class PowerPlant:
@@ -82,6 +95,24 @@ class PowerPlant:
         self.outdoor_c = 20.0
         self.gpu_cap_w: float | None = None
         self.temps: Any = None
+        #: What the cooling limit imposes (the enforced cap and speed also follow the operator).
+        self.thermal_speed = 1.0
+        self.thermal_cap_w: float | None = None
+        #: The operator's settings (None: not set) and the cap the grid limit imposes.
+        self.operator_cap_w: float | None = None
+        self.grid_limit_w: float | None = None
+        self.reserve_soc: float | None = None
+        self.grid_cap_w: float | None = None
+        self.feed_w = float(scenario.site.grid.feed_w)
+        #: Power drawn from the grid to charge the battery [W] (the operator's limit only).
+        self.charge_draw_w = 0.0
+        #: Operator actions in the order they were made (an ``OPERATOR`` event's payload).
+        self.actions: list[tuple[str, float | None]] = []
+        self._blackout_due = False
+        idle = [d.gpu_idle_w for d in layout.designs]
+        tdp = [d.gpu_tdp_w for d in layout.designs]
+        #: Board caps the designs accept [W]: every design's idle floor up to the highest TDP.
+        self.cap_range_w = (max(idle), max(tdp)) if idle else (0.0, 0.0)
 
     def register(self, handlers: Handlers) -> None:
         """Generators up, battery empty, shed before empty, hourly weather."""
@@ -89,6 +120,7 @@ class PowerPlant:
         handlers.on(EventKind.BATTERY_EMPTY, self._on_battery_empty)
         handlers.on(EventKind.SHED, self._on_shed)
         handlers.on(EventKind.WEATHER, self._on_weather)
+        handlers.on(EventKind.OPERATOR, self._on_operator)
 
     def start(self, kernel: EventKernel) -> None:
         """The first weather hour (when weather is on)."""
@@ -142,7 +174,9 @@ class PowerPlant:
         if self.shed_handle is not None:
             kernel.cancel(self.shed_handle)
             self.shed_handle = None
-        if self.supply_limits and not self.led.blackout:
+        if self.managed:
+            self._sync_managed(now)
+        elif self.supply_limits and not self.led.blackout:
             supply = min(self.supply_limits.values()) + (lay.generator_power_w if self.gen_on else 0.0)
             deficit = self.facility_w() - supply
             if deficit > lay.battery_power_w:
@@ -174,8 +208,171 @@ class PowerPlant:
 
     @property
     def active(self) -> bool:
-        """Whether the battery state moves (supply limited, or charging or discharging)."""
-        return bool(self.supply_limits) or self.battery_rate_w != 0.0
+        """Whether the battery state moves (supply limited, or charging or discharging), or the
+        operator's limit is in force (its grid cap follows the load)."""
+        return bool(self.supply_limits) or self.battery_rate_w != 0.0 or self.grid_limit_w is not None
+
+    # -------------------------------------------------------------- operator
+    @property
+    def managed(self) -> bool:
+        """Whether an operator setting changes the battery's answer (a grid limit, a reserve
+        above 0, or a grid cap still to be lifted); otherwise :meth:`sync` is the scenario's."""
+        return self.grid_limit_w is not None or self.grid_cap_w is not None or bool(self.reserve_soc)
+
+    @property
+    def budget_w(self) -> float | None:
+        """The operator's power budget: the site's feed, or the grid limit when lower [W];
+        None while no grid limit is set (no budget admission)."""
+        return None if self.grid_limit_w is None else min(self.feed_w, self.grid_limit_w)
+
+    def floor_wh(self) -> float:
+        """Energy the battery keeps back now [Wh]: the reserve while the supply is limited,
+        nothing in an outage (a supply limit of 0 in force)."""
+        if not self.reserve_soc or any(v <= 0 for v in self.supply_limits.values()):
+            return 0.0
+        return self.reserve_soc * self.capacity_wh
+
+    def apply_caps(self) -> bool:
+        """Set the enforced GPU cap (the lowest of the thermal, operator and grid caps) and the
+        job speed (the slowest the caps leave, by the DVFS law of
+        :func:`~megapod.sim.twin.power.cap_speed`); True when the speed changed."""
+        speed, cap = self.thermal_speed, self.thermal_cap_w
+        extra = [c for c in (self.operator_cap_w, self.grid_cap_w) if c is not None]
+        if extra:
+            c = min(extra)
+            speed = min(speed, cap_speed(self.layout.designs, c))
+            cap = c if cap is None else min(cap, c)
+        changed = speed != self.led.speed
+        self.led.speed = speed
+        self.gpu_cap_w = cap
+        return changed
+
+    def _ungridded_cap_w(self) -> float | None:
+        caps = [c for c in (self.thermal_cap_w, self.operator_cap_w) if c is not None]
+        return min(caps) if caps else None
+
+    def _facility_at(self, cap_w: float | None) -> float:
+        return sum(t.facility_power_w(self.outdoor_c, cap_w) for t in self.tiers)
+
+    def facility_with_w(self, group: int, gpus: int) -> float:
+        """Facility power if ``gpus`` more GPUs of power group ``group`` went busy now [W], at
+        the thermal and operator caps (the physics of :meth:`facility_w`)."""
+        busy = self.led.busy_d
+        busy[group] += gpus
+        try:
+            return self._facility_at(self._ungridded_cap_w())
+        finally:
+            busy[group] -= gpus
+
+    def _fit_cap(self, target_w: float) -> tuple[float | None, bool]:
+        """The highest GPU cap at which the facility load fits ``target_w`` [W], by bisection
+        (facility power rises with the cap); ``(None, True)`` when no grid cap is needed and
+        ``(lowest cap, False)`` when even the idle floor does not fit."""
+        lo, hi = self.cap_range_w
+        top = self._ungridded_cap_w()
+        hi = hi if top is None else min(hi, top)
+        if self._facility_at(top) <= target_w:
+            return None, True
+        if hi <= lo or self._facility_at(lo) > target_w:
+            return lo, False
+        for _ in range(CAP_BISECTION_STEPS):
+            mid = 0.5 * (lo + hi)
+            if self._facility_at(mid) <= target_w:
+                lo = mid
+            else:
+                hi = mid
+        return lo, True
+
+    def _sync_managed(self, now: float) -> None:
+        """:meth:`sync` under the operator's settings.
+
+        The physical supply ``P`` is the scenario's grid limit in force (none: unlimited) plus
+        the generators; the target ``T`` is ``P`` or the operator's limit when lower. The
+        battery covers ``load − T`` down to :meth:`floor_wh`, at most its rated power. When it
+        cannot (at its floor, or beyond its power) and the operator's limit or a reserve is in
+        force, the GPUs are capped so that the load fits ``T`` plus what the battery still
+        gives (the grid cap); when even the idle floor does not fit ``T``, the load is fitted
+        to ``P`` and drawn over the operator's limit (a breach). A load the battery cannot
+        carry over ``P`` blacks the site out, as under the scenario alone. With no grid event
+        in force, the battery recharges from the headroom under the operator's limit."""
+        lay = self.layout
+        led = self.led
+        kernel = self.kernel
+        before = led.speed
+        limits = self.supply_limits
+        gen = lay.generator_power_w if self.gen_on else 0.0
+        phys = (min(limits.values()) + gen) if limits else math.inf
+        op = math.inf if self.grid_limit_w is None else min(self.feed_w, self.grid_limit_w) + gen
+        target = min(phys, op)
+        self.charge_draw_w = 0.0
+        self.grid_cap_w = None
+        self._blackout_due = False
+        floor = self.floor_wh()
+        room = self.soc_wh - floor
+        tol = FLOOR_TOLERANCE * max(self.capacity_wh, 1.0)
+        if abs(room) <= tol:
+            self.soc_wh = max(self.soc_wh, floor)
+        room = room if room > tol else 0.0
+        battery_w = lay.battery_power_w if room > 0 else 0.0
+        if led.blackout or not math.isfinite(target):
+            self.apply_caps()
+            idle = led.blackout or self.soc_wh >= self.capacity_wh
+            self.battery_rate_w = 0.0 if idle else lay.battery_power_w * lay.battery_charge_efficiency
+        else:
+            if self.grid_limit_w is not None or floor > 0:
+                cap, fits = self._fit_cap(target + battery_w)
+                if not fits and phys > target:  # cannot keep the operator's limit: keep the supply
+                    cap, fits = self._fit_cap(phys + battery_w)
+                self.grid_cap_w = cap
+            self.apply_caps()
+            load = self.facility_w()
+            if load - phys > battery_w:  # the battery cannot carry the load: blackout
+                self.battery_rate_w = 0.0
+                self._blackout_due = True
+                self.empty_handle = schedule(kernel, now, EventKind.BATTERY_EMPTY)
+            elif load > target and battery_w > 0:
+                rate = min(load - target, battery_w)  # beyond it, over the operator's limit
+                self.battery_rate_w = -rate
+                t_empty = now + room * HOUR_S / rate
+                self.empty_handle = schedule(kernel, t_empty, EventKind.BATTERY_EMPTY)
+                if limits and self.outage.checkpoint_and_shed and any(led.running[p] for p in self.fed_parts):
+                    t_shed = max(now, t_empty - led.write_s - SHED_GUARD_S)
+                    self.shed_handle = schedule(kernel, t_shed, EventKind.SHED)
+            elif load < target and not limits and self.soc_wh < self.capacity_wh:
+                self.charge_draw_w = min(lay.battery_power_w, target - load)
+                self.battery_rate_w = self.charge_draw_w * lay.battery_charge_efficiency
+            else:
+                self.battery_rate_w = 0.0
+        if led.speed != before:
+            self.rec.weather(now, self.outdoor_c, led.speed)
+
+    def grid_import_w(self) -> float:
+        """Power drawn from the grid now [W]: the load and the battery's charging less what the
+        battery and the generators supply (0 in a blackout)."""
+        if self.led.blackout:
+            return 0.0
+        gen = self.layout.generator_power_w if self.gen_on else 0.0
+        net = self.facility_w() + self.charge_draw_w + min(self.battery_rate_w, 0.0) - gen
+        if self.battery_rate_w > 0 and self.charge_draw_w == 0.0:  # the scenario's recharge
+            net += self.battery_rate_w / max(self.layout.battery_charge_efficiency, 1e-9)
+        return max(net, 0.0)
+
+    def _on_operator(self, i: int) -> None:
+        """Operator action ``i`` takes effect: the setting changes, the battery and caps answer
+        at once, and every partition is scheduled again (admission may change)."""
+        name, value = self.actions[i]
+        if name == "gpu_cap_w":
+            self.operator_cap_w = value
+        elif name == "battery_reserve_soc":
+            self.reserve_soc = value
+        elif name == "grid_limit_w":
+            self.grid_limit_w = value
+        else:  # pragma: no cover - the twin names the settings
+            raise ValueError(f"unknown operator setting {name!r}")
+        if self.apply_caps():
+            self.rec.weather(self.led.now, self.outdoor_c, self.led.speed)
+        self.sync()
+        self.changed_all()
 
     # ---------------------------------------------------------------- supply
     def supply_limited(self, i: int, limit_w: float) -> None:
@@ -235,6 +432,10 @@ class PowerPlant:
         self.empty_handle = None
         self.sync_soc_only()
         led = self.led
+        if self.managed and not self._blackout_due:
+            self.sync()  # at its floor: the grid cap takes over, or a blackout becomes due
+            return
+        self._blackout_due = False
         if not self.supply_limits or led.blackout:
             return
         self.counters["blackouts"] += 1
@@ -248,7 +449,8 @@ class PowerPlant:
         gpus = self.cluster.node_gpus
         for node in nodes:
             led.down_d[group[node]] += gpus[node]
-        self.soc_wh = 0.0
+        if not self.managed:  # empty; under a reserve the energy kept back stays
+            self.soc_wh = 0.0
         self.battery_rate_w = 0.0
 
     def _end_blackout(self) -> None:
@@ -267,6 +469,7 @@ class PowerPlant:
             s, c = t.thermal(self.outdoor_c)
             if s < speed:
                 speed, cap = s, c
-        self.led.speed = speed
-        self.gpu_cap_w = cap
-        self.rec.weather(self.led.now, self.outdoor_c, speed)
+        self.thermal_speed = speed
+        self.thermal_cap_w = cap
+        self.apply_caps()
+        self.rec.weather(self.led.now, self.outdoor_c, self.led.speed)

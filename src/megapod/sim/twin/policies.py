@@ -15,6 +15,9 @@ import math
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from megapod.registry import Registry
 from megapod.sim.twin.cluster import Partition
 
@@ -47,6 +50,12 @@ class Placement(Protocol):
         """Order ``part.full`` so that the whole nodes taken off its top are the right ones."""
         ...
 
+    def mixed_pick(self, left_milli: npt.NDArray[np.int64]) -> int:
+        """Position of the node (or of the GPU within one, for a share) to use in a mixed
+        partition, among candidates in index order; ``left_milli``: the GPU capacity each
+        would have left [1/1000 GPU]."""
+        ...
+
 
 class BestFit:
     """``consolidated``: the partly used node with the fewest free GPUs that has room, then a
@@ -63,6 +72,10 @@ class BestFit:
     def order_full(self, part: Partition) -> None:
         """Stack order (the last freed first)."""
 
+    def mixed_pick(self, left_milli: npt.NDArray[np.int64]) -> int:
+        """Best fit: the least capacity left, then the lowest index."""
+        return int(np.argmin(left_milli))
+
 
 class Spread(BestFit):
     """``spread``: a full node before a partly used one, then the partly used node with the
@@ -78,6 +91,10 @@ class Spread(BestFit):
                 return next(iter(buckets[f]))
         return -1
 
+    def mixed_pick(self, left_milli: npt.NDArray[np.int64]) -> int:
+        """Worst fit: the most capacity left, then the lowest index."""
+        return int(np.argmax(left_milli))
+
 
 class TopologyAware(BestFit):
     """``topology-aware``: whole nodes in index order, so that a job's nodes are neighbours in
@@ -86,6 +103,10 @@ class TopologyAware(BestFit):
     def order_full(self, part: Partition) -> None:
         """Lowest node index on top."""
         part.full.sort(reverse=True)
+
+    def mixed_pick(self, left_milli: npt.NDArray[np.int64]) -> int:
+        """The lowest index that fits (neighbouring nodes, the first GPU)."""
+        return 0
 
 
 PLACEMENTS: Registry[Placement] = Registry("placement policy")

@@ -3,6 +3,8 @@ cooling plant, and the thermal power cap. Thin wiring over ``megapod.physics``."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
@@ -67,3 +69,14 @@ def thermal_speed(
     cap = min(max(cap, design.gpu_idle_w), design.gpu_tdp_w)
     speed = float(speed_fraction(1.0, design.gpu_idle_w, design.gpu_tdp_w, cap))
     return max(speed, 1e-3), cap
+
+
+def cap_speed(designs: Sequence[DesignPower], gpu_cap_w: float) -> float:
+    """Speed of busy GPUs under a board power cap [W]: the slowest design's, by the DVFS
+    power–speed law of :func:`speed_fraction` (the law the thermal cap uses). 1 when the cap is
+    at or above every design's TDP."""
+    speed = 1.0
+    for d in designs:
+        s = float(speed_fraction(1.0, d.gpu_idle_w, d.gpu_tdp_w, gpu_cap_w))
+        speed = min(speed, s)
+    return max(speed, 1e-3)

@@ -118,7 +118,7 @@ class QueueDiscipline:
                 continue
             if not self.admissible(j):
                 return
-            alloc = cluster.place(p, gpus[j], self.placement)
+            alloc = cluster.place(p, gpus[j], self.placement, j)
             if alloc is None:
                 break
             heapq.heappop(q)
@@ -217,9 +217,9 @@ class Preemptive(QueueDiscipline):
             return
         for j in chosen:
             self.led.stop(j, save=True, count_interrupt=False)
-            if self.cluster.can_fit(p, self.led.gpus[head]):
+            if self.cluster.can_fit(p, self.led.gpus[head], head, self.placement):
                 break
-        alloc = self.cluster.place(p, self.led.gpus[head], self.placement)
+        alloc = self.cluster.place(p, self.led.gpus[head], self.placement, head)
         if alloc is not None:
             heapq.heappop(self.queues[p])
             self.start(head, alloc)
@@ -234,9 +234,12 @@ class Preemptive(QueueDiscipline):
         a job that is (nearly) there already goes into ``recheck``, looked at every pass."""
         step = self.las_step
         now = self.led.now
+        gpus = self.led.gpus
         for j in jobs:
+            if gpus[j] == 0:  # a CPU-only job attains no GPU service: its key never rises
+                continue
             a = self.led.attained_gpu_s(j)
-            t = now + (self.rise_gpu_s(a, step) - a) * (1.0 - 1e-9) / self.led.gpus[j] - 1e-6
+            t = now + (self.rise_gpu_s(a, step) - a) * (1.0 - 1e-9) / gpus[j] - 1e-6
             if t <= now:
                 recheck.add(j)
             else:
@@ -415,7 +418,7 @@ class ShortestRemainingFirst(Preemptive):
         for entry in selected:
             j = entry[1]
             if self.admissible(j):
-                alloc = cluster.place(p, gpus[j], placement)
+                alloc = cluster.place(p, gpus[j], placement, j)
                 if alloc is not None:
                     self.start(j, alloc)
                     continue
@@ -499,7 +502,7 @@ class FairShare(QueueDiscipline):
             j = best[0][1]
             if not self.admissible(j):
                 return
-            alloc = self.cluster.place(p, self.led.gpus[j], self.placement)
+            alloc = self.cluster.place(p, self.led.gpus[j], self.placement, j)
             if alloc is None:
                 return
             heapq.heappop(best)

@@ -5,12 +5,21 @@ start now only if it does not delay that reservation. The twin places jobs on no
 nodes for multiples of a node, a node with enough free GPUs for the rest), so counting free
 GPUs is not enough: a backfilled 1-GPU job on a node the head will need breaks the
 reservation. :class:`NodeReservation` holds the free GPUs per node *at the reservation time*
-and answers whether the head fits there, with O(1) updates per node change.
+and answers whether the head fits there, with O(1) updates per node change;
+:class:`MixedReservation` does the same for a partition of mixed nodes (sizes, types, GPU
+shares, CPU and memory).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
+
+from megapod.sim.twin.mixed import GPU_MILLI
+
+if TYPE_CHECKING:
+    from megapod.sim.twin.mixed import Grant, MixedNodes
 
 
 class NodeReservation:
@@ -102,3 +111,83 @@ class NodeReservation:
         if self.n_partial:
             return self.n_full >= self.k
         return self.n_full >= self.k + 1
+
+
+class MixedReservation:
+    """The EASY reservation of a blocked single-node job in a mixed partition
+    (:mod:`megapod.sim.twin.mixed`): running jobs are released in end order on an overlay of
+    the shares, CPU and memory of the nodes they touch (no other node changes, and the head
+    fits on none now) until the head fits on one of them.
+
+    Args:
+        nodes: the cluster's mixed nodes.
+        p: the partition.
+        gpus: GPUs the head asks for (1 for a share).
+        head: the head job.
+        ending: the partition's running jobs as (end on the work clock, job), in end order
+            (read only as far as the reservation).
+    """
+
+    def __init__(
+        self, nodes: MixedNodes, p: int, gpus: int, head: int, ending: Iterable[tuple[float, int]]
+    ) -> None:
+        self.mx = nodes
+        m, cpu, mem, types = nodes.request(head, gpus)
+        self.ask = (0 if m else gpus, m, cpu, mem, types)
+        self.used: dict[int, list[int]] = {}
+        self.cpu_free: dict[int, float] = {}
+        self.mem_free: dict[int, float] = {}
+        self.freed_whole: set[int] = set()
+        #: End on the work clock of the job whose release lets the head fit (``found``), else
+        #: of the first job to end (a gang head is not reserved here: nothing frees sooner).
+        self.end_v = math.inf
+        self.found = False
+        gang = not m and gpus > nodes.largest(p, types)
+        for v, j in ending:
+            if self.end_v == math.inf:
+                self.end_v = v
+                if gang:
+                    return
+            grants = nodes.grants[j][0]
+            self._apply(grants, 1)
+            self.freed_whole.update(nodes.whole_of.get(j, ()))
+            if any(self.fits(g[0]) for g in grants):
+                self.end_v, self.found = v, True
+                return
+
+    def _apply(self, grants: list[Grant], sign: int) -> None:
+        """Release (``sign`` 1) or take (-1) ``grants`` on the overlay."""
+        mx = self.mx
+        for node, idx, take, c, b in grants:
+            if node not in self.used:
+                self.used[node] = list(mx.used[node])
+                self.cpu_free[node] = float(mx.cpu_free[node])
+                self.mem_free[node] = float(mx.mem_free[node])
+            u = self.used[node]
+            for i in idx:
+                u[i] -= sign * take
+            self.cpu_free[node] += sign * c
+            self.mem_free[node] += sign * b
+
+    def fits(self, node: int) -> bool:
+        """Whether the head fits on overlay ``node`` at the reservation time."""
+        mx = self.mx
+        n, m, cpu, mem, types = self.ask
+        if node not in self.used or not mx.up[node] or (mx.excl[node] and node not in self.freed_whole):
+            return False
+        if (n or m) and not mx.allowed(node, types):
+            return False
+        if self.cpu_free[node] < cpu or self.mem_free[node] < mem:
+            return False
+        u = self.used[node]
+        return any(x + m <= GPU_MILLI for x in u) if m else sum(x == 0 for x in u) >= n
+
+    def keeps(self, grants: list[Grant]) -> bool:
+        """Whether the head still fits at the reservation beside a job that holds ``grants``
+        then (a backfilled job running past it); if so the overlay keeps them."""
+        touched = [g for g in grants if g[0] in self.used]  # the head fits on no other node
+        self._apply(touched, -1)
+        if any(self.fits(node) for node in self.used):
+            return True
+        self._apply(touched, 1)
+        return False

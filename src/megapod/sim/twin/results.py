@@ -100,18 +100,23 @@ class SimResult:
     summary: dict[str, Any]
     pods: pd.DataFrame = field(default_factory=pd.DataFrame)
     tiers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Trace rows and jobs not replayed, by reason (:data:`megapod.traces.SKIP_REASONS`).
+    not_replayed: dict[str, int] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         """The per-job table (``jobs``); ``series``, ``pods`` and ``tiers`` are the other frames."""
         return self.jobs
 
     def to_json(self, indent: int | None = None) -> str:
-        """The summary as one JSON document (a missing statistic, NaN, is written as null)."""
+        """The summary as one JSON document (a missing statistic, NaN, is written as null), with
+        the ``not_replayed`` counts by reason when any row was left out."""
         import json
 
         clean = {
             k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in self.summary.items()
         }
+        if self.not_replayed:  # rows of the trace left out, by reason
+            clean["not_replayed"] = dict(self.not_replayed)
         return json.dumps(clean, default=str, indent=indent)
 
 
@@ -161,8 +166,13 @@ def build_result(
     failed_total = np.zeros(len(wf))
     down_total = np.zeros(len(wf))
     per_pod: list[dict[str, Any]] = []
+    site_gpus = 0.0
+    off_parts: set[str] = set()  # partitions of tiers off the site's supply (a vehicle fleet)
     d = 0
     for tier in tiers:
+        off_site = bool(getattr(tier, "off_site_supply", False))
+        if off_site:
+            off_parts.update(tier.nodes.partition_names)
         for g, row in enumerate(tier.group_rows()):
             busy = bin_step_means(t, vals[:, d], fine)
             failed = bin_step_means(t, vals[:, nd + d], fine)
@@ -170,13 +180,6 @@ def build_result(
             d += 1
             up = row["gpus"] - failed - down
             flow = tier.power_flow(g, busy, up, temp)
-            it_total += flow.it_w
-            fac_total += flow.facility_w
-            cooling_total += flow.cooling_w
-            loss_total += flow.electrical_loss_w
-            busy_total += busy
-            failed_total += failed
-            down_total += down
             it_mwh = float((flow.it_w * wf).sum()) / HOUR_S / MEGA
             fac_mwh = float((flow.facility_w * wf).sum()) / HOUR_S / MEGA
             gpu_h = row["gpus"] * float(wf.sum()) / HOUR_S
@@ -192,12 +195,22 @@ def build_result(
                     "mean_pue": fac_mwh / it_mwh if it_mwh > 0 else math.nan,
                 }
             )
+            if off_site:  # in its own rows, not in the site's totals
+                continue
+            site_gpus += row["gpus"]
+            it_total += flow.it_w
+            fac_total += flow.facility_w
+            cooling_total += flow.cooling_w
+            loss_total += flow.electrical_loss_w
+            busy_total += busy
+            failed_total += failed
+            down_total += down
     pods_table = pd.DataFrame(per_pod)
     hours = hour_index(fine[:-1])
     price = grid.price_at(hours)
     carbon = grid.carbon_at(hours)
     seg_wh = fac_total * wf / HOUR_S
-    gpus = float(sum(row["gpus"] for row in per_pod))
+    gpus = site_gpus
     busy_bins = to_bins(busy_total)
     failed_bins = to_bins(failed_total)
     down_bins = to_bins(down_total)
@@ -237,7 +250,8 @@ def build_result(
     loss_wh = float((loss_total * wf).sum() / HOUR_S)
     gpu_s = gpus * horizon
     busy_gpu_s = float((busy_total * wf).sum())
-    useful = float(jobs["useful_gpu_h"].sum() * HOUR_S)
+    on_site = jobs[~jobs["partition"].isin(off_parts)] if off_parts else jobs  # GPU figures: the site's
+    useful = float(on_site["useful_gpu_h"].sum() * HOUR_S)
     done = jobs[jobs["state"] == "done"]
     started = jobs[jobs["start_s"].notna()]
     summary: dict[str, Any] = {
@@ -258,8 +272,8 @@ def build_result(
         "failed_gpu_h": float((failed_total * wf).sum() / HOUR_S),
         "down_gpu_h": float((down_total * wf).sum() / HOUR_S),
         "useful_gpu_h": useful / HOUR_S,
-        "lost_gpu_h": float(jobs["lost_gpu_h"].sum()),
-        "checkpoint_gpu_h": float(jobs["checkpoint_gpu_h"].sum()),
+        "lost_gpu_h": float(on_site["lost_gpu_h"].sum()),
+        "checkpoint_gpu_h": float(on_site["checkpoint_gpu_h"].sum()),
         "jct_mean_s": _stat(done["jct_s"], "mean"),
         "jct_p50_s": _stat(done["jct_s"], 0.5),
         "jct_p99_s": _stat(done["jct_s"], 0.99),
@@ -290,6 +304,7 @@ def build_result(
         summary=summary,
         pods=pods_table,
         tiers=_tiers_table(pods_table, float(wf.sum()) / HOUR_S),
+        not_replayed=dict(job_set.not_replayed),
     )
 
 
@@ -329,14 +344,16 @@ def _stat(col: pd.Series, how: str | float) -> float:
 
 
 _STATE_NAMES = np.array(["waiting", "queued", "running", "done", "cancelled"], dtype=object)
-_KIND_NAMES = np.array(["batch", "pretraining", "inference"], dtype=object)
+_KIND_NAMES = np.array(["batch", "pretraining", "inference", "batch-inference"], dtype=object)
 
 
 def _jobs_table(led: JobLedger, js: JobSet) -> pd.DataFrame:
     start = np.asarray(led.start_s)
     end = np.asarray(led.end_s)
     names = [p.name for p in led.cluster.partitions]
-    return pd.DataFrame(
+    # a GPU-sharing job's accounts count its share of the GPU (the ledger counts the GPU)
+    share = np.where(js.gpu_milli > 0, js.gpu_milli / 1000.0, 1.0) if js.gpu_milli is not None else 1.0
+    table = pd.DataFrame(
         {
             "job_id": js.job_id.astype(str),
             "kind": _KIND_NAMES[js.kind],
@@ -350,10 +367,17 @@ def _jobs_table(led: JobLedger, js: JobSet) -> pd.DataFrame:
             "work_s": js.work_s,
             "interruptions": np.asarray(led.interruptions, dtype=np.int64),
             "preemptions": np.asarray(led.preemptions, dtype=np.int64),
-            "busy_gpu_h": np.asarray(led.busy_gpu_s) / HOUR_S,
-            "useful_gpu_h": np.asarray(led.useful_gpu_s) / HOUR_S,
-            "lost_gpu_h": np.asarray(led.lost_gpu_s) / HOUR_S,
-            "checkpoint_gpu_h": np.asarray(led.ckpt_gpu_s) / HOUR_S,
+            "busy_gpu_h": np.asarray(led.busy_gpu_s) * share / HOUR_S,
+            "useful_gpu_h": np.asarray(led.useful_gpu_s) * share / HOUR_S,
+            "lost_gpu_h": np.asarray(led.lost_gpu_s) * share / HOUR_S,
+            "checkpoint_gpu_h": np.asarray(led.ckpt_gpu_s) * share / HOUR_S,
             "state": _STATE_NAMES[np.asarray(led.state, dtype=np.int64)] if len(js) else [],
         }
     )
+    if js.gpu_milli is not None:  # what the jobs of a mixed cluster asked for beside GPUs
+        assert js.cpu_milli is not None and js.memory_mib is not None and js.gpu_type is not None
+        table["gpu_milli"] = js.gpu_milli
+        table["cpu_milli"] = js.cpu_milli
+        table["memory_mib"] = js.memory_mib
+        table["gpu_type"] = js.gpu_type.astype(str)
+    return table

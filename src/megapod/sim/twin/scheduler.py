@@ -9,6 +9,8 @@ It runs once per instant for each partition whose jobs or capacity changed
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from megapod.sim.engine import EventKernel
 from megapod.sim.twin.cluster import Cluster
 from megapod.sim.twin.events import EventKind, Handlers, schedule
@@ -59,7 +61,8 @@ class Scheduler:
         self.cancel_pending: set[int] = set()
         #: The policy's queues and passes, made for this run.
         self.queue = policy(self)
-        self.enqueue = self.queue.enqueue
+        #: Queue an arriving job (the twin may wrap it to choose the job's tier first).
+        self.enqueue: Callable[[int], None] = self.queue.enqueue
         ledger.requeue = self.queue.enqueue
 
     def register(self, handlers: Handlers) -> None:
@@ -105,9 +108,16 @@ class Scheduler:
         led.close(j, cancelled=True)
 
     def admissible(self, j: int) -> bool:
-        """Whether starting job ``j`` keeps the IT load under ``policies.power_cap_w``."""
+        """Whether starting job ``j`` keeps the IT load under ``policies.power_cap_w`` and the
+        facility power within the operator's budget (:attr:`PowerPlant.budget_w`: the feed or
+        the grid limit, with the job's GPUs busy through the same chain and cooling plant)."""
         cap = self.power_cap_w
-        if cap is None:
+        led = self.led
+        if cap is not None:
+            extra = led.gpus[j] * self.admission_w[led.part_group[led.part[j]]]
+            if self.plant.it_w() + extra > cap:
+                return False
+        budget = self.plant.budget_w
+        if budget is None:
             return True
-        extra = self.led.gpus[j] * self.admission_w[self.led.part_group[self.led.part[j]]]
-        return self.plant.it_w() + extra <= cap
+        return self.plant.facility_with_w(led.part_group[led.part[j]], led.gpus[j]) <= budget

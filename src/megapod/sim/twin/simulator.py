@@ -24,34 +24,49 @@ import numpy as np
 from megapod import catalog
 from megapod.catalog.reliability import ReliabilityEntry
 from megapod.errors import SpecError
+from megapod.registry import known
 from megapod.sim.engine import EventKernel
 from megapod.sim.twin.cluster import Cluster
-from megapod.sim.twin.events import EventKind, Handlers
+from megapod.sim.twin.dispatch import (
+    DISPATCH_POLICIES,
+    Dispatcher,
+    DispatchPolicy,
+    cars_per_gpu,
+    gpu_decode_tokens_per_s,
+    pod_usd_per_mtok,
+)
+from megapod.sim.twin.events import EventKind, Handlers, schedule
 from megapod.sim.twin.faults import Faults
-from megapod.sim.twin.grid_profile import GridProfile, grid_profile
-from megapod.sim.twin.jobs import JobSet, build_jobs
+from megapod.sim.twin.grid_profile import GridProfile, grid_profile, hour_index
+from megapod.sim.twin.jobs import FLEET_KINDS, JobSet, build_jobs
 from megapod.sim.twin.layout import Layout, build_layout
 from megapod.sim.twin.ledger import CANCELLED, DONE, QUEUED, RUNNING, WAITING, JobLedger
 from megapod.sim.twin.plant import PowerPlant
 from megapod.sim.twin.pods import PodTier
 from megapod.sim.twin.policies import CHECKPOINT_POLICIES, OUTAGE_RESPONSES, PLACEMENTS
+from megapod.sim.twin.pools import describe_pod_nodes
 from megapod.sim.twin.queueing import QUEUE_POLICIES
 from megapod.sim.twin.results import Recorder, SimResult, build_result
 from megapod.sim.twin.scheduler import Scheduler
-from megapod.sim.twin.tiers import Tier, TierSite
+from megapod.sim.twin.tiers import TIER_BUILDERS, Tier, TierSite
 from megapod.sim.twin.views import JobRequest, Snapshot
 from megapod.spec.scenario import Scenario
+from megapod.units import KILO, MEGA
 
 ProgressFn = Callable[[float, float], None]
 
 
 class Twin:
     """One run of a scenario. Build it (no side effects), then either :meth:`run` it to the
-    horizon or drive it: :meth:`advance_to`, :meth:`submit`, :meth:`cancel`, :meth:`snapshot`
-    and finally :meth:`result`. ``run()`` is ``advance_to(horizon)`` then ``result()``.
+    horizon or drive it: :meth:`advance_to`, :meth:`submit`, :meth:`cancel`, the operator's
+    power settings (:meth:`set_gpu_cap`, :meth:`set_battery_reserve`, :meth:`set_grid_limit`),
+    :meth:`snapshot` and finally :meth:`result`. ``run()`` is ``advance_to(horizon)`` then
+    ``result()``.
 
-    ``tiers``: compute tiers beside the site's pods (a vehicle fleet, say; see
-    :mod:`megapod.sim.twin.tiers`); their partitions join the pods' in the job table and queues.
+    ``tiers``: compute tiers beside the site's pods (see :mod:`megapod.sim.twin.tiers`); their
+    partitions join the pods' in the queues. A site with a ``fleet:`` section gets its fleet as
+    the last tier (unless ``scenario.fleet.enabled`` is false), and ``policies.dispatch`` sends
+    the jobs that may run there (:mod:`megapod.sim.twin.dispatch`).
     """
 
     def __init__(
@@ -70,6 +85,14 @@ class Twin:
         #: The compute tiers, in the order of their nodes, partitions and power groups.
         self.pods = PodTier(scenario, self.layout, self.reliability)
         self.tiers: list[Tier] = [self.pods, *tiers]
+        #: The site's fleet as a tier (None without one), and how jobs get there.
+        self.fleet_tier: Tier | None = None
+        self.dispatch: DispatchPolicy | None = None
+        if scenario.site.fleet is not None and scenario.fleet.enabled:
+            known("compute tier")  # imports the module that builds the fleet's tier
+            self.fleet_tier = TIER_BUILDERS.lookup("fleet", "site.fleet")(scenario)
+            self.tiers.append(self.fleet_tier)
+            self.dispatch = DISPATCH_POLICIES.lookup(pol.dispatch, "policies.dispatch")()
         node_gpus: list[int] = []
         node_part: list[int] = []
         part_names: list[str] = []
@@ -86,12 +109,50 @@ class Twin:
             groups += len(nodes.group_names)
         self.groups = groups
         self.cluster = Cluster(node_gpus, node_part, part_names)
+        describe_pod_nodes(self.cluster, self.layout, scenario)
         part_gpus = [p.up_gpus for p in self.cluster.partitions]
-        self.jobs: JobSet = build_jobs(scenario, part_names, part_gpus, self.rng)
+        #: Partitions of the pods (the first tier): workload jobs are drawn onto these only.
+        self.pod_parts = len(self.pods.nodes.partition_names)
+        self.jobs: JobSet = build_jobs(
+            scenario, part_names[: self.pod_parts], part_gpus[: self.pod_parts], self.rng, self.cluster
+        )
+        self.dispatcher: Dispatcher | None = None
+        self._dispatch_make: Callable[[JobLedger], Dispatcher] | None = None
+        if self.dispatch is not None:
+            self._dispatch_make = self._dispatcher(self.dispatch, self._offsets[-1][1])
         self.grid: GridProfile = grid_profile(scenario)
         self._started = False
         self.clock = 0.0
         self._result: SimResult | None = None
+
+    def _dispatcher(self, policy: DispatchPolicy, fleet_part: int) -> Callable[[JobLedger], Dispatcher]:
+        """The dispatch of fleet-eligible jobs between the pods and the fleet, made on the
+        run's ledger when the run starts (costs and names are checked now)."""
+        fleet = self.sc.site.fleet
+        assert fleet is not None
+        pods = self.sc.site.pods
+        first_node = {p: n for n, p in reversed(list(enumerate(self.layout.node_partition)))}
+        gpu_of = [
+            pods[self.layout.node_design[first_node[p]]].racks[0].server.gpu for p in range(self.pod_parts)
+        ]
+        ratio = [cars_per_gpu(fleet, g) for g in gpu_of]
+        usd_gpu_h = self.sc.fleet.pod_usd_per_gpu_h
+        if usd_gpu_h is None and policy.name == "cheapest":
+            raise SpecError(
+                "fleet.pod_usd_per_gpu_h",
+                "the 'cheapest' dispatch compares the tiers' costs: give the pods' cost of a GPU-hour "
+                "(megapod simulate fills it from the site's price table)",
+            )
+        pods_mtok = (
+            pod_usd_per_mtok(usd_gpu_h, gpu_decode_tokens_per_s(fleet, gpu_of[0]))
+            if usd_gpu_h is not None
+            else math.inf
+        )
+        eligible = np.isin(self.jobs.kind, FLEET_KINDS).tolist()
+        price = fleet.economics.price_usd_per_mtok
+        return lambda led: Dispatcher(
+            policy, led, self.cluster, eligible, fleet_part, ratio, pods_mtok, price
+        )
 
     def _reliability(self) -> ReliabilityEntry | None:
         f = self.sc.failures
@@ -133,6 +194,9 @@ class Twin:
         self.scheduler = sched = Scheduler(
             sc, led, self.cluster, self.plant, self.queue_policy, self.placement, self.outage, admission
         )
+        if self._dispatch_make is not None:  # arrivals choose their tier before they queue
+            self.dispatcher = self._dispatch_make(led)
+            sched.enqueue = self.dispatcher.wrap(sched.enqueue)
         self.faults = Faults(
             sc, led, self.cluster, self.node_group, self.tiers, self.plant, self.rng, self.rec, sched.changed
         )
@@ -194,7 +258,7 @@ class Twin:
         if job.job_id in self.ledger.ids():
             raise SpecError("job_id", f"{job.job_id!r} is already a job of this run")
         pt = self.cluster.partitions[part]
-        size = len(pt.nodes) * pt.node_gpus
+        size = pt.size_gpus
         if job.gpus > size:
             raise SpecError("gpus", f"{job.gpus:,} GPUs is more than the {size:,} of its partition")
         j = self.ledger.add(job, at, part)
@@ -210,10 +274,69 @@ class Twin:
             raise SpecError("job_id", f"no job {job_id!r} in this run")
         return self.scheduler.cancel(j, max(self.clock, self.kernel.now_s))
 
+    # ------------------------------------------------------- operator actions
+    def set_gpu_cap(self, cap_w: float | None) -> None:
+        """Cap every GPU of the site at ``cap_w`` board watts from now (None lifts the cap).
+
+        Busy GPUs draw at most the cap and jobs run at the speed the cap leaves by the DVFS
+        power–speed law (:func:`megapod.physics.gpu_power.speed_fraction`, the law of the
+        thermal cap). The cap in force is the lowest of this one, the cooling limit's and the
+        grid limit's; :meth:`snapshot` reads it back (``gpu_cap_w``) beside this request
+        (``gpu_cap_operator_w``). Raises :class:`SpecError` for a cap outside the range every
+        design accepts: its GPUs' idle draw up to the highest TDP.
+        """
+        self._check_open()
+        if cap_w is not None:
+            lo, hi = self.plant.cap_range_w
+            if not (isinstance(cap_w, int | float) and math.isfinite(cap_w) and lo <= cap_w <= hi):
+                raise SpecError(
+                    "gpu_cap_w",
+                    f"{cap_w!r} W must be a number from {lo:g} W (the GPUs' idle draw) "
+                    f"to {hi:g} W (their TDP)",
+                )
+            cap_w = float(cap_w)
+        self._operator("gpu_cap_w", cap_w)
+
+    def set_battery_reserve(self, soc: float | None) -> None:
+        """Keep ``soc`` (0–1 of the battery's usable energy, as ``Snapshot.battery_soc``) in the
+        battery from now: while a grid limit is in force the battery does not discharge below
+        it, and the GPUs are capped instead so that the load fits the supply; in an outage (a
+        grid event with no supply) the reserve is what it is for, and the battery may run
+        empty. ``None`` or 0 keeps nothing back. Raises :class:`SpecError` outside [0, 1]."""
+        self._check_open()
+        if soc is not None:
+            if not (isinstance(soc, int | float) and math.isfinite(soc) and 0.0 <= soc <= 1.0):
+                raise SpecError("battery_reserve_soc", f"{soc!r} must be a state of charge from 0 to 1")
+            soc = float(soc)
+        self._operator("battery_reserve_soc", soc)
+
+    def set_grid_limit(self, limit_w: float | None) -> None:
+        """Limit the site's grid import to ``limit_w`` [W] from now (None lifts it).
+
+        The limit (with the site's feed when lower: the *budget*) acts as a grid limit event
+        does: the battery covers the load above it (down to its reserve), then the GPUs are
+        capped so that the load fits; it never blacks the site out (when even idle GPUs do not
+        fit, the site draws over it). Below the limit the battery recharges from the headroom.
+        Jobs start only if the facility power with them stays within the budget (the
+        scheduler's admission). Raises :class:`SpecError` unless the limit is above 0 W."""
+        self._check_open()
+        if limit_w is not None:
+            if not (isinstance(limit_w, int | float) and math.isfinite(limit_w) and limit_w > 0):
+                raise SpecError("grid_limit_w", f"{limit_w!r} W must be a finite power above 0 W")
+            limit_w = float(limit_w)
+        self._operator("grid_limit_w", limit_w)
+
+    def _operator(self, name: str, value: float | None) -> None:
+        """An operator action as an event at the clock, handled at once."""
+        plant = self.plant
+        plant.actions.append((name, value))
+        schedule(self.kernel, max(self.clock, self.kernel.now_s), EventKind.OPERATOR, len(plant.actions) - 1)
+        self._loop(self.clock)
+
     def _partition_of(self, job: JobRequest) -> int:
         names = [p.name for p in self.cluster.partitions]
         if job.partition is None:
-            if len(names) == 1:
+            if self.pod_parts == 1:  # the pods' one partition (other tiers are asked for by name)
                 return 0
             raise SpecError("partition", f"required on a site of several partitions: {', '.join(names)}")
         if job.partition not in names:
@@ -235,6 +358,7 @@ class Twin:
         soc = plant.soc_at(self.clock)
         up = sum(1 for u in self.cluster.node_up if u)
         failed = sum(led.node_failed)
+        hour = hour_index(np.array([self.clock]))
         return Snapshot(
             t_s=self.clock,
             horizon_s=self.sc.horizon_s,
@@ -261,9 +385,16 @@ class Twin:
             blackout=led.blackout,
             generators_on=plant.gen_on,
             outdoor_c=plant.outdoor_c,
-            thermal_speed=led.speed,
+            thermal_speed=plant.thermal_speed,
             gpu_cap_w=plant.gpu_cap_w,
             events=self._events,
+            job_speed=led.speed,
+            gpu_cap_operator_w=plant.operator_cap_w,
+            grid_limit_w=plant.grid_limit_w,
+            battery_reserve_soc=plant.reserve_soc,
+            grid_import_w=plant.grid_import_w(),
+            price_usd_per_mwh=float(self.grid.price_at(hour)[0]) * MEGA,
+            carbon_kg_per_mwh=float(self.grid.carbon_at(hour)[0]) * KILO,
         )
 
     def result(self) -> SimResult:
@@ -342,11 +473,15 @@ class Twin:
                     else:
                         t_done = inf
                 pending = False
-                if plant.supply_limits or plant.battery_rate_w != 0.0:
+                if plant.supply_limits or plant.battery_rate_w != 0.0 or plant.grid_limit_w is not None:
+                    speed = led.speed
                     plant.sync()  # may schedule battery events, even at this instant
                     t_k = kernel.peek_s()
                     if t_k < t:
                         t = t_k
+                    if led.speed != speed:  # a grid cap moved: completions come at other times
+                        t_done = (led.now + (done_heap[0][0] - led.v_now) / led.speed) if done_heap else inf
+                        t = min(t_arr, t_done, t_k)
                 rec_t(led.now)
                 rec_v(busy_d)
                 rec_v(failed_d)

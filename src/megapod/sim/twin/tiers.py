@@ -24,8 +24,12 @@ Writing a tier (a vehicle fleet, say) means implementing :class:`Tier`:
   them over tiers; a tier off the site's feed returns 0), :meth:`Tier.power_flow` over
   binned arrays for the result tables, and :meth:`Tier.group_rows` to label them.
 
-No line of the scheduler changes for a new tier; the twin lists its tiers in
-:meth:`megapod.sim.twin.simulator.Twin.__init__`.
+No line of the scheduler changes for a new tier. The twin's tiers are the pods, the tiers
+handed to :class:`~megapod.sim.twin.simulator.Twin` (``tiers=``), and the site's fleet when it
+has one: a tier that a section of the site declares is built by :data:`TIER_BUILDERS`, filled
+by the module named in :data:`megapod.registry.PROVIDERS` (``compute tier``), so the twin
+imports no tier's engine. A tier off the site's supply sets ``off_site_supply = True``: its
+power and GPUs stay out of the site's summary (they are in the per-tier table).
 """
 
 from __future__ import annotations
@@ -38,10 +42,12 @@ import numpy as np
 import numpy.typing as npt
 
 from megapod.physics.power_chain import PowerFlow
+from megapod.registry import Registry
 from megapod.sim.engine import EventKernel
 from megapod.sim.twin.cluster import Cluster
 from megapod.sim.twin.events import EventKind, schedule
 from megapod.sim.twin.ledger import JobLedger
+from megapod.spec.scenario import Scenario
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -138,3 +144,10 @@ class Tier(Protocol):
 
     def group_rows(self) -> Sequence[dict[str, Any]]:
         """Labels of each power group for the per-group table (``tier``, a name, ``gpus``)."""
+
+
+TierBuilder = Callable[[Scenario], Tier]
+"""Makes the tier a section of the scenario's site declares (e.g. ``site.fleet``)."""
+
+#: Tiers declared by a section of the site, by the section's name (``fleet``).
+TIER_BUILDERS: Registry[TierBuilder] = Registry("compute tier")

@@ -82,7 +82,23 @@ class Snapshot:
     thermal_speed: float = 1.0
     """Job speed under the cooling limit (1 = full speed)."""
     gpu_cap_w: float | None = None
+    """The board power cap enforced on the site's GPUs: the lowest of the cooling limit's, the
+    operator's and the grid limit's (None: none)."""
     events: int = 0
+    job_speed: float = 1.0
+    """Speed jobs run at under every cap in force (the cooling limit's and the GPU caps)."""
+    gpu_cap_operator_w: float | None = None
+    """The operator's GPU cap (``Twin.set_gpu_cap``)."""
+    grid_limit_w: float | None = None
+    """The operator's grid import limit (``Twin.set_grid_limit``)."""
+    battery_reserve_soc: float | None = None
+    """The operator's battery reserve (``Twin.set_battery_reserve``)."""
+    grid_import_w: float = 0.0
+    """Power drawn from the grid: the load plus battery charging, less battery and generators."""
+    price_usd_per_mwh: float = 0.0
+    """Energy price of the present hour (the scenario's price signal)."""
+    carbon_kg_per_mwh: float = 0.0
+    """Grid carbon intensity of the present hour (the scenario's carbon signal)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able mapping."""
