@@ -70,7 +70,8 @@ def test_the_site_supplies_no_power_and_the_table_shows_the_cars_draw() -> None:
     tier, _ = make()
     assert tier.it_power_w(None) == 0.0 and tier.facility_power_w(30.0, None) == 0.0
     assert tier.failure_rate_per_s() == 0.0 and tier.thermal(40.0) == (1.0, None)
-    flow = tier.power_flow(0, np.array([0.0, 10.0]), np.array([20.0, 20.0]), np.array([20.0, 20.0]))
+    cap = np.full(2, np.inf)
+    flow = tier.power_flow(0, np.array([0.0, 10.0]), np.array([20.0, 20.0]), np.array([20.0, 20.0]), cap)
     assert flow.component_w[1] == 10 * (160 + 250)
     assert flow.facility_w[1] > flow.component_w[1]
 

@@ -305,3 +305,25 @@ def test_a_limit_below_the_idle_site_blacks_out_and_keeps_the_reserve() -> None:
     twin.advance_to(HOUR + 86_400.0 + 60.0)
     after = twin.snapshot()
     assert not after.blackout and after.gpus_busy == 288 and after.battery_power_w < 0
+
+
+def test_energy_tables_count_busy_gpus_at_the_cap_in_force() -> None:
+    """The binned power follows the cap in force: a bin the cap starts in holds the time-mean of
+    the two powers, later bins the capped power (before: busy GPUs at TDP under any cap), and
+    the run's energy falls by the cap's saving less the longer run."""
+    free = Twin(_scenario())
+    free.advance_to(free.sc.horizon_s)
+    twin = Twin(_scenario())
+    start = HOUR + 450.0  # the middle of a 900 s output bin
+    twin.advance_to(start)
+    p_before = twin.snapshot().it_power_w
+    twin.set_gpu_cap(600.0)
+    p_capped = twin.snapshot().it_power_w
+    twin.advance_to(twin.sc.horizon_s)
+    s = twin.result().series.set_index("t_start_s")["it_power_w"]
+    assert s[HOUR] == pytest.approx(0.5 * (p_before + p_capped))
+    running = s[(s.index >= HOUR + 900) & (s.index < _end_s(twin) - 900)]
+    assert running.max() == pytest.approx(p_capped) and running.median() == pytest.approx(p_capped)
+    e_free = free.result().summary["it_energy_mwh"]
+    e_capped = twin.result().summary["it_energy_mwh"]
+    assert e_capped < e_free

@@ -60,7 +60,9 @@ class _ToyTier:
     def admission_w_per_gpu(self, group: int) -> float:
         return 0.0
 
-    def power_flow(self, group: int, busy: FloatArray, up: FloatArray, outdoor_c: FloatArray) -> PowerFlow:
+    def power_flow(
+        self, group: int, busy: FloatArray, up: FloatArray, outdoor_c: FloatArray, gpu_cap_w: FloatArray
+    ) -> PowerFlow:
         z = np.zeros_like(np.asarray(busy, dtype=np.float64))
         return PowerFlow(z, z, z, z, z, z, z)
 

@@ -116,8 +116,11 @@ class FleetTier:
         """0: starting work on a car adds nothing to the site's load [W]."""
         return 0.0
 
-    def power_flow(self, group: int, busy: FloatArray, up: FloatArray, outdoor_c: FloatArray) -> PowerFlow:
-        """The cars' own draw over arrays of busy cars: computer + awake car at the wall [W]."""
+    def power_flow(
+        self, group: int, busy: FloatArray, up: FloatArray, outdoor_c: FloatArray, gpu_cap_w: FloatArray
+    ) -> PowerFlow:
+        """The cars' own draw over arrays of busy cars: computer + awake car at the wall [W]
+        (the site's GPU cap does not reach the cars)."""
         car = self.fleet.module
         component = np.asarray(busy, dtype=np.float64) * (car.power_w + car.awake_overhead_w)
         wall = np.asarray(busy, dtype=np.float64) * self._car_w()

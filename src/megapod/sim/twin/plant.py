@@ -235,14 +235,14 @@ class PowerPlant:
     def apply_caps(self) -> bool:
         """Set the enforced GPU cap (the lowest of the thermal, operator and grid caps) and the
         job speed (the slowest the caps leave, by the DVFS law of
-        :func:`~megapod.sim.twin.power.cap_speed`); True when the speed changed."""
+        :func:`~megapod.sim.twin.power.cap_speed`); True when either changed."""
         speed, cap = self.thermal_speed, self.thermal_cap_w
         extra = [c for c in (self.operator_cap_w, self.grid_cap_w) if c is not None]
         if extra:
             c = min(extra)
             speed = min(speed, cap_speed(self.layout.designs, c))
             cap = c if cap is None else min(cap, c)
-        changed = speed != self.led.speed
+        changed = speed != self.led.speed or cap != self.gpu_cap_w
         self.led.speed = speed
         self.gpu_cap_w = cap
         return changed
@@ -298,7 +298,7 @@ class PowerPlant:
         lay = self.layout
         led = self.led
         kernel = self.kernel
-        before = led.speed
+        before = (led.speed, self.gpu_cap_w)
         limits = self.supply_limits
         gen = lay.generator_power_w if self.gen_on else 0.0
         phys = (min(limits.values()) + gen) if limits else math.inf
@@ -343,8 +343,8 @@ class PowerPlant:
                 self.battery_rate_w = self.charge_draw_w * lay.battery_charge_efficiency
             else:
                 self.battery_rate_w = 0.0
-        if led.speed != before:
-            self.rec.weather(now, self.outdoor_c, led.speed)
+        if (led.speed, self.gpu_cap_w) != before:
+            self.rec.weather(now, self.outdoor_c, led.speed, self.gpu_cap_w)
 
     def grid_import_w(self) -> float:
         """Power drawn from the grid now [W]: the load and the battery's charging less what the
@@ -370,7 +370,7 @@ class PowerPlant:
         else:  # pragma: no cover - the twin names the settings
             raise ValueError(f"unknown operator setting {name!r}")
         if self.apply_caps():
-            self.rec.weather(self.led.now, self.outdoor_c, self.led.speed)
+            self.rec.weather(self.led.now, self.outdoor_c, self.led.speed, self.gpu_cap_w)
         self.sync()
         self.changed_all()
 
@@ -472,4 +472,4 @@ class PowerPlant:
         self.thermal_speed = speed
         self.thermal_cap_w = cap
         self.apply_caps()
-        self.rec.weather(self.led.now, self.outdoor_c, self.led.speed)
+        self.rec.weather(self.led.now, self.outdoor_c, self.led.speed, self.gpu_cap_w)

@@ -117,10 +117,12 @@ class PodTier:
         d = self.designs[group]
         return d.gpu_tdp_w - d.gpu_idle_w
 
-    def power_flow(self, group: int, busy: FloatArray, up: FloatArray, outdoor_c: FloatArray) -> PowerFlow:
-        """IT and facility power of design ``group`` over arrays [W]."""
+    def power_flow(
+        self, group: int, busy: FloatArray, up: FloatArray, outdoor_c: FloatArray, gpu_cap_w: FloatArray
+    ) -> PowerFlow:
+        """IT and facility power of design ``group`` over arrays [W]: busy GPUs under the cap."""
         d = self.designs[group]
-        return facility_flow(d, it_power_w(d, busy, up), self.pods[group].cooling.plant, outdoor_c)
+        return facility_flow(d, it_power_w(d, busy, up, gpu_cap_w), self.pods[group].cooling.plant, outdoor_c)
 
     def group_rows(self) -> Sequence[dict[str, Any]]:
         """One row a pod design: its name, replicas and GPUs."""

@@ -55,6 +55,7 @@ class Recorder:
         self.w_t = array("d")
         self.w_temp = array("d")
         self.w_speed = array("d")
+        self.w_cap = array("d")
         self.s_t = array("d")
         self.s_wh = array("d")
 
@@ -65,11 +66,12 @@ class Recorder:
         self.values.extend(failed)
         self.values.extend(down)
 
-    def weather(self, t: float, outdoor_c: float, speed: float) -> None:
-        """Outdoor temperature and job speed from ``t`` on."""
+    def weather(self, t: float, outdoor_c: float, speed: float, gpu_cap_w: float | None = None) -> None:
+        """Outdoor temperature, job speed and the enforced GPU cap (``None``: none) from ``t`` on."""
         self.w_t.append(t)
         self.w_temp.append(outdoor_c)
         self.w_speed.append(speed)
+        self.w_cap.append(math.inf if gpu_cap_w is None else gpu_cap_w)
 
     def soc(self, t: float, soc_wh: float) -> None:
         """Battery energy at ``t`` (linear between records)."""
@@ -146,17 +148,26 @@ def build_result(
     # Power is evaluated on a fine grid: the output bins split at every hour boundary, so each
     # fine segment lies inside one hour of the price and carbon profiles, and cost and CO2
     # integrate power x hourly price exactly; then segments are summed back into output bins.
-    fine = np.union1d(edges, np.arange(0.0, horizon, HOUR_S))
+    # and at every change of the enforced GPU cap, so that each segment has one cap in force
+    wt = np.frombuffer(rec.w_t, dtype=np.float64)
+    w_cap = np.frombuffer(rec.w_cap, dtype=np.float64)
+    cap_changes = wt[1:][w_cap[1:] != w_cap[:-1]]
+    if len(w_cap) and np.isfinite(w_cap[0]):
+        cap_changes = np.concatenate(([wt[0]], cap_changes))
+    cap_changes = cap_changes[(cap_changes > 0) & (cap_changes < horizon)]
+    fine = np.union1d(np.union1d(edges, np.arange(0.0, horizon, HOUR_S)), cap_changes)
     wf = np.diff(fine)
     to_bins = _binner(np.searchsorted(fine, edges[:-1]), wf, width, len(fine) == len(edges))
     # weather per segment (step function), job speed and GPU cap approximated per segment
     if len(rec.w_t):
-        wt = np.frombuffer(rec.w_t, dtype=np.float64)
         temp = bin_step_means(wt, np.frombuffer(rec.w_temp, dtype=np.float64), fine, float(rec.w_temp[0]))
         speed = bin_step_means(wt, np.frombuffer(rec.w_speed, dtype=np.float64), fine, 1.0)
+        at = np.searchsorted(wt, fine[:-1], side="right") - 1  # the cap in force on each segment
+        cap = np.where(at >= 0, w_cap[np.maximum(at, 0)], math.inf)
     else:
         temp = np.full(len(wf), rec.outdoor_c)
         speed = np.ones(len(wf))
+        cap = np.full(len(wf), math.inf)
     cols: dict[str, FloatArray] = {"t_start_s": edges[:-1], "t_end_s": edges[1:]}
     it_total = np.zeros(len(wf))
     fac_total = np.zeros(len(wf))
@@ -179,7 +190,7 @@ def build_result(
             down = bin_step_means(t, vals[:, 2 * nd + d], fine)
             d += 1
             up = row["gpus"] - failed - down
-            flow = tier.power_flow(g, busy, up, temp)
+            flow = tier.power_flow(g, busy, up, temp, cap)
             it_mwh = float((flow.it_w * wf).sum()) / HOUR_S / MEGA
             fac_mwh = float((flow.facility_w * wf).sum()) / HOUR_S / MEGA
             gpu_h = row["gpus"] * float(wf.sum()) / HOUR_S
@@ -265,8 +276,8 @@ def build_result(
         "jobs_running_at_end": int((jobs["state"] == "running").sum()),
         "jobs_queued_at_end": int((jobs["state"] == "queued").sum()),
         "jobs_cancelled": int((jobs["state"] == "cancelled").sum()),
-        "utilization": busy_gpu_s / gpu_s,
-        "goodput": useful / gpu_s,
+        "utilization": busy_gpu_s / gpu_s if gpu_s > 0 else math.nan,
+        "goodput": useful / gpu_s if gpu_s > 0 else math.nan,
         "busy_gpu_h": busy_gpu_s / HOUR_S,
         "idle_gpu_h": float((series["idle_gpus"] * width).sum() / HOUR_S),
         "failed_gpu_h": float((failed_total * wf).sum() / HOUR_S),

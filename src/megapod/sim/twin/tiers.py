@@ -139,8 +139,11 @@ class Tier(Protocol):
     def admission_w_per_gpu(self, group: int) -> float:
         """Extra IT power of one GPU of tier-local group ``group`` going from idle to busy [W]."""
 
-    def power_flow(self, group: int, busy: FloatArray, up: FloatArray, outdoor_c: FloatArray) -> PowerFlow:
-        """Power of tier-local group ``group`` over arrays of busy and up GPUs [W]."""
+    def power_flow(
+        self, group: int, busy: FloatArray, up: FloatArray, outdoor_c: FloatArray, gpu_cap_w: FloatArray
+    ) -> PowerFlow:
+        """Power of tier-local group ``group`` over arrays of busy and up GPUs [W], with the GPU
+        cap in force over each element (``inf``: none)."""
 
     def group_rows(self) -> Sequence[dict[str, Any]]:
         """Labels of each power group for the per-group table (``tier``, a name, ``gpus``)."""
