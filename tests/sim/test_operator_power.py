@@ -327,3 +327,23 @@ def test_energy_tables_count_busy_gpus_at_the_cap_in_force() -> None:
     e_free = free.result().summary["it_energy_mwh"]
     e_capped = twin.result().summary["it_energy_mwh"]
     assert e_capped < e_free
+
+
+def test_a_preempted_job_checkpoints_restarts_and_ends_later_by_the_cost() -> None:
+    """Preempting the running job at 1 h: it writes a checkpoint, pays the restart time, and
+    ends later by exactly write + restart (nothing else waits, so it starts again at once)."""
+    length = _free_length()
+    twin = Twin(_scenario())
+    twin.advance_to(HOUR)
+    assert twin.preempt("big")
+    twin.advance_to(HOUR + 1.0)
+    assert twin.snapshot().jobs_running == 1  # it started again at once, paying its restart
+    twin.advance_to(twin.sc.horizon_s)
+    assert not twin.preempt("big")  # it has ended
+    with pytest.raises(SpecError, match="job_id"):
+        twin.preempt("nope")
+    jobs = twin.result().jobs.set_index("job_id")
+    ck = twin.sc.policies.checkpoint
+    assert int(jobs.loc["big", "preemptions"]) == 1
+    # the write of this checkpoint and the restart, with the periodic writes left shifted by them
+    assert _end_s(twin) == pytest.approx(length + ck.write_s + ck.restart_s, abs=ck.write_s + 1.0)

@@ -33,6 +33,7 @@ class EventKind(IntEnum):
     CANCEL = 9
     TIER = 10
     OPERATOR = 11
+    PREEMPT = 12
 
     @property
     def priority(self) -> int:
@@ -54,6 +55,7 @@ _PRIORITY = {
     EventKind.WEATHER: 6,
     EventKind.CANCEL: 7,
     EventKind.OPERATOR: 7,
+    EventKind.PREEMPT: 7,
 }
 
 

@@ -68,6 +68,7 @@ class Scheduler:
     def register(self, handlers: Handlers) -> None:
         """Cancellations take effect."""
         handlers.on(EventKind.CANCEL, self._on_cancel)
+        handlers.on(EventKind.PREEMPT, self._on_preempt)
 
     def start(self, kernel: EventKernel) -> None:
         """The scheduler has no events of its own at the start."""
@@ -106,6 +107,21 @@ class Scheduler:
         if led.state[j] == RUNNING:
             self.dirty.add(led.part[j])
         led.close(j, cancelled=True)
+
+    def preempt(self, j: int, at_s: float) -> bool:
+        """Preempt running job ``j`` at ``at_s``: it writes a checkpoint and waits again; False
+        when it is not running."""
+        if self.led.state[j] != RUNNING:
+            return False
+        schedule(self.kernel, at_s, EventKind.PREEMPT, j)
+        return True
+
+    def _on_preempt(self, j: int) -> None:
+        led = self.led
+        if led.state[j] != RUNNING:  # it ended or was stopped before the instant came
+            return
+        self.dirty.add(led.part[j])
+        led.stop(j, save=True, count_interrupt=False)
 
     def admissible(self, j: int) -> bool:
         """Whether starting job ``j`` keeps the IT load under ``policies.power_cap_w`` and the

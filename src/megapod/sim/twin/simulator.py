@@ -274,6 +274,16 @@ class Twin:
             raise SpecError("job_id", f"no job {job_id!r} in this run")
         return self.scheduler.cancel(j, max(self.clock, self.kernel.now_s))
 
+    def preempt(self, job_id: str) -> bool:
+        """Preempt a running job now: it writes a checkpoint (``checkpoint.write_s``), frees its
+        GPUs and waits again, to restart from it (paying the restart time). False when the job
+        is not running."""
+        self._check_open()
+        j = self.ledger.ids().get(job_id)
+        if j is None:
+            raise SpecError("job_id", f"no job {job_id!r} in this run")
+        return self.scheduler.preempt(j, max(self.clock, self.kernel.now_s))
+
     # ------------------------------------------------------- operator actions
     def set_gpu_cap(self, cap_w: float | None) -> None:
         """Cap every GPU of the site at ``cap_w`` board watts from now (None lifts the cap).
