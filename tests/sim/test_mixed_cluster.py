@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from megapod.sim.twin.cluster import Allocation, Cluster
@@ -126,6 +126,32 @@ def test_down_nodes_leave_the_pool_and_come_back() -> None:
     assert (part.free_gpus, part.up_gpus) == (10, 10)
 
 
+def test_a_gang_takes_whole_only_nodes_that_no_job_holds() -> None:
+    # a job of no GPU holds its node though it leaves every GPU idle and, where the node has
+    # no CPU or memory limit (or the job asks for none), CPU and memory left unchanged
+    c = _cluster([8, 8, 2], ["A", "A", "A"], [INF, INF, 8_000.0], [INF, INF, 16_384.0])
+    mx = _mixed(c)
+    cpu_job = _job(c, cpu=2_000)
+    a = c.place(0, 0, PLACEMENTS["spread"], cpu_job)
+    assert a is not None
+    (held,) = _nodes(a)
+    assert held in (0, 1) and mx.cpu_free[held] == mx.cpu_cap[held] and c.node_free[held] == 8
+    gang = _job(c)
+    g = c.place(0, 9, BEST, gang)
+    assert g == ([1 - held], [(2, 1)])  # the other 8-GPU node whole, the remainder by best fit
+    assert mx.exclusive == {1 - held}
+    empty = _job(c)  # asks for nothing at all
+    e = c.place(0, 0, PLACEMENTS["spread"], empty)
+    assert e is not None and _nodes(e) == {held}
+    c.release(a, cpu_job)
+    second = _job(c)
+    assert not c.can_fit(0, 9, second, BEST) and c.place(0, 9, BEST, second) is None
+    c.release(e, empty)
+    assert c.can_fit(0, 9, second, BEST)
+    assert c.place(0, 9, BEST, second) == ([held], [(2, 1)])
+    assert mx.exclusive == {0, 1}
+
+
 # ------------------------------------------------------------ property test
 NODE = st.tuples(
     st.sampled_from([0, 1, 2, 4, 8]),
@@ -149,6 +175,19 @@ OPS = st.lists(
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(NODE, min_size=1, max_size=6), OPS)
+# a job of no GPU asking for nothing, then a gang that takes its node whole
+@example(
+    nodes=[(1, "A", 8_000.0, 16_384.0), (8, "A", 8_000.0, 16_384.0)],
+    ops=[("place", 0, (0, 0, 0.0, 0.0, "", "spread")), ("place", 0, (9, 0, 0.0, 0.0, "", "consolidated"))],
+)
+# a CPU-only job on a node of no CPU limit (its CPU left stays inf), then the same gang
+@example(
+    nodes=[(8, "A", INF, INF), (1, "A", INF, INF)],
+    ops=[
+        ("place", 0, (0, 0, 2_000.0, 0.0, "", "spread")),
+        ("place", 0, (9, 0, 0.0, 0.0, "", "consolidated")),
+    ],
+)
 def test_no_gpu_share_cpu_or_memory_is_ever_over_allocated(
     nodes: list[tuple[int, str, float, float]],
     ops: list[tuple[str, int, tuple[int, int, float, float, str, str]]],

@@ -98,6 +98,10 @@ class MixedNodes:
         #: CPU-only jobs included, may go there).
         self.up = np.asarray(cluster.node_up, dtype=bool)
         self.excl = np.zeros(len(gpus), dtype=bool)
+        #: Jobs holding a grant on each node, whatever they take (GPUs, a share, CPU, memory or
+        #: nothing); a gang takes only nodes none holds. Idle GPUs and CPU or memory left cannot
+        #: tell: a job of no GPU may take no CPU and memory, or take them where there is no limit.
+        self.holders = np.zeros(len(gpus), dtype=np.int64)
         #: Each running job's grants and how many GPUs it made busy; a gang's whole nodes.
         self.grants: dict[int, tuple[list[Grant], int]] = {}
         self.whole_of: dict[int, list[int]] = {}
@@ -238,8 +242,7 @@ class MixedNodes:
         k, r = divmod(gpus, size)
         nodes = self.nodes(p)
         ok = self.up[nodes] & ~self.excl[nodes] & self.typed(p, types)
-        ok &= (self.gpus[nodes] == size) & (self.cluster.node_free[nodes] == size)
-        ok &= (self.cpu_free[nodes] == self.cpu_cap[nodes]) & (self.mem_free[nodes] == self.mem_cap[nodes])
+        ok &= (self.gpus[nodes] == size) & (self.holders[nodes] == 0)
         whole = nodes[ok]  # in index order: whole nodes go lowest index first under every policy
         if len(whole) < k:
             return None
@@ -286,6 +289,7 @@ class MixedNodes:
                 used[i] += take
             self.cpu_free[node] -= cpu
             self.mem_free[node] -= mem
+            self.holders[node] += 1
             self._touch(node)
         part.free_gpus -= busy
         cl.version += 1
@@ -319,6 +323,10 @@ class MixedNodes:
             idle += freed
             self.cpu_free[node] += cpu
             self.mem_free[node] += mem
+            self.holders[node] -= 1
+            if self.holders[node] == 0:  # empty again: exactly its capacity, free of rounding
+                self.cpu_free[node] = self.cpu_cap[node]
+                self.mem_free[node] = self.mem_cap[node]
             self._touch(node)
             if cl.node_up[node]:
                 cl.partitions[cl.node_partition[node]].free_gpus += freed
