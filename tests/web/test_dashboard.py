@@ -67,6 +67,7 @@ def _serve(site: Path, db: Path, speed: float) -> Iterator[Server]:
         port=port,
         log_tokens=False,
         telemetry_every_s=1.0,
+        sweep_out_dir=db.parent / "sweeps",
     )
     server = uvicorn.Server(
         uvicorn.Config(
@@ -222,6 +223,36 @@ def test_operator_submits_and_cancels_a_job(browser: Any, server: Server) -> Non
     page.wait_for_function(
         "() => Array.from(document.querySelectorAll('#jobs-body .mp-state')).every(s => s.textContent === 'cancelled')"
     )
+    assert errors == []
+    context.close()
+
+
+def test_operator_runs_a_sweep_and_opens_its_report(browser: Any, server: Server) -> None:
+    context = signed_in(browser, server, server.token("operator"), charts=False)
+    page = context.new_page()
+    errors = console_errors(page)
+    page.goto(server.url + "/")
+    wait_first_render(page)
+    page.locator("#sweep-file").wait_for()
+    page.select_option("#sweep-file", "megapod_sweep.yaml")
+    page.fill("#sweep-points", "2")
+    page.click("#sweep-run")
+    page.wait_for_function("() => document.getElementById('sweep-msg').textContent.startsWith('queued s-')")
+    sweep_id = page.text_content("#sweep-msg").split()[-1]
+    row = page.locator(f"#sweeps-body tr[data-sweep='{sweep_id}']")
+    row.wait_for()
+    page.wait_for_function(
+        "id => { const r = document.querySelector(`#sweeps-body tr[data-sweep='${id}'] .mp-state`);"
+        " return r && r.textContent === 'done'; }",
+        arg=sweep_id,
+        timeout=60_000,
+    )
+    assert "2 / 2" in row.text_content()
+    with context.expect_page() as opened:
+        row.locator("a", has_text="open").click()
+    report = opened.value
+    report.wait_for_load_state()
+    assert "megapod-policy-price" in report.title() or "megapod-policy-price" in report.content()
     assert errors == []
     context.close()
 

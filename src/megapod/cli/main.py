@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "megapod.cli.sweep",
     "megapod.cli.fleet",
     "megapod.cli.serve",
+    "megapod.cli.agent",
 )
 
 app = typer.Typer(

@@ -71,6 +71,22 @@ def serve(
     telemetry_every_s: Annotated[
         float, typer.Option("--telemetry-every", min=0.1, max=3600, help="telemetry rollup cadence [s]")
     ] = 5.0,
+    insecure_local: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-local", help="demo mode: auth off, every request acts as admin (loopback only)"
+        ),
+    ] = False,
+    sweeps: Annotated[
+        Path | None,
+        typer.Option("--sweeps", help="folder of the sweep files clients may run (default: SITE's sweeps/)"),
+    ] = None,
+    sweep_out: Annotated[Path, typer.Option("--sweep-out", help="folder of the sweeps' results")] = Path(
+        "megapod-sweeps"
+    ),
+    checkpoints: Annotated[
+        Path, typer.Option("--checkpoints", help="folder of the jobs' checkpoint folders (local)")
+    ] = Path("megapod-checkpoints"),
 ) -> None:
     """Run the control plane of SITE until interrupted."""
     if ctx.invoked_subcommand is not None:
@@ -81,6 +97,8 @@ def serve(
         raise SpecError("--backend", f"{backend!r} is not a backend; use twin or local")
     if not site.is_file():
         raise SpecError(str(site), "site file not found")
+    if sweeps is not None and not sweeps.is_dir():
+        raise SpecError("--sweeps", f"{sweeps} is not a folder")
     import uvicorn
 
     from megapod.serve import Settings, create_app
@@ -96,8 +114,15 @@ def serve(
         port=port,
         speed=speed,
         telemetry_every_s=telemetry_every_s,
+        insecure_local=insecure_local,
+        log_tokens=not insecure_local,
+        sweep_dir=sweeps,
+        sweep_out_dir=sweep_out,
+        checkpoint_dir=checkpoints,
     )
-    if not settings.loopback:
+    if insecure_local:
+        typer.echo("warning: --insecure-local: auth is off, every request acts as admin 'local'", err=True)
+    elif not settings.loopback:
         typer.echo(f"warning: listening on {host}, not loopback: use TLS in front of it", err=True)
     app = create_app(settings)
     typer.echo(f"megapod serve: {site} on http://{host}:{port} ({backend}, {db.split('://')[0]})", err=True)

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from megapod.serve.auth import TokenCache
 from megapod.serve.backends import Backend
 from megapod.serve.limits import BodyLimit
 from megapod.serve.plane import ControlPlane
@@ -31,18 +32,22 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
     ``backend`` replaces the one ``settings.backend`` names (tests pass a prepared one).
     """
     from megapod.serve import metrics
-    from megapod.serve.api import errors, routes, stream
+    from megapod.serve.api import errors, fleet_routes, routes, stream, sweep_routes
+    from megapod.serve.services.sweeps import SweepService
 
     plane = ControlPlane(settings, backend)
+    sweeps = SweepService(plane)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         import anyio
 
         await anyio.to_thread.run_sync(plane.start)
+        sweeps.start()
         try:
             yield
         finally:
+            await anyio.to_thread.run_sync(sweeps.stop)
             await anyio.to_thread.run_sync(plane.stop)
 
     app = FastAPI(
@@ -50,14 +55,19 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
         version=_version(),
         description="Operate the site a megapod spec describes: jobs, power, events, telemetry.",
         lifespan=lifespan,
+        responses=errors.RESPONSES,
     )
     app.state.plane = plane
+    app.state.sweeps = sweeps
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter(settings.rate_per_s, settings.rate_burst)
+    app.state.token_cache = TokenCache()
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     errors.install(app)
     app.include_router(routes.router)
     app.include_router(stream.router)
+    app.include_router(fleet_routes.router)
+    app.include_router(sweep_routes.router)
     registry = metrics.registry_for(plane)
 
     @app.get("/healthz", tags=["service"])

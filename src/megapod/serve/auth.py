@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,6 +24,9 @@ ROLES: tuple[Role, ...] = ("viewer", "operator", "admin")
 COOKIE = "megapod_token"
 #: Prefix of every token, so that a leaked one is easy to recognise.
 PREFIX = "mpt_"
+#: How long a server trusts a token it has looked up [s]: a token revoked through another
+#: server on the same database is refused within this time (at once by the one that revoked it).
+TOKEN_CACHE_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -79,3 +85,42 @@ def lookup(session: Session, token: str) -> Principal | None:
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
         return None
     return Principal(token_id=row.id, name=row.name, role=check_role(row.role))
+
+
+class TokenCache:
+    """Principals of tokens looked up in the last ``ttl_s`` seconds, by the tokens' SHA-256.
+
+    Only tokens found valid are kept (an unknown token is looked up every time); ``clear`` is
+    called on every revocation, and the cache holds at most ``max_entries`` tokens.
+    """
+
+    def __init__(
+        self,
+        ttl_s: float = TOKEN_CACHE_S,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._clock = clock
+        self._held: dict[str, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> Principal | None:
+        """The principal of the token with SHA-256 ``digest``, if looked up within ``ttl_s``."""
+        found = self._held.get(digest)
+        if found is None or self._clock() >= found[1]:
+            return None
+        return found[0]
+
+    def put(self, digest: str, who: Principal) -> None:
+        """Remember ``who`` for the token with SHA-256 ``digest`` for ``ttl_s``."""
+        with self._lock:
+            if len(self._held) >= self.max_entries:
+                self._held.clear()
+            self._held[digest] = (who, self._clock() + self.ttl_s)
+
+    def clear(self) -> None:
+        """Forget every token (after a revocation)."""
+        with self._lock:
+            self._held.clear()

@@ -1,9 +1,18 @@
 """Jobs run on Ray: each job is a gang of Ray actors reserved together in a placement group.
 
-A job's ranks start only when every bundle of its placement group is reserved (gang), in the
-order the jobs arrived; each rank runs the job's command in its own process group, and its
-output lines are pulled into the database by the server's loop. Cancel stops the processes,
-kills the actors and frees the placement group.
+A job's ranks start only when every bundle of its placement group is reserved (gang). Waiting
+jobs are taken in the order of the site's queue policy: the key of the twin's own registry
+(:data:`megapod.sim.twin.queueing.QUEUE_POLICIES`), so ``fifo``, ``sjf``, ``las``,
+``fair-share``… order the Ray queue as they order the twin's; the head waits until its whole
+gang fits (no backfill past it). Each rank runs the job's command in its own process group, and
+its output lines are pulled into the database by the server's loop. Cancel stops the
+processes, kills the actors and frees the placement group.
+
+Checkpoint/restart: every rank gets ``MEGAPOD_CHECKPOINT_DIR`` (a folder of the job's own that
+survives restarts) and ``MEGAPOD_RESTART_COUNT``. A preempted job's ranks get SIGTERM and a
+grace period to write a checkpoint there, then the job waits again; a job that loses a rank
+(its node or worker died) is requeued the same way, up to ``max_restarts`` times, and fails
+after that. A job that reads its checkpoint on start resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -14,12 +23,15 @@ import math
 import re
 import sys
 import time
-from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from megapod.errors import SpecError
 from megapod.serve.backends.base import JobSpec, JobStatus
+
+if TYPE_CHECKING:
+    from megapod.spec.scenario import Policies
 
 #: ``package.module:function``.
 ENTRYPOINT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
@@ -27,6 +39,8 @@ ENTRYPOINT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-
 CAPACITY_EVERY_S = 5.0
 #: Seconds a poll waits for the ranks to answer.
 POLL_TIMEOUT_S = 5.0
+#: Seconds a preempted rank has between SIGTERM and SIGKILL to write its checkpoint.
+PREEMPT_GRACE_S = 10.0
 
 _CALL = (
     "import importlib, json, sys\n"
@@ -73,17 +87,74 @@ class _RayJob:
     start_s: float | None = None
     end_s: float | None = None
     new_lines: list[str] = field(default_factory=list)
+    submit_s: float = 0.0
+    restarts: int = 0
+    attained_gpu_s: float = 0.0
+    """GPU-seconds (bundle-seconds) run before the present start."""
+
+
+class _QueueView:
+    """The Ray queue as the twin's queue policies read a job (:class:`~megapod.sim.twin.policies.JobView`);
+    ``j`` indexes ``jobs``. Run time is unknown on ``local``: ``work_s`` (the client's estimate,
+    else infinite) stands for the work left."""
+
+    def __init__(self, jobs: list[_RayJob], running: list[_RayJob], weights: dict[str, float]) -> None:
+        self.jobs = jobs
+        self.weights = weights
+        self.held: dict[str | None, int] = {}
+        for r in running:
+            self.held[r.spec.queue] = self.held.get(r.spec.queue, 0) + r.spec.gpus
+
+    def priority(self, j: int) -> int:
+        return self.jobs[j].spec.priority
+
+    def submit_s(self, j: int) -> float:
+        return self.jobs[j].submit_s
+
+    def work_s(self, j: int) -> float:
+        w = self.jobs[j].spec.work_s
+        return math.inf if w is None else w
+
+    def remaining_s(self, j: int) -> float:
+        job = self.jobs[j]
+        return max(self.work_s(j) - job.attained_gpu_s / max(job.spec.gpus, 1), 0.0)
+
+    def attained_gpu_s(self, j: int) -> float:
+        return self.jobs[j].attained_gpu_s
+
+    def queue_usage_gpus(self, j: int) -> int:
+        return self.held.get(self.jobs[j].spec.queue, 0)
+
+    def queue_weight(self, j: int) -> float:
+        return self.weights.get(self.jobs[j].spec.queue or "", 1.0)
 
 
 class RayExecutor:
     """Runs jobs as gangs of Ray actors on a local Ray (started here) or a cluster."""
 
-    def __init__(self, address: str | None = None, num_cpus: int = 2) -> None:
+    def __init__(
+        self,
+        address: str | None = None,
+        num_cpus: int = 2,
+        policies: Policies | None = None,
+        checkpoint_root: Path | None = None,
+        max_restarts: int = 3,
+    ) -> None:
+        """``policies``: the site's scenario policies (their queue policy and weights order the
+        Ray queue); ``checkpoint_root``: the folder that holds each job's checkpoint folder
+        (``./megapod-checkpoints`` when ``None``)."""
+        from megapod.sim.twin.queueing import QUEUE_POLICIES
+        from megapod.spec.scenario import Policies
+
+        self.policies = policies or Policies()
+        self._order = QUEUE_POLICIES.lookup(self.policies.queue, "policies.queue").order
         self.address = address
         self.num_cpus = num_cpus
+        self.checkpoint_root = checkpoint_root or Path("megapod-checkpoints")
+        self.max_restarts = max_restarts
         self._owns_ray = False
         self._jobs: dict[str, _RayJob] = {}
-        self._queue: deque[str] = deque()
+        self._queue: list[str] = []
         self._t0 = time.monotonic()
         self._remote: Any = None
         self.bundle: dict[str, float] = {"CPU": 1.0}
@@ -151,8 +222,19 @@ class RayExecutor:
             )
         if spec.job_id in self._jobs:
             raise SpecError("job_id", f"{spec.job_id!r} was already submitted")
-        self._jobs[spec.job_id] = _RayJob(spec, argv)
+        self._jobs[spec.job_id] = _RayJob(spec, argv, submit_s=self.clock_s())
         self._queue.append(spec.job_id)
+
+    def _head(self) -> _RayJob | None:
+        """The waiting job the queue policy puts first (its key, as on the twin)."""
+        if not self._queue:
+            return None
+        waiting = [self._jobs[j] for j in self._queue]
+        running = [j for j in self._jobs.values() if j.state == "running"]
+        view = _QueueView(waiting, running, self.policies.queue_weights)
+        step = self.policies.las_threshold_gpu_s
+        best = min(range(len(waiting)), key=lambda j: self._order(view, j, step))
+        return waiting[best]
 
     def poll(self) -> None:
         """Start the queue's head when its gang is reserved; collect output; notice exits."""
@@ -163,20 +245,25 @@ class RayExecutor:
 
     def _start_head(self) -> None:
         import ray
-        from ray.util.placement_group import placement_group
+        from ray.util.placement_group import placement_group, remove_placement_group
         from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
-        while self._queue:
-            job = self._jobs[self._queue[0]]
+        while (job := self._head()) is not None:
+            for other in (self._jobs[j] for j in self._queue):  # a new head: the old one waits
+                if other is not job and other.pg is not None:
+                    remove_placement_group(other.pg)
+                    other.pg = other.ready = None
             if job.pg is None:
                 job.pg = placement_group([dict(self.bundle) for _ in range(job.spec.gpus)], strategy="PACK")
                 job.ready = job.pg.ready()
             done, _ = ray.wait([job.ready], timeout=0)
             if not done:
                 return
-            self._queue.popleft()
+            self._queue.remove(job.spec.job_id)
             world = job.spec.gpus
             use_gpu = "GPU" in self.bundle
+            ckpt = self.checkpoint_root / job.spec.job_id
+            ckpt.mkdir(parents=True, exist_ok=True)
             for rank in range(world):
                 actor = self._remote.options(
                     num_cpus=0 if use_gpu else 1,
@@ -189,6 +276,8 @@ class RayExecutor:
                     "MEGAPOD_JOB_ID": job.spec.job_id,
                     "MEGAPOD_RANK": str(rank),
                     "MEGAPOD_WORLD_SIZE": str(world),
+                    "MEGAPOD_CHECKPOINT_DIR": str(ckpt.resolve()),
+                    "MEGAPOD_RESTART_COUNT": str(job.restarts),
                     "PYTHONUNBUFFERED": "1",
                 }
                 job.actors.append(actor)
@@ -208,7 +297,13 @@ class RayExecutor:
         except GetTimeoutError:
             return
         except RayError as exc:  # an actor died: its node or worker was lost
-            self._end(job, "failed", None, f"a rank was lost: {type(exc).__name__}")
+            lost = f"a rank was lost ({type(exc).__name__})"
+            if job.restarts < self.max_restarts:
+                self._requeue(
+                    job, f"{lost}; restarted from its checkpoint ({job.restarts + 1} of {self.max_restarts})"
+                )
+            else:
+                self._end(job, "failed", None, f"{lost} after {job.restarts} restarts")
             return
         world = len(job.actors)
         for rank, (lines, code) in enumerate(answers):
@@ -221,21 +316,68 @@ class RayExecutor:
         elif all(c == 0 for c in job.codes):
             self._end(job, "done", 0, "")
 
-    def _end(self, job: _RayJob, state: str, code: int | None, message: str) -> None:
+    def _release(self, job: _RayJob, grace_s: float = 2.0) -> None:
+        """Stop the ranks still running (SIGTERM, SIGKILL after ``grace_s``), kill the actors,
+        free the placement group."""
         import ray
         from ray.util.placement_group import remove_placement_group
 
         if any(c is None for c in job.codes):
-            stops = [a.stop.remote() for a, c in zip(job.actors, job.codes, strict=True) if c is None]
+            stops = [a.stop.remote(grace_s) for a, c in zip(job.actors, job.codes, strict=True) if c is None]
             with contextlib.suppress(ray.exceptions.RayError):
-                ray.get(stops, timeout=10.0)
+                ray.get(stops, timeout=grace_s + 8.0)
+            self._drain(job)  # what the ranks printed while they stopped (a checkpoint, say)
         for a in job.actors:
-            ray.kill(a, no_restart=True)
+            with contextlib.suppress(ray.exceptions.RayError):
+                ray.kill(a, no_restart=True)
         if job.pg is not None:
-            remove_placement_group(job.pg)
-        job.actors = []
+            with contextlib.suppress(Exception):
+                remove_placement_group(job.pg)
+        if job.start_s is not None:
+            job.attained_gpu_s += (self.clock_s() - job.start_s) * job.spec.gpus
+        job.actors, job.offsets, job.codes = [], [], []
+        job.pg = job.ready = None
+
+    def _drain(self, job: _RayJob) -> None:
+        """Pull the ranks' last lines; ranks that cannot answer any more are skipped."""
+        import ray
+
+        world = len(job.actors)
+        for rank, (actor, off) in enumerate(zip(job.actors, job.offsets, strict=True)):
+            try:
+                lines, _ = ray.get(actor.read.remote(off), timeout=POLL_TIMEOUT_S)
+            except ray.exceptions.RayError:
+                continue
+            job.new_lines.extend(f"[{rank}] {ln}" if world > 1 else ln for ln in lines)
+
+    def _end(self, job: _RayJob, state: str, code: int | None, message: str) -> None:
+        self._release(job)
         job.state, job.exit_code, job.message = state, code, message
         job.end_s = self.clock_s()
+
+    def _requeue(self, job: _RayJob, message: str, grace_s: float = 2.0) -> None:
+        """Stop a running job and let it wait again, to restart from its checkpoint."""
+        self._release(job, grace_s)
+        job.restarts += 1
+        job.state, job.message, job.start_s = "queued", message, None
+        self._queue.append(job.spec.job_id)
+
+    def preempt(self, job_id: str, grace_s: float = PREEMPT_GRACE_S) -> bool:
+        """Stop a running job (SIGTERM, ``grace_s`` to checkpoint, then SIGKILL) and queue it
+        again; False when it is not running."""
+        import ray
+
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise SpecError("job_id", f"no job {job_id!r} on this site")
+        if job.state != "running":
+            return False
+        with contextlib.suppress(ray.exceptions.RayError):  # what it printed before it stops
+            self._collect(job)
+        if job.state != "running":  # it ended meanwhile
+            return False
+        self._requeue(job, f"preempted; restarts from its checkpoint (restart {job.restarts + 1})", grace_s)
+        return True
 
     def cancel(self, job_id: str) -> bool:
         """Stop a job (queued or running); False when it had already ended."""
@@ -251,6 +393,7 @@ class RayExecutor:
             self._queue.remove(job_id)
             if job.pg is not None:
                 remove_placement_group(job.pg)
+                job.pg = job.ready = None
             job.state, job.end_s, job.message = "cancelled", self.clock_s(), "cancelled while queued"
             return True
         with contextlib.suppress(ray.exceptions.RayError):  # what it printed before it stops

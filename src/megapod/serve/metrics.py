@@ -23,7 +23,9 @@ _GAUGES = (
     ("battery_power_watts", "battery output (+ discharging)", "battery_power_w"),
     ("outdoor_temperature_celsius", "outdoor temperature", "outdoor_c"),
     ("thermal_speed_ratio", "job speed under the cooling limit (1 = full)", "thermal_speed"),
+    ("job_speed_ratio", "job speed under every cap in force (1 = full)", "job_speed"),
     ("gpu_power_cap_watts", "enforced per-GPU power cap", "gpu_cap_w"),
+    ("grid_import_watts", "power drawn from the grid, net of the battery", "grid_import_w"),
     ("power_budget_watts", "site power budget", "budget_w"),
     ("site_clock_seconds", "the site's clock", "t_s"),
 )

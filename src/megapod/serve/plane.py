@@ -128,6 +128,7 @@ class ControlPlane:
                     self.record_event(
                         BackendEvent("operator_action", f"stored cap not applied: {exc}", "warning")
                     )
+            self._apply_power_settings()
             self._resume()
         self.record_event(
             BackendEvent(
@@ -141,6 +142,24 @@ class ControlPlane:
         self.started = True
         self._thread = threading.Thread(target=self._loop, name="megapod-serve-loop", daemon=True)
         self._thread.start()
+
+    def _apply_power_settings(self) -> None:
+        """Hand the stored grid limit and battery reserve (the spec's reserve by default) to
+        the backend (the twin acts on them; other backends keep them as settings)."""
+        power = self.power_settings()
+        for key, apply in (
+            ("grid_limit_w", self.backend.set_grid_limit),
+            ("battery_reserve_soc", self.backend.set_battery_reserve),
+        ):
+            value = power.get(key)
+            if value is None:
+                continue
+            try:
+                apply(float(value))
+            except Exception as exc:  # a setting this backend cannot take: say so, keep going
+                self.record_event(
+                    BackendEvent("operator_action", f"stored {key} not applied: {exc}", "warning")
+                )
 
     def _resume(self) -> None:
         """Hand the jobs that were active before a restart to the new backend."""
@@ -233,8 +252,7 @@ class ControlPlane:
                     self._clock_saved_at = time.monotonic()
             self._counts_dirty = self._counts_dirty or bool(changed)
         events.extend(self._breach_events(st, clock))
-        for ev in events:
-            self.record_event(ev)
+        self.record_events(events)
         for scope, metrics in samples.items():
             for metric, value in metrics.items():
                 acc = self._acc.setdefault((scope, metric), [0.0, value, value, 0.0])
@@ -255,6 +273,22 @@ class ControlPlane:
             return
         if status.state == job.state:
             return
+        if status.state == "queued" and job.state == "running":  # preempted, or a rank was lost
+            s.execute(
+                update(Allocation)
+                .where(Allocation.job_id == job_id, Allocation.released_at.is_(None))
+                .values(released_at=now)
+            )
+            job.message = status.message or job.message
+            events.append(
+                BackendEvent(
+                    "job_requeued",
+                    f"job {job_id} waits again" + (f": {status.message}" if status.message else ""),
+                    "warning",
+                    self.backend.clock_s(),
+                    {"job_id": job_id},
+                )
+            )
         if status.state == "running" or (status.state in FINAL_STATES and job.started_at is None):
             job.started_at = job.started_at or now
             job.sim_start_s = status.sim_start_s
@@ -305,13 +339,16 @@ class ControlPlane:
         budget = self.budget_w(power)
         checks = []
         facility = st.get("facility_power_w")
+        drawn = st.get("grid_import_w")  # the twin: what the grid gives, net of the battery
         if isinstance(facility, int | float):
+            power_w = float(drawn) if isinstance(drawn, int | float) else float(facility)
+            what = "grid import" if isinstance(drawn, int | float) else "facility power"
             checks.append(
                 (
                     "power",
-                    facility > budget,
-                    f"facility power {facility:,.0f} W is above the budget of {budget:,.0f} W",
-                    {"facility_power_w": facility, "budget_w": budget},
+                    power_w > budget * (1 + 1e-9),
+                    f"{what} {power_w:,.0f} W is above the budget of {budget:,.0f} W",
+                    {"facility_power_w": facility, "grid_import_w": drawn, "budget_w": budget},
                 )
             )
         soc, reserve = st.get("battery_soc"), power.get("battery_reserve_soc")
@@ -375,15 +412,22 @@ class ControlPlane:
 
     def record_event(self, ev: BackendEvent) -> int:
         """Store an event; returns its id."""
+        return self.record_events([ev])[0]
+
+    def record_events(self, events: list[BackendEvent]) -> list[int]:
+        """Store events in one transaction, in order; returns their ids."""
+        if not events:
+            return []
         with self.db.session() as s:
-            row = Event(
-                kind=ev.kind, severity=ev.severity, message=ev.message, sim_t_s=ev.sim_t_s, data=ev.data
-            )
-            s.add(row)
+            rows = [
+                Event(kind=e.kind, severity=e.severity, message=e.message, sim_t_s=e.sim_t_s, data=e.data)
+                for e in events
+            ]
+            s.add_all(rows)
             s.flush()
-            event_id = int(row.id)
-        self._last_event_id = max(self._last_event_id, event_id)
-        return event_id
+            ids = [int(row.id) for row in rows]
+        self._last_event_id = max(self._last_event_id, *ids)
+        return ids
 
     def power_settings(self, reload: bool = False) -> dict[str, Any]:
         """The stored power settings, with the spec's battery reserve as the default (read from

@@ -38,6 +38,14 @@ class Settings:
             (a random one is made and printed when unset).
         log_tokens: print a created first-admin token on stderr.
         rate_per_s, rate_burst: requests a second each token may make, and its burst.
+        checkpoint_dir: folder of the jobs' checkpoint folders on ``local`` (each job's is
+            ``MEGAPOD_CHECKPOINT_DIR`` to its ranks and survives preemption and restarts).
+        max_restarts: restarts a ``local`` job gets after losing a rank before it fails.
+        sweep_dir: folder of the sweep files clients may run by name (``None``: the
+            ``sweeps`` folder beside the site file, when there is one).
+        sweep_out_dir: folder of the sweeps' results, one folder a sweep.
+        insecure_local: auth off, every request acting as an admin named ``local`` (a demo
+            mode; refused unless ``host`` is a loopback address).
     """
 
     site: Path
@@ -56,8 +64,15 @@ class Settings:
     log_tokens: bool = True
     rate_per_s: float = 500.0
     rate_burst: int = 2000
+    checkpoint_dir: Path = Path("megapod-checkpoints")
+    max_restarts: int = 3
+    sweep_dir: Path | None = None
+    sweep_out_dir: Path = Path("megapod-sweeps")
+    insecure_local: bool = False
 
     def __post_init__(self) -> None:
+        if self.sweep_dir is None and (self.site.parent / "sweeps").is_dir():
+            object.__setattr__(self, "sweep_dir", self.site.parent / "sweeps")
         if self.backend not in ("twin", "local"):
             raise SpecError("backend", f"{self.backend!r} is not a backend; use twin or local")
         for name in ("speed", "tick_s", "telemetry_every_s", "stream_interval_s", "rate_per_s"):
@@ -72,6 +87,13 @@ class Settings:
             raise SpecError("rate_burst", f"{self.rate_burst} must be between 1 and 1e9")
         if not 1 <= self.ray_num_cpus <= 4096:
             raise SpecError("ray_num_cpus", f"{self.ray_num_cpus} must be between 1 and 4096")
+        if not 0 <= self.max_restarts <= 1000:
+            raise SpecError("max_restarts", f"{self.max_restarts} must be between 0 and 1000")
+        if self.insecure_local and not self.loopback:
+            raise SpecError(
+                "--insecure-local",
+                f"auth is off, so loopback only; --host {self.host} is not a loopback address",
+            )
 
     @property
     def loopback(self) -> bool:

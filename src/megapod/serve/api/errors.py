@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -16,6 +17,28 @@ from megapod.serve.backends.base import BackendConflict
 from megapod.serve.services.jobs import Conflict, NotFound
 
 log = logging.getLogger("megapod.serve")
+
+
+class ErrorBody(BaseModel):
+    """Every error's answer: one line naming the field, the value and the limit."""
+
+    detail: str
+
+
+_WHY = {
+    400: "malformed JSON",
+    401: "no, unknown or revoked token",
+    403: "the token's role may not do this",
+    404: "no such resource",
+    409: "at odds with the present state (e.g. an idempotency key reused with another body)",
+    413: "body over the size limit",
+    422: "a value out of range or an unknown field",
+    429: "too many requests for this token (see Retry-After)",
+}
+#: The error answers every operation may give, as the OpenAPI document lists them.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": why} for code, why in _WHY.items()
+}
 
 
 def _show(value: Any) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from sqlalchemy import select
 
 from megapod.serve import auth
@@ -19,9 +19,9 @@ from megapod.serve.store.models import AuditEntry, Event, TelemetryRollup
 router = APIRouter(prefix="/api/v1")
 
 Plane = Annotated[ControlPlane, Depends(deps.plane_of)]
-Viewer = Annotated[auth.Principal, Depends(deps.viewer)]
-Operator = Annotated[auth.Principal, Depends(deps.operator)]
-Admin = Annotated[auth.Principal, Depends(deps.admin)]
+Viewer = Annotated[auth.Principal, Depends(deps.viewer_on_loop)]
+Operator = Annotated[auth.Principal, Depends(deps.operator_on_loop)]
+Admin = Annotated[auth.Principal, Depends(deps.admin_on_loop)]
 Offset = Annotated[int, Query(ge=0, le=10**9)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 JobState = Literal["pending", "queued", "running", "done", "failed", "cancelled"]
@@ -71,8 +71,8 @@ def get_site(plane: Plane, _: Viewer) -> dict[str, Any]:
 
 
 @router.get("/site/state", tags=["site"])
-def get_state(plane: Plane, _: Viewer) -> dict[str, Any]:
-    """The compact live state (what the stream sends)."""
+async def get_state(plane: Plane, _: Viewer) -> dict[str, Any]:
+    """The compact live state (what the stream sends; read from memory, on the event loop)."""
     return plane.latest
 
 
@@ -109,7 +109,12 @@ def get_nodes(
 
 
 # ---------------------------------------------------------------- jobs
-@router.post("/jobs", tags=["jobs"], status_code=201)
+@router.post(
+    "/jobs",
+    tags=["jobs"],
+    status_code=201,
+    responses={200: {"description": "the job already accepted under this idempotency key and body"}},
+)
 def submit_job(body: JobCreate, plane: Plane, who: Operator, response: Response) -> dict[str, Any]:
     """Submit a job; the same idempotency key and body answer the same job (200)."""
     job, created = jobs.submit(plane, who, body.model_dump())
@@ -142,6 +147,12 @@ def get_job(job_id: str, plane: Plane, _: Viewer) -> dict[str, Any]:
 def cancel_job(job_id: str, plane: Plane, who: Operator) -> dict[str, Any]:
     """Cancel a job that has not ended."""
     return jobs.cancel(plane, who, job_id)
+
+
+@router.post("/jobs/{job_id}/preempt", tags=["jobs"])
+def preempt_job(job_id: str, plane: Plane, who: Operator) -> dict[str, Any]:
+    """Preempt a running job: its ranks may checkpoint, then it waits and restarts (``local``)."""
+    return jobs.preempt(plane, who, job_id)
 
 
 @router.get("/jobs/{job_id}/logs", tags=["jobs"])
@@ -231,7 +242,10 @@ def post_token(body: TokenCreate, plane: Plane, who: Admin) -> dict[str, Any]:
 
 
 @router.delete("/tokens/{token_id}", tags=["auth"], status_code=204)
-def delete_token(token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], plane: Plane, who: Admin) -> Response:
-    """Revoke a token."""
+def delete_token(
+    token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], plane: Plane, who: Admin, request: Request
+) -> Response:
+    """Revoke a token (refused from now on: the server's token cache is emptied)."""
     tokens.revoke(plane, who, token_id)
+    request.app.state.token_cache.clear()
     return Response(status_code=204)

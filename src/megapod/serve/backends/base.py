@@ -96,6 +96,11 @@ class Backend(ABC):
     def cancel(self, job_id: str) -> bool:
         """Cancel a job; False when it had already ended."""
 
+    def preempt(self, job_id: str) -> bool:
+        """Stop a running job so that it waits again and restarts from its checkpoint; False
+        when it is not running. Raises :class:`BackendConflict` when the backend cannot."""
+        raise BackendConflict(f"the {self.name} backend cannot preempt jobs")
+
     @abstractmethod
     def job_status(self, job_id: str) -> JobStatus | None:
         """The job's status, or ``None`` when the backend does not know it."""
@@ -114,8 +119,27 @@ class Backend(ABC):
         back [W], ``None`` when no cap is enforced. Raises :class:`BackendConflict` when the
         site has no cap to set."""
 
+    def set_grid_limit(self, limit_w: float | None) -> None:
+        """Apply the operator's grid import limit [W] (``None`` lifts it). A backend with no
+        model of its supply keeps it as a setting only (the server checks it for breaches)."""
+        return None
+
+    def set_battery_reserve(self, soc: float | None) -> None:
+        """Apply the operator's battery reserve (state of charge, 0–1; ``None``: none). A
+        backend with no battery keeps it as a setting only (checked for breaches)."""
+        return None
+
     def samples(self) -> dict[str, dict[str, float]]:
         """Telemetry now: ``{scope: {metric: value}}`` (scope ``site``, ``gpu:0``, ``cpu``, …)."""
         st = self.state()
-        keys = ("it_power_w", "facility_power_w", "gpus_busy", "battery_soc", "outdoor_c", "utilization")
+        keys = (
+            "it_power_w",
+            "facility_power_w",
+            "gpus_busy",
+            "battery_soc",
+            "outdoor_c",
+            "utilization",
+            "price_usd_per_mwh",
+            "carbon_kg_per_mwh",
+        )
         return {"site": {k: float(st[k]) for k in keys if isinstance(st.get(k), int | float)}}

@@ -8,6 +8,7 @@ from megapod.serve.backends.base import Backend, BackendConflict, BackendEvent, 
 from megapod.serve.backends.devices import CpuDevices, NvmlDevices
 from megapod.serve.executor import RayExecutor
 from megapod.serve.settings import Settings
+from megapod.spec.scenario import load_scenario
 
 
 class LocalBackend(Backend):
@@ -18,7 +19,14 @@ class LocalBackend(Backend):
     def __init__(self, settings: Settings, devices: NvmlDevices | CpuDevices | None = None) -> None:
         self.settings = settings
         self.devices: NvmlDevices | CpuDevices | None = devices
-        self.executor = RayExecutor(settings.ray_address, settings.ray_num_cpus)
+        policies = load_scenario(settings.scenario).policies if settings.scenario else None
+        self.executor = RayExecutor(
+            settings.ray_address,
+            settings.ray_num_cpus,
+            policies,
+            settings.checkpoint_dir,
+            settings.max_restarts,
+        )
         self._readings: list[dict[str, Any]] = []
         self._events: list[BackendEvent] = []
 
@@ -82,7 +90,9 @@ class LocalBackend(Backend):
             "generators_on": None,
             "outdoor_c": None,
             "thermal_speed": None,
+            "job_speed": None,
             "gpu_cap_w": min(limits) if gpu and limits else None,
+            "grid_import_w": None,
             "devices": r,
         }
 
@@ -102,6 +112,10 @@ class LocalBackend(Backend):
     def submit(self, job: JobSpec) -> None:
         """Queue the job on Ray."""
         self.executor.submit(job)
+
+    def preempt(self, job_id: str) -> bool:
+        """Stop a running gang (SIGTERM, time to checkpoint) and queue it again."""
+        return self.executor.preempt(job_id)
 
     def cancel(self, job_id: str) -> bool:
         """Stop the job's ranks."""

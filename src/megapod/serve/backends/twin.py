@@ -50,7 +50,6 @@ class TwinBackend(Backend):
         self._snap: Snapshot | None = None
         self._events: list[BackendEvent] = []
         self._jobs: dict[str, _TwinJob] = {}
-        self._requested_cap_w: float | None = None
 
     # ---------------------------------------------------------------- life
     def start(self, clock_s: float = 0.0) -> None:
@@ -67,11 +66,16 @@ class TwinBackend(Backend):
         if self.driver is None:
             raise RuntimeError("start() the backend first")
         self.driver.step()
+        self._observe()
+
+    def _observe(self) -> Snapshot:
+        """Take a snapshot and note what changed since the last one."""
         snap = self.twin.snapshot()
         if self._snap is not None:
             self._events.extend(changes(self._snap, snap))
         self._snap = snap
         self._update_jobs(snap)
+        return snap
 
     def clock_s(self) -> float:
         """The twin's clock [simulated s]."""
@@ -166,7 +170,11 @@ class TwinBackend(Backend):
             "generators_on": s.generators_on,
             "outdoor_c": s.outdoor_c,
             "thermal_speed": s.thermal_speed,
+            "job_speed": s.job_speed,
             "gpu_cap_w": s.gpu_cap_w,
+            "grid_import_w": s.grid_import_w,
+            "price_usd_per_mwh": s.price_usd_per_mwh,
+            "carbon_kg_per_mwh": s.carbon_kg_per_mwh,
             "devices": [],
         }
 
@@ -175,15 +183,30 @@ class TwinBackend(Backend):
         out, self._events = self._events, []
         return out
 
-    def set_gpu_cap(self, cap_w: float | None) -> float | None:
-        """Record the operator's cap and read back the cap the twin enforces.
+    def preempt(self, job_id: str) -> bool:
+        """Preempt a running job on the twin (:meth:`Twin.preempt`): it checkpoints and waits."""
+        stopped = self.twin.preempt(job_id)
+        if stopped:
+            self.step()
+        return stopped
 
-        The open twin's public interface has no operator cap yet: the value read back is the
-        cap its thermal model enforces (``Snapshot.gpu_cap_w``), which the API reports beside
-        the requested one.
-        """
-        self._requested_cap_w = cap_w
-        return self._current().gpu_cap_w
+    def set_gpu_cap(self, cap_w: float | None) -> float | None:
+        """Cap every GPU of the twin (:meth:`Twin.set_gpu_cap`) and read back the cap it
+        enforces (``Snapshot.gpu_cap_w``): the lowest of this one, the cooling limit's and the
+        grid limit's. A cap outside the GPUs' idle-to-TDP range is a ``SpecError`` (422)."""
+        self.twin.set_gpu_cap(cap_w)
+        return self._observe().gpu_cap_w
+
+    def set_grid_limit(self, limit_w: float | None) -> None:
+        """Limit the twin's grid import (:meth:`Twin.set_grid_limit`): battery first, then a
+        grid cap on the GPUs, and admission of jobs against the budget."""
+        self.twin.set_grid_limit(limit_w)
+        self._observe()
+
+    def set_battery_reserve(self, soc: float | None) -> None:
+        """Keep ``soc`` of the twin's battery for outages (:meth:`Twin.set_battery_reserve`)."""
+        self.twin.set_battery_reserve(soc)
+        self._observe()
 
 
 class _TwinJob:

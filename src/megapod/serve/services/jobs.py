@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from megapod.errors import SpecError
 from megapod.serve.auth import Principal
-from megapod.serve.backends.base import FINAL_STATES, BackendEvent
+from megapod.serve.backends.base import FINAL_STATES, BackendConflict, BackendEvent
 from megapod.serve.plane import ControlPlane, spec_of
 from megapod.serve.services.audit import audit
 from megapod.serve.services.serialize import job_json
@@ -43,12 +44,12 @@ def submit(plane: ControlPlane, who: Principal, body: dict[str, Any]) -> tuple[d
     key = body["idempotency_key"]
     digest = request_hash(body)
     with plane.lock:
-        found = _by_key(plane, key, digest)
-        if found is not None:
-            return found, False
         job_id = f"j-{uuid.uuid4().hex[:12]}"
         try:
-            with plane.db.session() as s:
+            with plane.db.session() as s:  # one transaction: look the key up, then store the job
+                found = _by_key_in(s, key, digest)
+                if found is not None:
+                    return found, False
                 job = Job(
                     id=job_id,
                     idempotency_key=key,
@@ -90,12 +91,17 @@ def submit(plane: ControlPlane, who: Principal, body: dict[str, Any]) -> tuple[d
 
 def _by_key(plane: ControlPlane, key: str, digest: str) -> dict[str, Any] | None:
     with plane.db.session() as s:
-        job = s.scalar(select(Job).where(Job.idempotency_key == key))
-        if job is None:
-            return None
-        if job.request_hash != digest:
-            raise Conflict(f"idempotency_key: {key!r} was used for a different job ({job.id})")
-        return job_json(job)
+        return _by_key_in(s, key, digest)
+
+
+def _by_key_in(s: Session, key: str, digest: str) -> dict[str, Any] | None:
+    """The job accepted under ``key`` (409 when its body differs), or ``None``."""
+    job = s.scalar(select(Job).where(Job.idempotency_key == key))
+    if job is None:
+        return None
+    if job.request_hash != digest:
+        raise Conflict(f"idempotency_key: {key!r} was used for a different job ({job.id})")
+    return job_json(job)
 
 
 def list_jobs(
@@ -106,27 +112,26 @@ def list_jobs(
     offset: int = 0,
     limit: int = 100,
 ) -> dict[str, Any]:
-    """Jobs newest first, filtered by state, queue and name."""
-    q = select(Job)
-    if state is not None:
-        q = q.where(Job.state == state)
-    if queue is not None:
-        q = q.where(Job.queue == queue)
-    if name is not None:
-        q = q.where(Job.name == name)
-    with plane.db.session() as s:
-        total = int(s.scalar(select(func.count()).select_from(q.subquery())) or 0)
-        rows = s.scalars(q.order_by(Job.created_at.desc(), Job.id.desc()).offset(offset).limit(limit)).all()
-        return {"items": [job_json(j) for j in rows], "total": total}
+    """Jobs newest first, filtered by state, queue and name (read as plain rows, not ORM
+    objects: a read needs no unit of work)."""
+    jobs = Job.__table__
+    asked = ((jobs.c.state, state), (jobs.c.queue, queue), (jobs.c.name, name))
+    where = [column == value for column, value in asked if value is not None]
+    page = select(jobs).where(*where).order_by(jobs.c.created_at.desc(), jobs.c.id.desc())
+    with plane.db.engine.connect() as conn:
+        total = int(conn.execute(select(func.count()).select_from(jobs).where(*where)).scalar_one())
+        rows = conn.execute(page.offset(offset).limit(limit)).all()
+    return {"items": [job_json(r) for r in rows], "total": total}
 
 
 def get_job(plane: ControlPlane, job_id: str) -> dict[str, Any]:
-    """One job."""
-    with plane.db.session() as s:
-        job = s.get(Job, job_id)
-        if job is None:
-            raise NotFound(f"job_id: no job {job_id!r}")
-        return job_json(job)
+    """One job (read as a plain row)."""
+    jobs = Job.__table__
+    with plane.db.engine.connect() as conn:
+        row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+    if row is None:
+        raise NotFound(f"job_id: no job {job_id!r}")
+    return job_json(row)
 
 
 def cancel(plane: ControlPlane, who: Principal, job_id: str) -> dict[str, Any]:
@@ -167,6 +172,36 @@ def cancel(plane: ControlPlane, who: Principal, job_id: str) -> dict[str, Any]:
         )
     )
     return out
+
+
+def preempt(plane: ControlPlane, who: Principal, job_id: str) -> dict[str, Any]:
+    """Preempt a running job: its ranks get time to checkpoint, then it waits again (409 when
+    it is not running or the backend cannot preempt)."""
+    with plane.lock:
+        with plane.db.session() as s:
+            job = s.get(Job, job_id)
+            if job is None:
+                raise NotFound(f"job_id: no job {job_id!r}")
+            if job.state != "running":
+                raise Conflict(f"job {job_id} is not running ({job.state})")
+        try:
+            stopped = plane.backend.preempt(job_id)
+        except BackendConflict as exc:
+            raise Conflict(str(exc)) from None
+        if not stopped:
+            raise Conflict(f"job {job_id} is not running")
+        with plane.db.session() as s:
+            audit(s, who, "job.preempt", job_id)
+    plane.record_event(
+        BackendEvent(
+            "operator_action",
+            f"job {job_id} preempted by {who.name}",
+            sim_t_s=plane.backend.clock_s(),
+            data={"action": "preempt", "job_id": job_id, "by": who.name},
+        )
+    )
+    plane.tick()  # the job's new state (queued) and its released allocation are written now
+    return get_job(plane, job_id)
 
 
 def logs(plane: ControlPlane, job_id: str, offset: int = 0, limit: int = 1000) -> dict[str, Any]:

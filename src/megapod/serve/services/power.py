@@ -24,6 +24,7 @@ def power_view(plane: ControlPlane) -> dict[str, Any]:
         "gpu_cap_w_enforced": st.get("gpu_cap_w"),
         "it_power_w": st.get("it_power_w"),
         "facility_power_w": st.get("facility_power_w"),
+        "grid_import_w": st.get("grid_import_w"),
         "backend": plane.backend.name,
     }
 
@@ -52,11 +53,17 @@ def set_cap(plane: ControlPlane, who: Principal, cap_w: float | None) -> dict[st
 
 
 def set_settings(plane: ControlPlane, who: Principal, changes: dict[str, Any]) -> dict[str, Any]:
-    """Change the battery reserve and/or the grid limit."""
-    with plane.lock, plane.db.session() as s:
-        for key, value in changes.items():
-            put_setting(s, f"power.{key}", value)
-        audit(s, who, "power.settings", "site", **changes)
+    """Change the battery reserve and/or the grid limit: the backend applies them first (the
+    twin acts on them; a refusal writes nothing), then they are stored and audited."""
+    with plane.lock:
+        if "grid_limit_w" in changes:
+            plane.backend.set_grid_limit(changes["grid_limit_w"])
+        if "battery_reserve_soc" in changes:
+            plane.backend.set_battery_reserve(changes["battery_reserve_soc"])
+        with plane.db.session() as s:
+            for key, value in changes.items():
+                put_setting(s, f"power.{key}", value)
+            audit(s, who, "power.settings", "site", **changes)
     shown = ", ".join(f"{k} = {v}" for k, v in changes.items())
     plane.record_event(
         BackendEvent(

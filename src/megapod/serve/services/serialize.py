@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Row
+
 from megapod.serve.store.models import AuditEntry, Event, Job, TelemetryRollup, Token
 
 
@@ -17,8 +19,8 @@ def iso(t: datetime | None) -> str | None:
     return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def job_json(j: Job) -> dict[str, Any]:
-    """A job as the API shows it."""
+def job_json(j: Job | Row[Any]) -> dict[str, Any]:
+    """A job (a model object, or a row of the ``jobs`` table) as the API shows it."""
     return {
         "id": j.id,
         "name": j.name,

@@ -136,10 +136,13 @@
     loadAudit();
     S.jobsTimer = setInterval(loadJobs, 2000);
     S.auditTimer = setInterval(loadAudit, 5000);
+    buildSweepForm();
+    loadSweeps();
+    S.sweepsTimer = setInterval(loadSweeps, 3000);
   }
   function stop() {
     if (S.source) { S.source.close(); S.source = null; }
-    clearInterval(S.jobsTimer); clearInterval(S.auditTimer);
+    clearInterval(S.jobsTimer); clearInterval(S.auditTimer); clearInterval(S.sweepsTimer);
   }
   function fail(e) {
     if (e && e.status === 401) { stop(); showLogin("Your session has ended; sign in again."); return; }
@@ -575,6 +578,68 @@
       }
       tr.appendChild(act);
       tr.addEventListener("click", function () { showJob(j.id); });
+      body.appendChild(tr);
+    });
+  }
+  /* ---------- sweeps ---------- */
+  function buildSweepForm() {
+    var slot = $("sweep-submit-slot");
+    slot.textContent = "";
+    if (!canAct()) return;   // viewers get no action controls at all
+    api("/sweeps/files").then(function (r) {
+      if (!r.files.length) { slot.appendChild(el("p", { "class": "mp-muted" }, "this server has no sweep files (--sweeps DIR)")); return; }
+      var form = el("form", { "class": "mp-submit", id: "sweep-submit" });
+      var sel = el("select", { id: "sweep-file", "aria-label": "sweep file" });
+      r.files.forEach(function (f) { sel.appendChild(el("option", { value: f }, f)); });
+      var lab = el("label", null, "sweep file "); lab.appendChild(sel); form.appendChild(lab);
+      var pts = el("input", { id: "sweep-points", type: "number", min: "1", max: "100000", placeholder: "all" });
+      var lab2 = el("label", null, "points "); lab2.appendChild(pts); form.appendChild(lab2);
+      form.appendChild(el("button", { type: "submit", id: "sweep-run" }, "Run sweep"));
+      var msg = el("span", { id: "sweep-msg", "class": "mp-muted" });
+      form.appendChild(msg);
+      form.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        var body = { file: sel.value };
+        if (pts.value) body.max_points = parseInt(pts.value, 10);
+        api("/sweeps", { method: "POST", body: body }).then(function (s) {
+          msg.className = "mp-muted"; msg.textContent = "queued " + s.id; loadSweeps();
+        }).catch(function (e) { msg.className = "mp-error"; msg.textContent = e.message; });
+      });
+      slot.appendChild(form);
+    }).catch(fail);
+  }
+  function loadSweeps() {
+    if (document.hidden || S.sweepsBusy) return;
+    S.sweepsBusy = true;
+    api("/sweeps").then(drawSweeps).catch(fail).then(function () { S.sweepsBusy = false; });
+  }
+  function drawSweeps(r) {
+    var items = r.items || [];
+    var key = JSON.stringify(items.map(function (s) { return [s.id, s.state, s.points_done]; }));
+    if (key === S.sweepsKey) return;
+    S.sweepsKey = key;
+    $("sweeps-empty").hidden = items.length > 0;
+    var body = $("sweeps-body");
+    body.textContent = "";
+    items.forEach(function (s) {
+      var tr = el("tr", { "data-sweep": s.id });
+      tr.appendChild(el("td", null, s.id));
+      tr.appendChild(el("td", null, s.name));
+      tr.appendChild(el("td", null, s.file));
+      var st = el("td");
+      st.appendChild(el("span", { "class": "mp-state " + s.state, title: s.message || "" }, s.state));
+      tr.appendChild(st);
+      var prog = el("td", { "class": "num" });
+      var bar = el("progress", { max: String(Math.max(s.points_total, 1)), value: String(s.points_done) });
+      prog.appendChild(bar);
+      prog.appendChild(document.createTextNode(" " + fmtN(s.points_done, "", 0) + " / " + (s.points_total ? fmtN(s.points_total, "", 0) : "–")));
+      tr.appendChild(prog);
+      tr.appendChild(el("td", { "class": "num" }, s.state === "running" && s.eta_s !== null ? fmtN(s.eta_s, "s", 0) : "–"));
+      var front = (s.summary && s.summary.pareto_points) || [];
+      tr.appendChild(el("td", { "class": "num" }, front.length ? fmtN(front.length, "", 0) : "–"));
+      var rep = el("td");
+      if (s.report) rep.appendChild(el("a", { href: s.report, target: "_blank", rel: "noopener" }, "open"));
+      tr.appendChild(rep);
       body.appendChild(tr);
     });
   }

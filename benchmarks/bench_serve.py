@@ -1,0 +1,299 @@
+"""Load on ``megapod serve``: job submissions per second and read latency, on SQLite and PostgreSQL.
+
+Goal (issue): on a 2-core machine, >= 500 submits/s and >= 2,000 reads/s sustained, with p99
+latency <= 50 ms. The server runs as its own process (twin backend, ``--speed 100``) on
+loopback; this process is the load: ``--connections`` threads, each with one keep-alive httpx
+connection and a token of its own (the rate limit is per token), for ``--seconds`` per phase.
+
+Phases: *submit* (``POST /api/v1/jobs``, a new idempotency key each, 1 GPU for 10 simulated
+seconds, so jobs keep starting and ending), then *read* (each thread in turn ``GET`` a job,
+the first page of 20 jobs, and the live state). Latency is per request, from send to the end
+of the answer, so it includes this process's own time on the shared CPUs.
+
+Run: ``.venv/bin/python benchmarks/bench_serve.py`` (SQLite in a temporary folder, and a
+private PostgreSQL started from the installed binaries when there are any); ``--db URL`` to
+load a database of your own instead (empty: the first admin token is read from the server);
+``--repeat N`` runs per database; ``--out FILE`` for the JSON (default
+``benchmarks/data/serve.json``). The figures in docs/serve.md come from ``--repeat 3``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+SITE = REPO / "examples" / "megapod.yaml"
+GOAL = {"submits_per_s": 500.0, "reads_per_s": 2000.0, "p99_ms": 50.0}
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def private_postgres(folder: Path) -> Iterator[Callable[[str], str]]:
+    """A PostgreSQL server of its own in ``folder`` (default durability settings); yields a
+    function that makes an empty database and answers its URL."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl")) or [shutil.which("pg_ctl") or ""]
+    pg_ctl = Path(found[-1]) if found[-1] else None
+    if pg_ctl is None:
+        raise SystemExit("no PostgreSQL binaries (pg_ctl) found: give --db URL")
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses root: run as the postgres user
+        as_user = ["runuser", "-u", "postgres", "--"]
+        folder.chmod(0o755)
+        shutil.chown(folder, user="postgres")
+    data, port = folder / "data", free_port()
+    initdb = [*as_user, str(pg_ctl.with_name("initdb")), "-D", str(data), "-U", "postgres", "--auth=trust"]
+    subprocess.run(initdb, check=True, capture_output=True)
+    opts = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=100"
+    start = [*as_user, str(pg_ctl), "start", "-w", "-D", str(data), "-l", str(folder / "log"), "-o", opts]
+    subprocess.run(start, check=True, capture_output=True)
+
+    def new_database(name: str) -> str:
+        createdb = [*as_user, str(pg_ctl.with_name("createdb")), "-h", "127.0.0.1", "-p", str(port)]
+        subprocess.run([*createdb, "-U", "postgres", name], check=True, capture_output=True)
+        return f"postgresql+psycopg://postgres@127.0.0.1:{port}/{name}"
+
+    try:
+        yield new_database
+    finally:
+        stop = [*as_user, str(pg_ctl), "stop", "-m", "fast", "-D", str(data)]
+        subprocess.run(stop, capture_output=True, check=False)
+
+
+@contextmanager
+def server(db_url: str, folder: Path) -> Iterator[tuple[str, str, psutil.Process]]:
+    """``megapod serve`` on ``db_url`` as a process; its base URL, first admin token and process."""
+    port = free_port()
+    err_path = folder / f"serve-{port}.stderr"
+    with err_path.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "megapod", "serve", str(SITE), "--db", db_url, "--port", str(port),
+             "--speed", "100"],
+            cwd=folder, stdout=subprocess.DEVNULL, stderr=err,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"server exited:\n{err_path.read_text()}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).json()["status"] == "ok":
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("server did not start within 90 s")
+            time.sleep(0.2)
+        found = re.search(r"first admin token \(shown once\): (\S+)", err_path.read_text())
+        if not found:
+            raise SystemExit("no first admin token: give an empty database")
+        yield base, found.group(1), psutil.Process(proc.pid)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def percentiles(latencies_s: list[float]) -> dict[str, float]:
+    """p50 and p99 [ms] of a list of latencies [s]."""
+    if len(latencies_s) < 2:
+        return {"p50_ms": float("nan"), "p99_ms": float("nan")}
+    q = statistics.quantiles(latencies_s, n=100, method="inclusive")
+    return {"p50_ms": round(q[49] * 1e3, 2), "p99_ms": round(q[98] * 1e3, 2)}
+
+
+def cpu_meter(proc: psutil.Process) -> Callable[[int], dict[str, float]]:
+    """Start counting CPU time; the callable gives the server's and this process's CPU time
+    per request [ms] since (user + system: a figure the other load on the machine disturbs less)."""
+    server0, client0 = sum(proc.cpu_times()[:2]), time.process_time()
+
+    def per_request(n: int) -> dict[str, float]:
+        server_s = sum(proc.cpu_times()[:2]) - server0
+        client_s = time.process_time() - client0
+        return {
+            "server_cpu_ms_per_request": round(server_s / max(n, 1) * 1e3, 3),
+            "client_cpu_ms_per_request": round(client_s / max(n, 1) * 1e3, 3),
+        }
+
+    return per_request
+
+
+def drive(
+    base: str, tokens: list[str], seconds: float, step: Callable[[httpx.Client, int, int], tuple[str, bool]]
+) -> tuple[float, dict[str, list[float]], int]:
+    """Run ``step(client, thread, n)`` in a loop on one thread per token for ``seconds``;
+    returns the wall time, the latencies [s] by request kind, and the failed requests."""
+    stop = time.monotonic() + seconds
+    lat: list[dict[str, list[float]]] = [{} for _ in tokens]
+    failed = [0] * len(tokens)
+
+    def run(i: int) -> None:
+        headers = {"Authorization": f"Bearer {tokens[i]}"}
+        with httpx.Client(base_url=base, headers=headers, timeout=10) as c:
+            n = 0
+            while time.monotonic() < stop:
+                t0 = time.perf_counter()
+                kind, ok = step(c, i, n)
+                lat[i].setdefault(kind, []).append(time.perf_counter() - t0)
+                failed[i] += not ok
+                n += 1
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(tokens))]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.monotonic() - t0
+    merged: dict[str, list[float]] = {}
+    for d in lat:
+        for k, v in d.items():
+            merged.setdefault(k, []).extend(v)
+    return wall, merged, sum(failed)
+
+
+def measure(db_url: str, label: str, seconds: float, connections: int, folder: Path) -> dict[str, Any]:
+    """Both phases against a fresh server on ``db_url`` (an empty database)."""
+    with server(db_url, folder) as (base, admin, proc):
+        h = {"Authorization": f"Bearer {admin}"}
+        made = [
+            httpx.post(f"{base}/api/v1/tokens", json={"name": f"load-{i}", "role": "operator"}, headers=h)
+            for i in range(connections)
+        ]
+        tokens = [r.json()["token"] for r in made]
+        ids: list[list[str]] = [[] for _ in tokens]
+
+        def submit(c: httpx.Client, i: int, n: int) -> tuple[str, bool]:
+            job = {"idempotency_key": f"{label}-{i}-{n}", "gpus": 1, "work_s": 10.0}
+            r = c.post("/api/v1/jobs", json=job)
+            if r.status_code == 201:
+                ids[i].append(r.json()["id"])
+            return "submit", r.status_code == 201
+
+        cpu = cpu_meter(proc)
+        wall, lat, failed = drive(base, tokens, seconds, submit)
+        n_submit = len(lat.get("submit", []))
+        out: dict[str, Any] = {
+            "db": label,
+            "connections": connections,
+            "seconds": round(wall, 2),
+            "submit": {"requests": n_submit, "per_s": round(n_submit / wall, 1), "failed": failed,
+                       **percentiles(lat.get("submit", [])), **cpu(n_submit)},
+        }  # fmt: skip
+        reads = ("get_job", "list_jobs", "get_state")
+
+        def read(c: httpx.Client, i: int, n: int) -> tuple[str, bool]:
+            kind = reads[n % 3]
+            if kind == "get_job":
+                mine = ids[i] or ids[0]
+                r = c.get(f"/api/v1/jobs/{mine[n % len(mine)]}")
+            elif kind == "list_jobs":
+                r = c.get("/api/v1/jobs", params={"limit": 20})
+            else:
+                r = c.get("/api/v1/site/state")
+            return kind, r.status_code == 200
+
+        cpu = cpu_meter(proc)
+        wall, lat, failed = drive(base, tokens, seconds, read)
+        every = [x for k in reads for x in lat.get(k, [])]
+        out["read"] = {
+            "requests": len(every),
+            "per_s": round(len(every) / wall, 1),
+            "failed": failed,
+            **percentiles(every),
+            **cpu(len(every)),
+            **{k: {"requests": len(lat.get(k, [])), **percentiles(lat.get(k, []))} for k in reads},
+        }
+        out["jobs_stored"] = httpx.get(f"{base}/api/v1/jobs", params={"limit": 1}, headers=h).json()["total"]
+    s, r = out["submit"], out["read"]
+    out["goal_met"] = {
+        "submits_per_s": s["per_s"] >= GOAL["submits_per_s"],
+        "reads_per_s": r["per_s"] >= GOAL["reads_per_s"],
+        "submit_p99": s["p99_ms"] <= GOAL["p99_ms"],
+        "read_p99": r["p99_ms"] <= GOAL["p99_ms"],
+    }
+    return out
+
+
+def main() -> None:
+    """Parse the options, run the phases on each database, print and write the figures."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seconds", type=float, default=10.0, help="length of each phase [s]")
+    ap.add_argument("--connections", type=int, default=8, help="concurrent client connections")
+    ap.add_argument("--db", action="append", help="database URL (repeatable; default: SQLite and PostgreSQL)")
+    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "data" / "serve.json")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per database (a busy machine varies)")
+    args = ap.parse_args()
+    if not (0 < args.seconds <= 600 and 1 <= args.connections <= 256 and 1 <= args.repeat <= 10):
+        raise SystemExit("--seconds must be in (0, 600], --connections in [1, 256], --repeat in [1, 10]")
+    runs: list[dict[str, Any]] = []
+    load_at_start = round(os.getloadavg()[0], 2)
+    with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
+        folder = Path(tmp)
+        n, each = args.connections, args.seconds
+        if args.db:
+            for i, url in enumerate(args.db):
+                runs.append(measure(url, url.split(":", 1)[0] + f"-{i}", each, n, folder))
+        else:
+            for k in range(args.repeat):
+                runs.append(measure(f"sqlite:///{folder / f'bench-{k}.db'}", "sqlite", each, n, folder))
+            pg_folder = Path(tempfile.mkdtemp(prefix="bench-serve-pg-"))  # reachable by the postgres user
+            try:
+                with private_postgres(pg_folder) as new_database:
+                    for k in range(args.repeat):
+                        runs.append(measure(new_database(f"bench{k}"), "postgresql", each, n, folder))
+            except (SystemExit, subprocess.CalledProcessError) as exc:
+                print(f"PostgreSQL skipped: {exc}", file=sys.stderr)
+            finally:
+                shutil.rmtree(pg_folder, ignore_errors=True)
+    result = {
+        "benchmark": "bench_serve",
+        "goal": GOAL,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "load_avg_1min_at_start": load_at_start,
+                    "load_avg_1min_at_end": round(os.getloadavg()[0], 2)},
+        "runs": runs,
+    }  # fmt: skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    for run in runs:
+        s, r = run["submit"], run["read"]
+        print(
+            f"{run['db']:>10}: submit {s['per_s']:7.1f}/s p50 {s['p50_ms']:6.1f} ms p99 {s['p99_ms']:6.1f} ms"
+            f" | read {r['per_s']:7.1f}/s p50 {r['p50_ms']:6.1f} ms p99 {r['p99_ms']:6.1f} ms"
+            f" | failed {s['failed']}+{r['failed']}"
+        )
+    print(f"written: {args.out}")
+
+
+if __name__ == "__main__":
+    main()
