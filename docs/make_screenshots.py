@@ -84,6 +84,8 @@ def start_server(db: Path) -> tuple[str, str, object]:
         port=port,
         log_tokens=False,
         telemetry_every_s=1.0,
+        sweep_out_dir=db.parent / "sweeps",
+        checkpoint_dir=db.parent / "checkpoints",
     )
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1

@@ -105,6 +105,13 @@ def _new_pg_database(proc: Any) -> str:
     return f"postgresql+psycopg://{auth}@{proc.host}:{proc.port}/{name}"
 
 
+@pytest.fixture(autouse=True)
+def _scratch_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every service test in its own folder: what a server writes beside it (checkpoint
+    folders, sweep results) never lands in the checkout."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty database of each kind."""
