@@ -290,6 +290,38 @@ def test_viewer_sees_no_action_and_cannot_act(browser: Any, server: Server) -> N
 
 
 @pytest.fixture
+def fleet_server(tmp_path: Path) -> Iterator[Server]:
+    """The fleet example site's control plane (50,000 cars beside the pods)."""
+    yield from _serve(EXAMPLES / "fleet.yaml", tmp_path / "fleet.db", 60.0)
+
+
+def test_a_site_with_a_fleet_shows_its_panel(browser: Any, fleet_server: Server) -> None:
+    context = signed_in(browser, fleet_server, fleet_server.token("viewer"))
+    page = context.new_page()
+    errors = console_errors(page)
+    page.goto(fleet_server.url + "/")
+    wait_first_render(page)
+    page.wait_for_selector("#panel-fleet:not([hidden])", timeout=20_000)
+    assert "50,000" in page.text_content("#fleet-tiles")
+    page.wait_for_selector("#chart-fleet-hours .main-svg", timeout=20_000)
+    bars = page.locator("#chart-fleet-hours .bars .point").count()
+    assert bars == 24
+    assert errors == []
+    context.close()
+
+
+def test_a_site_without_a_fleet_hides_the_panel(browser: Any, server: Server) -> None:
+    context = signed_in(browser, server, server.token("viewer"), charts=False)
+    page = context.new_page()
+    page.goto(server.url + "/")
+    wait_first_render(page)
+    page.wait_for_function("() => document.getElementById('panel-sweeps') !== null")
+    time.sleep(1.0)
+    assert page.locator("#panel-fleet").is_hidden()
+    context.close()
+
+
+@pytest.fixture
 def quiet_server(tmp_path: Path) -> Iterator[Server]:
     """A server of its own: no other test's jobs or events change the page while it is measured."""
     yield from _serve(EXAMPLES / "megapod.yaml", tmp_path / "quiet.db", 60.0)

@@ -156,3 +156,21 @@ class VehicleProcess:
         self.latch[short] = False
         self._update_latch()
         return np.asarray(short, dtype=np.bool_)
+
+
+def availability_by_hour(fleet: Fleet, cars: int = 1_000, days: int = 7, seed: int = 0) -> list[float]:
+    """Share of the fleet's cars that may compute in each hour of the day (0–23): parked where
+    the owner allows work, in an allowed hour, above the battery floor — the cars' own moves
+    over ``days`` days, without the drain of the work itself (what the car park offers)."""
+    if not 1 <= cars <= 100_000 or not 1 <= days <= 366:
+        raise ValueError(f"cars {cars} and days {days} must be within 1–100,000 and 1–366")
+    proc = VehicleProcess(fleet, cars, np.random.default_rng(seed))
+    steps = round(days * 86_400 / fleet.step_s)
+    total = np.zeros(24)
+    count = np.zeros(24)
+    for step in range(steps):
+        proc.move(step)
+        h = proc.hour(step)
+        total[h] += float(proc.can_compute(step).mean())
+        count[h] += 1
+    return [float(x) for x in np.divide(total, count, out=np.zeros(24), where=count > 0)]

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 
+from megapod.fleet.ledger import MICRO_USD
 from megapod.serve import auth
 from megapod.serve.api import deps
 from megapod.serve.api.fleet_schemas import (
@@ -250,6 +251,62 @@ def report_batch(body: ResultBatch, co: Co, who: Vehicle) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- the books
+#: Cars seen within this many seconds count as reporting [s].
+REPORTING_S = 600.0
+
+
+@router.get("/summary")
+def fleet_summary(request: Request, co: Co, _: Viewer) -> dict[str, Any]:
+    """The fleet at a glance, for the dashboard: the site's fleet model (cars and the share that
+    may compute by hour) and the coordinator's cars, units, replicas in flight and money."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from megapod.serve.store.models import FleetReplica, FleetUnit, FleetVehicle, utcnow
+
+    site_fleet = deps.plane_of(request).site.fleet
+    model = None
+    if site_fleet is not None:
+        cached = getattr(request.app.state, "fleet_availability", None)
+        if cached is None:
+            from megapod.fleet.availability import availability_by_hour
+
+            cached = availability_by_hour(site_fleet, seed=site_fleet.seed)
+            request.app.state.fleet_availability = cached
+        model = {
+            "vehicles": site_fleet.vehicles,
+            "module": site_fleet.module.name,
+            "availability_by_hour": cached,
+        }
+    with co.db.session() as s:
+        cars = int(s.scalar(select(func.count()).select_from(FleetVehicle)) or 0)
+        recent = utcnow() - timedelta(seconds=REPORTING_S)
+        reporting = int(
+            s.scalar(select(func.count()).select_from(FleetVehicle).where(FleetVehicle.seen_at >= recent))
+            or 0
+        )
+        units = {
+            str(k): int(v)
+            for k, v in s.execute(select(FleetUnit.state, func.count()).group_by(FleetUnit.state))
+        }
+        leased = select(func.count()).select_from(FleetReplica).where(FleetReplica.state == "leased")
+        in_flight = int(s.scalar(leased) or 0)
+        money = books.balances(s)["accounts_micro_usd"]
+    owners = sum(v for k, v in money.items() if k.startswith("owner:"))
+    return {
+        "enabled": model is not None or cars > 0,
+        "model": model,
+        "vehicles": cars,
+        "vehicles_reporting": reporting,
+        "units": units,
+        "replicas_in_flight": in_flight,
+        "revenue_usd": -money.get(books.CUSTOMER_ACCOUNT, 0) / MICRO_USD,
+        "owners_paid_usd": owners / MICRO_USD,
+        "operator_usd": money.get(books.OPERATOR_ACCOUNT, 0) / MICRO_USD,
+    }
+
+
 @router.get("/ledger/balances")
 def get_balances(co: Co, _: Viewer) -> dict[str, Any]:
     """Every account's balance [µUSD]; their sum is always 0."""

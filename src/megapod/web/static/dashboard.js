@@ -139,10 +139,12 @@
     buildSweepForm();
     loadSweeps();
     S.sweepsTimer = setInterval(loadSweeps, 3000);
+    loadFleet();
+    S.fleetTimer = setInterval(loadFleet, 5000);
   }
   function stop() {
     if (S.source) { S.source.close(); S.source = null; }
-    clearInterval(S.jobsTimer); clearInterval(S.auditTimer); clearInterval(S.sweepsTimer);
+    clearInterval(S.jobsTimer); clearInterval(S.auditTimer); clearInterval(S.sweepsTimer); clearInterval(S.fleetTimer);
   }
   function fail(e) {
     if (e && e.status === 401) { stop(); showLogin("Your session has ended; sign in again."); return; }
@@ -581,6 +583,47 @@
       body.appendChild(tr);
     });
   }
+  /* ---------- fleet ---------- */
+  var FLEET_TILES = [
+    ["cars in the fleet model", function (f) { return f.model ? fmtN(f.model.vehicles, "", 0) : "–"; }],
+    ["cars enrolled / reporting", function (f) { return fmtN(f.vehicles, "", 0) + " / " + fmtN(f.vehicles_reporting, "", 0); }],
+    ["replicas in flight", function (f) { return fmtN(f.replicas_in_flight, "", 0); }],
+    ["units accepted", function (f) { return fmtN(f.units.accepted || 0, "", 0); }],
+    ["revenue", function (f) { return fmtN(f.revenue_usd, "USD", 2); }],
+    ["paid to owners", function (f) { return fmtN(f.owners_paid_usd, "USD", 2); }]
+  ];
+  function loadFleet() {
+    if (document.hidden || S.fleetBusy) return;
+    S.fleetBusy = true;
+    api("/fleet/summary").then(drawFleet).catch(fail).then(function () { S.fleetBusy = false; });
+  }
+  function drawFleet(f) {
+    $("panel-fleet").hidden = !f.enabled;
+    if (!f.enabled) return;
+    var box = $("fleet-tiles");
+    box.textContent = "";
+    FLEET_TILES.forEach(function (t) {
+      var tile = el("div", { "class": "mp-tile" });
+      tile.appendChild(el("div", { "class": "mp-k" }, t[0]));
+      tile.appendChild(el("div", { "class": "mp-v" }, t[1](f)));
+      box.appendChild(tile);
+    });
+    var key = JSON.stringify([f.model && f.model.availability_by_hour, f.units]);
+    if (key === S.fleetKey || !window.Plotly) return;
+    S.fleetKey = key;
+    var hours = []; for (var h = 0; h < 24; h++) hours.push(h < 10 ? "0" + h : String(h));
+    var share = f.model ? f.model.availability_by_hour.map(function (x) { return 100 * x; }) : [];
+    C.render($("chart-fleet-hours"), { kind: "bar", title: "Cars that may compute", height: 240,
+      x: { title: "hour of day", unit: "" }, y: { title: "share of cars", unit: "%", decimals: 1, zero: true },
+      series: [{ name: "may compute", x: f.model ? hours : [], y: share }],
+      empty: f.model ? "" : "the site spec has no fleet: model" });
+    var states = Object.keys(f.units).sort();
+    C.render($("chart-fleet-units"), { kind: "bar", title: "Work units", height: 240,
+      x: { title: "state", unit: "" }, y: { title: "units", unit: "", decimals: 0, zero: true },
+      series: [{ name: "units", x: states, y: states.map(function (k) { return f.units[k]; }) }],
+      empty: states.length ? "" : "no work units posted yet" });
+  }
+
   /* ---------- sweeps ---------- */
   function buildSweepForm() {
     var slot = $("sweep-submit-slot");
