@@ -13,6 +13,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -187,3 +188,33 @@ def start_api() -> Iterator[Callable[..., Api]]:
 def api(start_api: Callable[..., Api], db_url: str) -> Api:
     """A twin-backed app on each database."""
     return start_api(db_url)
+
+
+@pytest.fixture(scope="session")
+def _ray_session() -> Iterator[Any]:
+    """A local Ray of two CPUs of the service tests' own, for the session: one that another
+    test started (a sweep's, say) is replaced, so no task or placement group of theirs holds
+    the CPUs these tests reserve."""
+    ray = pytest.importorskip("ray")
+    if ray.is_initialized():
+        ray.shutdown()
+    ray.init(
+        address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False
+    )
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture
+def local_ray(_ray_session: Any) -> None:
+    """The session's Ray with both CPUs free: a test starts only once what an earlier test
+    ran there has let go (bounded; the failure lists what still holds them)."""
+    ray = _ray_session
+    deadline = time.monotonic() + 60.0
+    while ray.available_resources().get("CPU", 0.0) < ray.cluster_resources().get("CPU", 0.0):
+        if time.monotonic() > deadline:
+            from ray.util import placement_group_table
+
+            held = {k: v["state"] for k, v in placement_group_table().items() if v["state"] != "REMOVED"}
+            pytest.fail(f"Ray's CPUs are still held after 60 s: placement groups {held}")
+        time.sleep(0.2)

@@ -10,13 +10,11 @@ from pathlib import Path
 import pytest
 from tests.serve.conftest import Api
 from tests.serve.helpers import wait_for
-from tests.serve.test_ray import local_ray, logs, run_job, state
+from tests.serve.test_ray import logs, run_job, state
 
 from megapod.serve.backends.base import JobSpec
 from megapod.serve.executor import RayExecutor
 from megapod.spec.scenario import Policies
-
-__all__ = ["local_ray"]
 
 #: A job that counts to 40 in steps of 0.1 s, saving its count in its checkpoint folder on
 #: SIGTERM, and resuming from it.

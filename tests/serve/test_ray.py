@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from tests.serve.conftest import Api
 from tests.serve.helpers import wait_for
-
-
-@pytest.fixture(scope="session")
-def local_ray() -> Iterator[None]:
-    """One local Ray for the session, two CPUs."""
-    ray = pytest.importorskip("ray")
-    started = not ray.is_initialized()
-    if started:
-        ray.init(
-            address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False
-        )
-    yield
-    if started:
-        ray.shutdown()
 
 
 @pytest.fixture
