@@ -104,6 +104,9 @@ class PowerPlant:
         self.reserve_soc: float | None = None
         self.grid_cap_w: float | None = None
         self.feed_w = float(scenario.site.grid.feed_w)
+        #: The operator's power budget: the feed, or the grid limit when lower [W]; None while no
+        #: grid limit is set (no budget admission). A plain attribute: admission reads it often.
+        self.budget_w: float | None = None
         #: Power drawn from the grid to charge the battery [W] (the operator's limit only).
         self.charge_draw_w = 0.0
         #: Operator actions in the order they were made (an ``OPERATOR`` event's payload).
@@ -218,12 +221,6 @@ class PowerPlant:
         """Whether an operator setting changes the battery's answer (a grid limit, a reserve
         above 0, or a grid cap still to be lifted); otherwise :meth:`sync` is the scenario's."""
         return self.grid_limit_w is not None or self.grid_cap_w is not None or bool(self.reserve_soc)
-
-    @property
-    def budget_w(self) -> float | None:
-        """The operator's power budget: the site's feed, or the grid limit when lower [W];
-        None while no grid limit is set (no budget admission)."""
-        return None if self.grid_limit_w is None else min(self.feed_w, self.grid_limit_w)
 
     def floor_wh(self) -> float:
         """Energy the battery keeps back now [Wh]: the reserve while the supply is limited,
@@ -367,6 +364,7 @@ class PowerPlant:
             self.reserve_soc = value
         elif name == "grid_limit_w":
             self.grid_limit_w = value
+            self.budget_w = None if value is None else min(self.feed_w, value)
         else:  # pragma: no cover - the twin names the settings
             raise ValueError(f"unknown operator setting {name!r}")
         if self.apply_caps():
