@@ -49,6 +49,7 @@ __all__ = [
     "case_model",
     "case_year",
     "flop_convention",
+    "layout_dict",
     "plan_layouts",
     "predict_case",
     "source_year",
@@ -164,7 +165,7 @@ class CasePrediction:
             out["error"] = self.error
             return out
         out.update({k: round(v, 6) for k, v in _figures(self.result).items()})
-        out["layout"] = _layout_dict(self.result.layout)
+        out["layout"] = layout_dict(self.result.layout)
         out["chosen"] = self.chosen
         out["assumptions"] = self.assumptions
         out["measured"] = self.measured
@@ -190,7 +191,8 @@ def _figures(r: StepBreakdown) -> dict[str, float]:
     }
 
 
-def _layout_dict(lay: Layout) -> dict[str, Any]:
+def layout_dict(lay: Layout) -> dict[str, Any]:
+    """JSON-ready degrees and settings of a layout."""
     return {
         "tp": lay.tp,
         "pp": lay.pp,

@@ -18,6 +18,7 @@ from megapod.errors import SpecError
 from megapod.physics.perf import Hardware, StepBreakdown, TransformerModel
 from megapod.physics.perf.search import search
 from megapod.physics.perf.time_to_train import TrainingRun, time_to_train
+from megapod.planner.layout import layout_dict
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,19 +47,8 @@ def parse_tokens(value: float | str, field: str = "tokens") -> float:
 
 def step_dict(r: StepBreakdown) -> dict[str, Any]:
     """JSON-ready figures of one predicted step and its layout."""
-    lay = r.layout
     return {
-        "layout": {
-            "tp": lay.tp,
-            "pp": lay.pp,
-            "dp": lay.dp,
-            "cp": lay.cp,
-            "ep": lay.ep,
-            "micro_batch": lay.micro_batch,
-            "interleave": lay.interleave,
-            "recompute": lay.recompute,
-            "zero_stage": lay.zero_stage,
-        },
+        "layout": layout_dict(r.layout),
         "step_time_s": r.step_time_s,
         "compute_s": r.compute_s,
         "exposed_comm_s": r.exposed_comm_s,
