@@ -53,6 +53,7 @@ __all__ = [
     "plan_layouts",
     "predict_case",
     "source_year",
+    "step_figures",
     "validate_cases",
 ]
 
@@ -151,7 +152,7 @@ class CasePrediction:
         out: dict[str, float] = {}
         if self.result is None:
             return out
-        predicted = _figures(self.result)
+        predicted = step_figures(self.result)
         predicted["step_time_s"] *= self.step_scale
         for key, value in self.measured.items():
             if value and key in predicted:
@@ -164,7 +165,7 @@ class CasePrediction:
         if self.result is None:
             out["error"] = self.error
             return out
-        out.update({k: round(v, 6) for k, v in _figures(self.result).items()})
+        out.update({k: round(v, 6) for k, v in step_figures(self.result).items()})
         out["layout"] = layout_dict(self.result.layout)
         out["chosen"] = self.chosen
         out["assumptions"] = self.assumptions
@@ -181,7 +182,8 @@ class CasePrediction:
         return out
 
 
-def _figures(r: StepBreakdown) -> dict[str, float]:
+def step_figures(r: StepBreakdown) -> dict[str, float]:
+    """The measured-comparable figures of a predicted step."""
     return {
         "step_time_s": r.step_time_s,
         "tflops_per_gpu": r.tflops_per_gpu,

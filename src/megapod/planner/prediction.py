@@ -18,7 +18,7 @@ from megapod.errors import SpecError
 from megapod.physics.perf import Hardware, StepBreakdown, TransformerModel
 from megapod.physics.perf.search import search
 from megapod.physics.perf.time_to_train import TrainingRun, time_to_train
-from megapod.planner.layout import layout_dict
+from megapod.planner.layout import layout_dict, step_figures
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,15 +49,11 @@ def step_dict(r: StepBreakdown) -> dict[str, Any]:
     """JSON-ready figures of one predicted step and its layout."""
     return {
         "layout": layout_dict(r.layout),
-        "step_time_s": r.step_time_s,
+        **step_figures(r),
         "compute_s": r.compute_s,
         "exposed_comm_s": r.exposed_comm_s,
         "bubble_s": r.bubble_s,
         "optimizer_s": r.optimizer_s,
-        "tflops_per_gpu": r.tflops_per_gpu,
-        "mfu": r.mfu,
-        "tokens_per_s_per_gpu": r.tokens_per_s_per_gpu,
-        "memory_per_gpu_gib": r.memory_per_gpu_gib,
     }
 
 
