@@ -39,6 +39,8 @@ from typing import Any
 
 import httpx
 
+from megapod.client import wait_until_up
+
 REPO = Path(__file__).resolve().parents[1]
 SITE = REPO / "examples" / "megapod.yaml"
 ADMIN = "bench-admin-token-0123456789"
@@ -217,16 +219,7 @@ def main() -> None:
     server.start()
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).json()["status"] == "ok":
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("the server did not start within 120 s")
-            time.sleep(0.2)
+        wait_until_up(base, 120.0, server.is_alive)
         admin = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60)
         runs = []
         for n in (int(x) for x in args.batches.split(",")):

@@ -41,6 +41,8 @@ from typing import Any
 import httpx
 import psutil
 
+from megapod.client import wait_until_up
+
 REPO = Path(__file__).resolve().parents[1]
 SITE = REPO / "examples" / "megapod.yaml"
 GOAL = {"submits_per_s": 500.0, "reads_per_s": 2000.0, "p99_ms": 50.0}
@@ -99,18 +101,10 @@ def server(db_url: str, folder: Path) -> Iterator[tuple[str, str, psutil.Process
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"server exited:\n{err_path.read_text()}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).json()["status"] == "ok":
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("server did not start within 90 s")
-            time.sleep(0.2)
+        try:
+            wait_until_up(base, 90.0, lambda: proc.poll() is None)
+        except RuntimeError:
+            raise SystemExit(f"server exited:\n{err_path.read_text()}") from None
         found = re.search(r"first admin token \(shown once\): (\S+)", err_path.read_text())
         if not found:
             raise SystemExit("no first admin token: give an empty database")

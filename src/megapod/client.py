@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any, Literal, TypedDict, cast
 
@@ -486,6 +486,24 @@ class Client:
                     kind = line[6:].strip()
                 elif line.startswith("data:"):
                     data.append(line[5:].removeprefix(" "))
+
+
+def wait_until_up(base_url: str, timeout_s: float = 120.0, alive: Callable[[], bool] | None = None) -> None:
+    """Wait until the server at ``base_url`` answers ``/healthz`` with ``ok``; raise
+    ``TimeoutError`` after ``timeout_s``, or ``RuntimeError`` as soon as ``alive()`` (say, a
+    check that the server's process still runs) answers false."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if alive is not None and not alive():
+            raise RuntimeError(f"the server at {base_url} stopped before it answered")
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1).json().get("status") == "ok":
+                return
+        except (httpx.HTTPError, ValueError):
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the server at {base_url} did not answer within {timeout_s:g} s")
+        time.sleep(0.2)
 
 
 def _seg(value: str) -> str:
