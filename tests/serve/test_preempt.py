@@ -97,15 +97,17 @@ def test_queue_policy_orders_the_ray_queue(local_ray: None, tmp_path: Path) -> N
     for queue in ("sjf", "fifo"):
         ex = RayExecutor(policies=Policies(queue=queue), checkpoint_root=tmp_path)
         ex.start()
-        ex.submit(JobSpec(f"{queue}-block", gpus=2, command=sleep))
-        ex.poll()
-        ex.submit(JobSpec(f"{queue}-long", gpus=2, work_s=100.0, command=quick))
-        ex.submit(JobSpec(f"{queue}-short", gpus=2, work_s=1.0, command=quick))
-        _run(ex, [f"{queue}-block", f"{queue}-long", f"{queue}-short"])
-        st = {k: ex.status(f"{queue}-{k}") for k in ("long", "short")}
-        starts[queue] = {k: s.sim_start_s for k, s in st.items() if s is not None}
-        ex.stop()
-    assert starts["sjf"]["short"] < starts["sjf"]["long"]
+        try:
+            ex.submit(JobSpec(f"{queue}-block", gpus=2, command=sleep))
+            ex.poll()
+            ex.submit(JobSpec(f"{queue}-long", gpus=2, work_s=100.0, command=quick))
+            ex.submit(JobSpec(f"{queue}-short", gpus=2, work_s=1.0, command=quick))
+            _run(ex, [f"{queue}-block", f"{queue}-long", f"{queue}-short"])
+            st = {k: ex.status(f"{queue}-{k}") for k in ("long", "short", "block")}
+            starts[queue] = {k: s.sim_start_s for k, s in st.items() if s is not None}
+        finally:
+            ex.stop()
+    assert starts["sjf"]["block"] < starts["sjf"]["short"] < starts["sjf"]["long"]
     assert starts["fifo"]["long"] < starts["fifo"]["short"]
 
 

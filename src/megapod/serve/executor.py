@@ -4,9 +4,10 @@ A job's ranks start only when every bundle of its placement group is reserved (g
 jobs are taken in the order of the site's queue policy: the key of the twin's own registry
 (:data:`megapod.sim.twin.queueing.QUEUE_POLICIES`), so ``fifo``, ``sjf``, ``las``,
 ``fair-share``… order the Ray queue as they order the twin's; the head waits until its whole
-gang fits (no backfill past it). Each rank runs the job's command in its own process group, and
-its output lines are pulled into the database by the server's loop. Cancel stops the
-processes, kills the actors and frees the placement group.
+gang fits (no backfill past it), and a reservation once asked for is kept until the job starts
+(a head that arrives later waits behind it rather than tearing it down). Each rank runs the
+job's command in its own process group, and its output lines are pulled into the database by
+the server's loop. Cancel stops the processes, kills the actors and frees the placement group.
 
 Checkpoint/restart: every rank gets ``MEGAPOD_CHECKPOINT_DIR`` (a folder of the job's own that
 survives restarts) and ``MEGAPOD_RESTART_COUNT``. A preempted job's ranks get SIGTERM and a
@@ -243,17 +244,24 @@ class RayExecutor:
             if job.state == "running":
                 self._collect(job)
 
+    def _free(self) -> int:
+        """Bundles of the cluster that none of this executor's running jobs holds."""
+        return self.capacity() - sum(j.spec.gpus for j in self._jobs.values() if j.state == "running")
+
     def _start_head(self) -> None:
+        """Start the reserved job when its placement group is ready, else reserve for the queue
+        policy's head when its gang fits what is free. A reservation, once made, is kept until
+        it starts or is cancelled: never removed half-made when a new head arrives."""
         import ray
-        from ray.util.placement_group import placement_group, remove_placement_group
+        from ray.util.placement_group import placement_group
         from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
-        while (job := self._head()) is not None:
-            for other in (self._jobs[j] for j in self._queue):  # a new head: the old one waits
-                if other is not job and other.pg is not None:
-                    remove_placement_group(other.pg)
-                    other.pg = other.ready = None
-            if job.pg is None:
+        while True:
+            job = next((self._jobs[j] for j in self._queue if self._jobs[j].pg is not None), None)
+            if job is None:  # nothing reserving: the policy's head reserves when it fits
+                job = self._head()
+                if job is None or job.spec.gpus > self._free():
+                    return
                 job.pg = placement_group([dict(self.bundle) for _ in range(job.spec.gpus)], strategy="PACK")
                 job.ready = job.pg.ready()
             done, _ = ray.wait([job.ready], timeout=0)
