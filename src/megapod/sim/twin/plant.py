@@ -190,7 +190,7 @@ class PowerPlant:
                 self.battery_rate_w = -deficit
                 t_empty = now + self.soc_wh * HOUR_S / deficit
                 self.empty_handle = schedule(kernel, t_empty, EventKind.BATTERY_EMPTY)
-                if self.outage.checkpoint_and_shed and any(self.led.running[p] for p in self.fed_parts):
+                if self.outage.saves_before_empty() and any(self.led.running[p] for p in self.fed_parts):
                     t_shed = max(now, t_empty - self.led.write_s - SHED_GUARD_S)
                     self.shed_handle = schedule(kernel, t_shed, EventKind.SHED)
             else:
@@ -332,7 +332,11 @@ class PowerPlant:
                 self.battery_rate_w = -rate
                 t_empty = now + room * HOUR_S / rate
                 self.empty_handle = schedule(kernel, t_empty, EventKind.BATTERY_EMPTY)
-                if limits and self.outage.checkpoint_and_shed and any(led.running[p] for p in self.fed_parts):
+                if (
+                    limits
+                    and self.outage.saves_before_empty()
+                    and any(led.running[p] for p in self.fed_parts)
+                ):
                     t_shed = max(now, t_empty - led.write_s - SHED_GUARD_S)
                     self.shed_handle = schedule(kernel, t_shed, EventKind.SHED)
             elif load < target and not limits and self.soc_wh < self.capacity_wh:
@@ -379,8 +383,7 @@ class PowerPlant:
         lay = self.layout
         if lay.generator_power_w > 0 and limit_w <= 0:
             schedule(self.kernel, self.led.now + lay.generator_start_s, EventKind.GEN_UP, i)
-        if self.outage.checkpoint_and_shed:
-            self._shed()
+        self.outage.on_supply_limited(self)
         self.sync()
 
     def supply_restored(self, i: int) -> None:
@@ -393,25 +396,36 @@ class PowerPlant:
         self.sync()
         self.changed_all()
 
-    def _shed(self) -> None:
-        """Outage-aware response: when the battery cannot carry the load for the expected outage,
-        checkpoint running jobs now and stop them (lowest priority, then newest first) until the
-        rest can be carried."""
+    # ------------------------------------------------- what an outage response may use
+    def expected_outage_s(self) -> float:
+        """The scenario's mean outage, or the generators' start when they are sooner [s]."""
         lay = self.layout
-        led = self.led
         expected_s = self.sc.grid.mean_outage_s
         if lay.generator_power_w > 0:
             expected_s = min(expected_s, lay.generator_start_s)
-        supply = min(self.supply_limits.values())
-        running = sorted(self._running(), key=lambda j: (led.prio[j], -led.run_start_s[j]))
-        for j in running:
-            deficit = self.facility_w() - supply
-            if deficit <= 0 or (
-                deficit <= lay.battery_power_w and self.soc_wh * HOUR_S / deficit >= expected_s
-            ):
-                break
-            led.stop(j, save=True, count_interrupt=False)
-            self.counters["outage_checkpoints"] += 1
+        return expected_s
+
+    def battery_deficit_w(self) -> float:
+        """The load above the limited supply now [W]."""
+        return self.facility_w() - min(self.supply_limits.values())
+
+    def battery_can_carry(self, deficit_w: float, for_s: float) -> bool:
+        """Within the battery's power, and its charge lasts ``for_s`` at ``deficit_w``."""
+        return deficit_w <= self.layout.battery_power_w and self.soc_wh * HOUR_S / deficit_w >= for_s
+
+    def running_jobs(self) -> list[int]:
+        """Jobs running on the fed partitions."""
+        return self._running()
+
+    def shed_order(self, jobs: list[int]) -> list[int]:
+        """Lowest priority first, then the newest."""
+        led = self.led
+        return sorted(jobs, key=lambda j: (led.prio[j], -led.run_start_s[j]))
+
+    def save_and_stop(self, j: int) -> None:
+        """Checkpoint and stop job ``j`` (counted as an outage checkpoint)."""
+        self.led.stop(j, save=True, count_interrupt=False)
+        self.counters["outage_checkpoints"] += 1
 
     def _on_shed(self, _: int) -> None:
         """The battery will be empty in about one checkpoint write: save every running job now."""

@@ -12,7 +12,6 @@ their queues and passes, are in :mod:`megapod.sim.twin.queueing`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -139,23 +138,91 @@ CHECKPOINT_POLICIES.register("fixed", fixed_interval)
 CHECKPOINT_POLICIES.register("young-daly", young_daly_interval)
 
 
-@dataclass(frozen=True)
-class OutageResponse:
-    """What the scheduler does when the site goes onto its battery.
+class OutagePlant(Protocol):
+    """What an outage response may read and do on the power plant
+    (:class:`~megapod.sim.twin.plant.PowerPlant`)."""
 
-    Attributes:
-        checkpoint_and_shed: checkpoint running jobs at once and stop them in shed order
-            until the battery can carry the rest for the expected outage.
-        hold_queue: start no job while on battery.
-    """
+    def expected_outage_s(self) -> float:
+        """How long the present outage is expected to last before supply comes back [s]."""
+        ...
+
+    def battery_deficit_w(self) -> float:
+        """Load the grid and generators cannot carry now [W] (≤ 0: none)."""
+        ...
+
+    def battery_can_carry(self, deficit_w: float, for_s: float) -> bool:
+        """Whether the battery can supply ``deficit_w`` [W] for ``for_s`` [s]."""
+        ...
+
+    def running_jobs(self) -> list[int]:
+        """Jobs running on the partitions the plant feeds."""
+        ...
+
+    def shed_order(self, jobs: list[int]) -> list[int]:
+        """``jobs`` in the order load is shed: lowest priority, then newest first."""
+        ...
+
+    def save_and_stop(self, j: int) -> None:
+        """Checkpoint job ``j`` and stop it (it waits again, without counting an interrupt)."""
+        ...
+
+
+class OutageResponse(Protocol):
+    """What the scheduler does when the site goes onto its battery."""
 
     name: str
-    checkpoint_and_shed: bool
-    hold_queue: bool
+
+    def holds_queue(self) -> bool:
+        """Whether no job may start while the supply is limited."""
+        ...
+
+    def on_supply_limited(self, plant: OutagePlant) -> None:
+        """Called when a grid event limits the supply (an outage or a curtailment)."""
+        ...
+
+    def saves_before_empty(self) -> bool:
+        """Whether every running job is checkpointed one write before the battery runs out."""
+        ...
+
+
+class NoResponse:
+    """``none``: jobs run on until the battery is empty; the queue keeps starting jobs."""
+
+    name = "none"
+
+    def holds_queue(self) -> bool:
+        return False
+
+    def on_supply_limited(self, plant: OutagePlant) -> None:
+        """Nothing is shed."""
+
+    def saves_before_empty(self) -> bool:
+        return False
+
+
+class OutageAware:
+    """``outage-aware``: on battery no job starts; jobs are checkpointed and stopped in shed
+    order until the battery can carry the rest for the expected outage, and every job still
+    running is saved one checkpoint write before the battery would be empty."""
+
+    name = "outage-aware"
+
+    def holds_queue(self) -> bool:
+        return True
+
+    def on_supply_limited(self, plant: OutagePlant) -> None:
+        """Shed load until the battery carries what is left for the expected outage."""
+        expected_s = plant.expected_outage_s()
+        for j in plant.shed_order(plant.running_jobs()):
+            deficit = plant.battery_deficit_w()
+            if deficit <= 0 or plant.battery_can_carry(deficit, expected_s):
+                return
+            plant.save_and_stop(j)
+
+    def saves_before_empty(self) -> bool:
+        return True
 
 
 OUTAGE_RESPONSES: Registry[OutageResponse] = Registry("outage response")
-OUTAGE_RESPONSES.register("none", OutageResponse("none", checkpoint_and_shed=False, hold_queue=False))
-OUTAGE_RESPONSES.register(
-    "outage-aware", OutageResponse("outage-aware", checkpoint_and_shed=True, hold_queue=True)
-)
+OUTAGE_RESPONSES.register("none", NoResponse())
+OUTAGE_RESPONSES.register("outage-aware", OutageAware())

@@ -85,7 +85,7 @@ class Scheduler:
     def run_dirty(self) -> None:
         """The pass of the instant: schedule every partition that changed (none while the site
         is blacked out, or on battery under an outage response that holds the queue)."""
-        if not (self.led.blackout or (self.outage.hold_queue and self.plant.supply_limits)):
+        if not (self.led.blackout or (self.plant.supply_limits and self.outage.holds_queue())):
             run = self.queue.schedule
             for p in self.dirty:
                 run(p)
