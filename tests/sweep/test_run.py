@@ -91,3 +91,32 @@ def test_per_point_overhead_is_small(small: Path, tmp_path: Path) -> None:
     stats = frame.attrs["stats"]
     overhead_s = (stats["execute_s"] - stats["run_s"]) / stats["ran"]
     assert overhead_s < 0.05, stats
+
+
+def test_batches_grow_to_the_task_length_and_leave_every_task_a_share() -> None:
+    from megapod.sweep.runner import TASK_S, batch_size
+
+    assert batch_size(None, 100, 4) == 1  # nothing timed yet: one point
+    assert batch_size(0.02, 1000, 4) == int(TASK_S / 0.02)
+    assert batch_size(0.02, 20, 4) == 5  # the tail is shared out
+    assert batch_size(10.0, 1000, 4) == 1  # long points go alone
+
+
+def test_a_batch_records_a_crash_and_starts_nothing_past_its_stop_time() -> None:
+    import time
+
+    from megapod.sweep.worker import run_points
+
+    crashed = run_points("scenario", [None])  # not a scenario: a bug, recorded
+    assert crashed[0]["status"] == "error" and "AttributeError" in crashed[0]["error"]
+    assert run_points("scenario", [None, None], stop_at=time.time() - 1) == []
+
+
+def test_a_ray_sweep_of_short_points_batches_them_and_keeps_the_table(
+    write_sweep: WriteSweep, ray_cluster: None
+) -> None:
+    path = write_sweep(SMALL.replace("seeds: [1, 2]", "seeds: [1, 2, 3, 4]"))
+    serial = megapod.sweep.run(path, backend="serial")
+    two = megapod.sweep.run(path, workers=2)
+    pd.testing.assert_frame_equal(serial, two)
+    assert two.attrs["stats"]["tasks"] < two.attrs["stats"]["ran"]

@@ -39,6 +39,29 @@ def run_point(kind: str, inputs: Any) -> dict[str, Any]:
     return {"status": "ok", "error": "", "outputs": outputs, "elapsed_s": time.perf_counter() - start}
 
 
+def run_points(kind: str, batch: list[Any], stop_at: float | None = None) -> list[dict[str, Any]]:
+    """Run a batch of points in one call (one Ray task), each as :func:`run_point` does.
+
+    A point that crashes (a bug) is a ``status: error`` outcome with the exception, and the
+    batch goes on. No point is started once the wall clock (``time.time()``) passes
+    ``stop_at``: the outcomes returned are those of the points run, in batch order.
+    """
+    outcomes: list[dict[str, Any]] = []
+    for inputs in batch:
+        if stop_at is not None and time.time() >= stop_at:
+            break
+        try:
+            outcomes.append(run_point(kind, inputs))
+        except Exception as exc:  # a bug in one point: recorded, the sweep goes on
+            outcomes.append(crash(exc))
+    return outcomes
+
+
+def crash(exc: BaseException) -> dict[str, Any]:
+    """The outcome of a point whose run raised ``exc`` (a bug, or a lost Ray worker)."""
+    return {"status": "error", "error": f"{type(exc).__name__}: {exc}", "outputs": {}, "elapsed_s": 0.0}
+
+
 def scenario_outputs(scenario: Scenario) -> dict[str, float]:
     """Run the scenario through the twin; the key outputs of :data:`OUTPUTS` ``["scenario"]``."""
     from megapod.sim.twin import simulate
