@@ -113,10 +113,29 @@ def test_a_batch_records_a_crash_and_starts_nothing_past_its_stop_time() -> None
 
 
 def test_a_ray_sweep_of_short_points_batches_them_and_keeps_the_table(
-    write_sweep: WriteSweep, ray_cluster: None
+    write_sweep: WriteSweep, ray_cluster: None, tmp_path: Path
 ) -> None:
     path = write_sweep(SMALL.replace("seeds: [1, 2]", "seeds: [1, 2, 3, 4]"))
     serial = megapod.sweep.run(path, backend="serial")
-    two = megapod.sweep.run(path, workers=2)
+    out = tmp_path / "out"
+    two = megapod.sweep.run(path, out=out, workers=2)
     pd.testing.assert_frame_equal(serial, two)
     assert two.attrs["stats"]["tasks"] < two.attrs["stats"]["ran"]
+    files = list((out / "points").glob("*.parquet"))  # one file a batch, every point in one
+    assert len(files) == two.attrs["stats"]["tasks"] < len(two)
+    again = megapod.sweep.run(path, out=out, backend="serial")
+    assert again.attrs["stats"]["ran"] == 0 and again.attrs["stats"]["cached"] == len(two)
+    pd.testing.assert_frame_equal(two, again)
+
+
+def test_a_batch_file_keeps_each_points_own_outputs(tmp_path: Path) -> None:
+    from megapod.sweep.store import PointStore
+
+    store = PointStore(tmp_path)
+    ok = {"status": "ok", "error": "", "elapsed_s": 0.5, "outputs": {"cost_usd": 3.0}}
+    failed = {"status": "failed", "error": "no fit", "elapsed_s": 0.1, "outputs": {}}
+    store.write([("a", ok, {"x": 1}), ("b", failed, {"x": 2})])
+    assert store.keys() == {"a", "b"}
+    back = store.read({"a", "b", "c"})
+    assert back["a"]["outputs"] == {"cost_usd": 3.0}
+    assert back["b"] == {"status": "failed", "error": "no fit", "elapsed_s": 0.1, "outputs": {}}

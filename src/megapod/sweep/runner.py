@@ -120,11 +120,12 @@ def run(
     for p in points:  # a design may hold the same inputs twice: one run, every row filled
         counts[p.key] = counts.get(p.key, 0) + 1
 
-    def finished(point: ResolvedPoint, outcome: dict[str, Any]) -> None:
-        outcomes[point.key] = outcome
-        if store is not None and outcome["status"] != "error":  # errors are retried next time
-            store.write(point.key, outcome, point.canonical)
-        tracker.finished(outcome, counts[point.key])
+    def finished(batch: list[tuple[ResolvedPoint, dict[str, Any]]]) -> None:
+        if store is not None:  # errors are not stored: they are retried next time
+            store.write([(p.key, o, p.canonical) for p, o in batch if o["status"] != "error"])
+        for point, outcome in batch:
+            outcomes[point.key] = outcome
+            tracker.finished(outcome, counts[point.key])
 
     tasks = 0
     if todo and backend == "serial":
@@ -180,7 +181,8 @@ class _Tracker:
         self.callback(SweepProgress(self.done, self.total, self.cached, self.failed, elapsed, eta))
 
 
-Finished = Callable[[ResolvedPoint, dict[str, Any]], None]
+#: Called with the points of a batch as they finish, each with its outcome.
+Finished = Callable[[list[tuple[ResolvedPoint, dict[str, Any]]]], None]
 
 
 def _deadline(budget_s: float | None) -> float | None:
@@ -191,7 +193,7 @@ def _run_serial(kind: str, todo: Iterable[ResolvedPoint], finished: Finished, de
     for point in todo:
         if deadline is not None and time.monotonic() > deadline:
             return
-        finished(point, run_points(kind, [point.inputs])[0])
+        finished([(point, run_points(kind, [point.inputs])[0])])
 
 
 def batch_size(mean_point_s: float | None, left: int, tasks: int) -> int:
@@ -254,10 +256,10 @@ def _run_ray(
                     outcomes = ray.get(ref)
                 except ray.exceptions.RayError as exc:  # a crash in the worker, or a lost node
                     outcomes = [crash(exc) for _ in batch]
-                for point, outcome in zip(batch, outcomes, strict=False):  # unrun: pending
-                    ran["points"] += 1
-                    ran["s"] += outcome["elapsed_s"]
-                    finished(point, outcome)
+                done = list(zip(batch, outcomes, strict=False))  # the points not run: pending
+                ran["points"] += len(done)
+                ran["s"] += sum(o["elapsed_s"] for _, o in done)
+                finished(done)
             fill()
     finally:
         for ref in in_flight:  # budget spent or interrupted: what runs still is not stored
