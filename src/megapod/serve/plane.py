@@ -239,14 +239,24 @@ class ControlPlane:
         save_clock = time.monotonic() - self._clock_saved_at >= CLOCK_EVERY_S
         if changed or logs or save_clock:
             with self.db.session() as s:
+                # the step's jobs in one query, and their allocations released in one update
+                found = {j.id: j for j in s.scalars(select(Job).where(Job.id.in_(list(changed))))}
+                release: list[str] = []
                 for job_id, status in changed.items():
-                    self._apply_status(s, job_id, status, now, events)
+                    self._apply_status(s, found.get(job_id), job_id, status, now, events, release)
                     if job_id in self._active:
                         self._seen[job_id] = status.state
                     else:
                         self._seen.pop(job_id, None)
                 for job_id, lines in logs.items():
                     self._append_logs(s, job_id, lines)
+                if release:
+                    s.execute(
+                        update(Allocation)
+                        .where(Allocation.job_id.in_(release), Allocation.released_at.is_(None))
+                        .values(released_at=now)
+                        .execution_options(synchronize_session=False)
+                    )
                 if save_clock:
                     put_setting(s, CLOCK_KEY, clock)
                     self._clock_saved_at = time.monotonic()
@@ -265,20 +275,24 @@ class ControlPlane:
         self._refresh_state(st)
 
     def _apply_status(
-        self, s: Session, job_id: str, status: Any, now: datetime, events: list[BackendEvent]
+        self,
+        s: Session,
+        job: Job | None,
+        job_id: str,
+        status: Any,
+        now: datetime,
+        events: list[BackendEvent],
+        release: list[str],
     ) -> None:
-        job = s.get(Job, job_id)
+        """Write a job's new status on its row; a job whose GPUs are freed is added to
+        ``release`` (its open allocations are closed after the step's jobs are written)."""
         if job is None or job.state in FINAL_STATES:
             self._active.discard(job_id)
             return
         if status.state == job.state:
             return
         if status.state == "queued" and job.state == "running":  # preempted, or a rank was lost
-            s.execute(
-                update(Allocation)
-                .where(Allocation.job_id == job_id, Allocation.released_at.is_(None))
-                .values(released_at=now)
-            )
+            release.append(job_id)
             job.message = status.message or job.message
             events.append(
                 BackendEvent(
@@ -292,8 +306,10 @@ class ControlPlane:
         if status.state == "running" or (status.state in FINAL_STATES and job.started_at is None):
             job.started_at = job.started_at or now
             job.sim_start_s = status.sim_start_s
-            for resource, gpus in status.resources:
-                s.add(Allocation(job_id=job_id, resource=resource, gpus=gpus, allocated_at=now))
+            s.add_all(
+                Allocation(job_id=job_id, resource=resource, gpus=gpus, allocated_at=now)
+                for resource, gpus in status.resources
+            )
             if status.state == "running":
                 events.append(
                     BackendEvent(
@@ -309,11 +325,7 @@ class ControlPlane:
             job.sim_end_s = status.sim_end_s
             job.exit_code = status.exit_code
             job.message = status.message or job.message
-            s.execute(
-                update(Allocation)
-                .where(Allocation.job_id == job_id, Allocation.released_at.is_(None))
-                .values(released_at=now)
-            )
+            release.append(job_id)
             self._active.discard(job_id)
             severity = "warning" if status.state == "failed" else "info"
             events.append(

@@ -18,6 +18,12 @@ def plane_of(request: Request) -> ControlPlane:
     return plane
 
 
+async def plane_dependency(request: Request) -> ControlPlane:
+    """:func:`plane_of` as a dependency: a coroutine, so FastAPI runs it on the event loop
+    (a plain function dependency is handed to a worker thread on every request)."""
+    return plane_of(request)
+
+
 def token_of(request: Request) -> str | None:
     """The token a request carries: the bearer header first, then the cookie."""
     header = request.headers.get("authorization")

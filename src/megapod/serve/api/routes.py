@@ -18,7 +18,7 @@ from megapod.serve.store.models import AuditEntry, Event, TelemetryRollup
 
 router = APIRouter(prefix="/api/v1")
 
-Plane = Annotated[ControlPlane, Depends(deps.plane_of)]
+Plane = Annotated[ControlPlane, Depends(deps.plane_dependency)]
 Viewer = Annotated[auth.Principal, Depends(deps.viewer_on_loop)]
 Operator = Annotated[auth.Principal, Depends(deps.operator_on_loop)]
 Admin = Annotated[auth.Principal, Depends(deps.admin_on_loop)]
@@ -123,8 +123,10 @@ def submit_job(body: JobCreate, plane: Plane, who: Operator, response: Response)
     return job
 
 
+# Job reads run on the event loop: one indexed query of a local SQLite file or a loopback
+# PostgreSQL takes about 0.1-0.3 ms, less than handing the request to a worker thread and back.
 @router.get("/jobs", tags=["jobs"])
-def list_jobs(
+async def list_jobs(
     plane: Plane,
     _: Viewer,
     state: JobState | None = None,
@@ -138,7 +140,7 @@ def list_jobs(
 
 
 @router.get("/jobs/{job_id}", tags=["jobs"])
-def get_job(job_id: str, plane: Plane, _: Viewer) -> dict[str, Any]:
+async def get_job(job_id: str, plane: Plane, _: Viewer) -> dict[str, Any]:
     """One job."""
     return jobs.get_job(plane, job_id)
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,7 +18,7 @@ from megapod.serve.auth import Principal
 from megapod.serve.backends.base import FINAL_STATES, BackendConflict, BackendEvent
 from megapod.serve.plane import ControlPlane, spec_of
 from megapod.serve.services.audit import audit
-from megapod.serve.services.serialize import job_json
+from megapod.serve.services.serialize import JOB_FIELDS, job_json, job_values
 from megapod.serve.store.models import Job, JobLog, utcnow
 
 
@@ -46,10 +47,10 @@ def submit(plane: ControlPlane, who: Principal, body: dict[str, Any]) -> tuple[d
     with plane.lock:
         job_id = f"j-{uuid.uuid4().hex[:12]}"
         try:
-            with plane.db.session() as s:  # one transaction: look the key up, then store the job
-                found = _by_key_in(s, key, digest)
-                if found is not None:
-                    return found, False
+            # one transaction: the job and its audit row, then the backend takes the job. A
+            # key already used fails the insert (the key is unique), and is answered below:
+            # a resent submit is rare, so it is not looked up before every insert.
+            with plane.db.session() as s:
                 job = Job(
                     id=job_id,
                     idempotency_key=key,
@@ -70,16 +71,11 @@ def submit(plane: ControlPlane, who: Principal, body: dict[str, Any]) -> tuple[d
                     log_lines=0,
                 )
                 s.add(job)
+                audit(s, who, "job.submit", job_id, gpus=job.gpus, idempotency_key=key)
                 s.flush()
-                plane.backend.submit(spec_of(job))
-                try:
-                    audit(s, who, "job.submit", job_id, gpus=job.gpus, idempotency_key=key)
-                    s.flush()
-                except Exception:
-                    plane.backend.cancel(job_id)
-                    raise
+                plane.backend.submit(spec_of(job))  # refused: the transaction is rolled back
                 out = job_json(job)
-        except IntegrityError:  # the same key, accepted by another server sharing the database
+        except IntegrityError:  # the key was used before (by this server or another one)
             found = _by_key(plane, key, digest)
             if found is None:
                 raise
@@ -104,6 +100,30 @@ def _by_key_in(s: Session, key: str, digest: str) -> dict[str, Any] | None:
     return job_json(job)
 
 
+_JOBS = Job.__table__
+_FILTERS = ("state", "queue", "name")
+
+
+@functools.cache
+def _job_queries(filters: tuple[str, ...]) -> tuple[Select[Any], Select[Any]]:
+    """The count and the page of jobs filtered on ``filters`` (bound parameters of those
+    names, and ``offset``, ``limit``), built once: a statement built anew for every request
+    is compiled and keyed anew too."""
+    where = [_JOBS.c[f] == bindparam(f) for f in filters]
+    count = select(func.count()).select_from(_JOBS).where(*where)
+    page = (
+        select(*(_JOBS.c[k] for k in JOB_FIELDS))
+        .where(*where)
+        .order_by(_JOBS.c.created_at.desc(), _JOBS.c.id.desc())
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+    )
+    return count, page
+
+
+_GET_JOB = select(*(_JOBS.c[k] for k in JOB_FIELDS)).where(_JOBS.c.id == bindparam("id"))
+
+
 def list_jobs(
     plane: ControlPlane,
     state: str | None = None,
@@ -114,24 +134,21 @@ def list_jobs(
 ) -> dict[str, Any]:
     """Jobs newest first, filtered by state, queue and name (read as plain rows, not ORM
     objects: a read needs no unit of work)."""
-    jobs = Job.__table__
-    asked = ((jobs.c.state, state), (jobs.c.queue, queue), (jobs.c.name, name))
-    where = [column == value for column, value in asked if value is not None]
-    page = select(jobs).where(*where).order_by(jobs.c.created_at.desc(), jobs.c.id.desc())
+    asked = {k: v for k, v in zip(_FILTERS, (state, queue, name), strict=True) if v is not None}
+    count, page = _job_queries(tuple(asked))
     with plane.db.engine.connect() as conn:
-        total = int(conn.execute(select(func.count()).select_from(jobs).where(*where)).scalar_one())
-        rows = conn.execute(page.offset(offset).limit(limit)).all()
-    return {"items": [job_json(r) for r in rows], "total": total}
+        total = int(conn.execute(count, asked).scalar_one())
+        rows = conn.execute(page, {**asked, "offset": offset, "limit": limit}).all()
+    return {"items": [job_values(r) for r in rows], "total": total}
 
 
 def get_job(plane: ControlPlane, job_id: str) -> dict[str, Any]:
     """One job (read as a plain row)."""
-    jobs = Job.__table__
     with plane.db.engine.connect() as conn:
-        row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+        row = conn.execute(_GET_JOB, {"id": job_id}).first()
     if row is None:
         raise NotFound(f"job_id: no job {job_id!r}")
-    return job_json(row)
+    return job_values(row)
 
 
 def cancel(plane: ControlPlane, who: Principal, job_id: str) -> dict[str, Any]:

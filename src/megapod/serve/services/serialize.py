@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,36 +16,51 @@ def iso(t: datetime | None) -> str | None:
     if t is None:
         return None
     if t.tzinfo is None:
-        t = t.replace(tzinfo=UTC)
+        return t.isoformat() + "Z"
     return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+#: A job's fields as the API shows them, in order (columns of the ``jobs`` table).
+JOB_FIELDS = (
+    "id",
+    "name",
+    "idempotency_key",
+    "state",
+    "gpus",
+    "work_s",
+    "partition",
+    "queue",
+    "priority",
+    "command",
+    "entrypoint",
+    "args",
+    "submitted_by",
+    "created_at",
+    "started_at",
+    "ended_at",
+    "sim_submit_s",
+    "sim_start_s",
+    "sim_end_s",
+    "exit_code",
+    "message",
+    "log_lines",
+)
+_TIMES = ("created_at", "started_at", "ended_at")
 
 
 def job_json(j: Job | Row[Any]) -> dict[str, Any]:
     """A job (a model object, or a row of the ``jobs`` table) as the API shows it."""
-    return {
-        "id": j.id,
-        "name": j.name,
-        "idempotency_key": j.idempotency_key,
-        "state": j.state,
-        "gpus": j.gpus,
-        "work_s": j.work_s,
-        "partition": j.partition,
-        "queue": j.queue,
-        "priority": j.priority,
-        "command": j.command,
-        "entrypoint": j.entrypoint,
-        "args": j.args or [],
-        "submitted_by": j.submitted_by,
-        "created_at": iso(j.created_at),
-        "started_at": iso(j.started_at),
-        "ended_at": iso(j.ended_at),
-        "sim_submit_s": j.sim_submit_s,
-        "sim_start_s": j.sim_start_s,
-        "sim_end_s": j.sim_end_s,
-        "exit_code": j.exit_code,
-        "message": j.message,
-        "log_lines": j.log_lines,
-    }
+    return job_values([getattr(j, k) for k in JOB_FIELDS])
+
+
+def job_values(values: Sequence[Any]) -> dict[str, Any]:
+    """A job as the API shows it, from its :data:`JOB_FIELDS` values in order (a row of a
+    query that selects those columns)."""
+    out = dict(zip(JOB_FIELDS, values, strict=True))
+    out["args"] = out["args"] or []
+    for k in _TIMES:
+        out[k] = iso(out[k])
+    return out
 
 
 def event_json(e: Event) -> dict[str, Any]:
