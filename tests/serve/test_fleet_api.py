@@ -110,6 +110,32 @@ def test_bad_car_input_is_4xx_naming_the_field(api: Any) -> None:
     assert r.status_code == 422 and "month" in r.json()["detail"], r.text
 
 
+def test_every_wrong_result_of_a_batched_report_is_counted(api: Any) -> None:
+    use_clock(api, Clock())
+    _, oh = owner(api, "ann")
+    _, liar_oh = owner(api, "mallory")
+    a_id, a = car(api, oh, "a")
+    l_id, liar = car(api, liar_oh, "liar")
+    batch_id = batch(api, units=2, validation={"replicas": 2, "quorum": 2, "max_replicas": 4})["id"]
+    mine = lease(api, a, n=2)["items"]
+    theirs = lease(api, liar, n=2)["items"]
+    assert len(mine) == len(theirs) == 2
+    for item in mine:
+        assert report(api, a, item["replica_id"], truth(item)) == "recorded"
+    body = {"items": [{"replica_id": i["replica_id"], "result": WRONG} for i in theirs]}
+    r = api.client.post("/api/v1/fleet/results/batch", json=body, headers=liar)
+    assert r.status_code == 200, r.text
+    _, b = car(api, oh, "b")
+    third = lease(api, b, n=2)["items"]  # a third replica each: both units are judged at once
+    body = {"items": [{"replica_id": i["replica_id"], "result": truth(i)} for i in third]}
+    r = api.client.post("/api/v1/fleet/results/batch", json=body, headers=b)
+    assert r.status_code == 200, r.text
+    assert [u["state"] for u in units_of(api, batch_id)] == ["accepted", "accepted"]
+    cars = {v["id"]: v for v in api.client.get("/api/v1/fleet/vehicles", headers=api.viewer).json()["items"]}
+    assert (cars[l_id]["reputation"], cars[l_id]["results_wrong"]) == (0, 2)
+    assert cars[a_id]["results_valid"] == 2
+
+
 def test_a_wrong_minority_never_wins_and_resets_reputation(api: Any) -> None:
     use_clock(api, Clock())
     _, oh = owner(api, "ann")

@@ -228,7 +228,7 @@ def judge(s: Session, unit_ids: Sequence[int], now: datetime) -> None:
     valid_ids: list[int] = []
     wrong_ids: list[int] = []
     valid_by_car: dict[int, int] = defaultdict(int)
-    caught: set[int] = set()
+    wrong_by_car: dict[int, int] = defaultdict(int)
     postings: list[dict[str, Any]] = []
     for unit in units:
         b = batches.get(unit.batch_id)
@@ -245,7 +245,7 @@ def judge(s: Session, unit_ids: Sequence[int], now: datetime) -> None:
                     valid_by_car[vid] += 1
                 else:
                     wrong_ids.append(rid)
-                    caught.add(vid)
+                    wrong_by_car[vid] += 1
             amount = revenue_micro_usd(b.tokens_per_unit, float(b.economics["price_usd_per_mtok"]))
             postings += books.entry_rows(
                 books.CUSTOMER_ACCOUNT, books.OPERATOR_ACCOUNT, amount, "revenue", now, b.id, unit.id
@@ -287,13 +287,14 @@ def judge(s: Session, unit_ids: Sequence[int], now: datetime) -> None:
         s.execute(update(rt).where(rt.c.id.in_(wrong_ids)).values(valid=False))
     if postings:
         s.execute(insert(FleetPosting), postings)
-    cars = sorted(set(valid_by_car) | caught)
+    cars = sorted(set(valid_by_car) | set(wrong_by_car))
     if cars:
         for car in s.scalars(select(FleetVehicle).where(FleetVehicle.id.in_(cars))):
             n_valid = valid_by_car.get(car.id, 0)
-            car.reputation = int(next_reputation(car.reputation, n_valid, car.id in caught))
+            n_wrong = wrong_by_car.get(car.id, 0)
+            car.reputation = int(next_reputation(car.reputation, n_valid, n_wrong > 0))
             car.results_valid += n_valid
-            car.results_wrong += int(car.id in caught)
+            car.results_wrong += n_wrong
     for b in batches.values():
         close_if_done(s, b, now)
 
