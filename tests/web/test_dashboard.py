@@ -31,6 +31,7 @@ class Server:
 
     url: str
     admin_token: str
+    app: Any = None
 
     def token(self, role: str) -> str:
         """A new token with ``role``, created through the API by the admin."""
@@ -69,9 +70,10 @@ def _serve(site: Path, db: Path, speed: float) -> Iterator[Server]:
         telemetry_every_s=1.0,
         sweep_out_dir=db.parent / "sweeps",
     )
+    app = create_app(settings)
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings),
+            app,
             host="127.0.0.1",
             port=port,
             log_level="warning",
@@ -93,7 +95,7 @@ def _serve(site: Path, db: Path, speed: float) -> Iterator[Server]:
             pytest.fail("the control plane did not start")
         time.sleep(0.2)
     try:
-        yield Server(url, admin)
+        yield Server(url, admin, app)
     finally:
         server.should_exit = True
         thread.join(timeout=30)
@@ -151,16 +153,92 @@ def test_login_shows_the_site(browser: Any, server: Server) -> None:
     assert page.text_content("#user-role") == "admin"
     assert page.locator(".mp-design").count() == 1
     assert "1 × nvl72-pod" in page.inner_text(".mp-design-head")
-    cells = page.locator(".mp-waffle .mp-cell")
-    assert cells.count() == 200
-    painted = page.evaluate("() => document.querySelectorAll('.mp-cell[class*=st-]').length")
-    assert painted == 200  # every cell carries a state colour
+    assert page.locator(".mp-design canvas.mp-nodes").count() == 1
+    drawn = node_colours(page)
+    assert len(drawn) == 8
+    assert all(c == legend_colour(page, s) for c, s in drawn)  # every node in its state's colour
     assert page.text_content("#tile-facility").endswith(("kW", "MW"))
     assert page.text_content("#flow-grid") not in ("", "–")
     page.wait_for_selector("#chart-power .main-svg", timeout=30_000)
     page.click(".mp-design-head")
     page.wait_for_selector("#node-detail table")
     assert page.locator("#node-detail tbody tr").count() == 8
+    assert page.locator("#node-detail tbody tr").nth(0).inner_text().split("\t")[-1] in STATE_NAMES.values()
+    assert errors == []
+    context.close()
+
+
+STATE_NAMES = {"r": "running", "c": "capped", "i": "idle", "f": "failed", "d": "down"}
+
+#: The pixel of every drawn node with the state it was painted from: (RGB, state name) each.
+NODE_COLOURS_JS = """d => {
+  const m = window.megapodDashboard.nodeMap, des = m.map.designs[d], L = des.layout;
+  const ctx = des.canvas.getContext('2d'), out = [];
+  const img = ctx.getImageData(0, 0, L.width, L.height).data;
+  for (let k = 0; k < L.nodes; k++) {
+    const [x, y] = m.cellXY(L, k), i = 4 * (y * L.width + x);
+    out.push([[img[i], img[i + 1], img[i + 2]], m.map.states.charAt(des.row.first_node + k)]);
+  }
+  return out;
+}"""
+
+
+def node_colours(page: Any, design: int = 0) -> list[tuple[tuple[int, int, int], str]]:
+    """Each node's pixel colour on design ``design``'s canvas, with its state name."""
+    rows = page.evaluate(NODE_COLOURS_JS, design)
+    return [(tuple(rgb), STATE_NAMES[code]) for rgb, code in rows]
+
+
+def legend_colour(page: Any, state: str) -> tuple[int, int, int]:
+    """The legend's colour of ``state`` as RGB."""
+    css: str = page.evaluate(
+        "s => getComputedStyle(document.querySelector(`.mp-legend i.st-${s}`)).backgroundColor", state
+    )
+    r, g, b = (int(v) for v in css[css.index("(") + 1 : css.index(")")].split(",")[:3])
+    return r, g, b
+
+
+def test_the_site_map_follows_a_node_failing_in_the_twin(browser: Any, quiet_server: Server) -> None:
+    """Every node is a cell of its state's colour; a node that fails in the twin turns the
+    failed colour live, its tooltip and its detail say so."""
+    from tests.sim.forced import force_failure
+
+    context = signed_in(browser, quiet_server, quiet_server.admin_token, charts=False)
+    page = context.new_page()
+    errors = console_errors(page)
+    page.goto(quiet_server.url + "/")
+    wait_first_render(page)
+    assert [s for _, s in node_colours(page)] == ["idle"] * 8
+    paints = page.evaluate("() => window.megapodDashboard.nodeMap.map.paints")
+    plane = quiet_server.app.state.plane
+    with plane.lock:
+        force_failure(plane.backend.twin, 5, repair_s=3 * 3600.0)
+    page.wait_for_function(
+        "() => window.megapodDashboard.nodeMap.map.states.charAt(5) === 'f'", timeout=15_000
+    )
+    drawn = node_colours(page)
+    assert drawn[5] == (legend_colour(page, "failed"), "failed")
+    assert all(c == legend_colour(page, "idle") for c, s in drawn[:5] + drawn[6:])
+    assert page.evaluate("() => window.megapodDashboard.nodeMap.map.paints") > paints
+    assert page.text_content("#map-count-failed") == "1"
+    x, y = page.evaluate(
+        "() => { const m = window.megapodDashboard.nodeMap, L = m.map.designs[0].layout;"
+        " return m.cellXY(L, 5).map(v => v + L.s / 2); }"
+    )
+    page.hover("#nodes-0", position={"x": x, "y": y})
+    page.wait_for_selector("#map-tip:not([hidden])")
+    tip = page.text_content("#map-tip")
+    assert tip.startswith("node 5 ·") and "rack 5 (nvl72)" in tip and tip.endswith("failed"), tip
+    page.click("#nodes-0", position={"x": x, "y": y})
+    page.wait_for_selector("#node-detail tr.mp-sel")
+    assert page.locator("#node-detail tr.mp-sel").inner_text().split("\t") == [
+        "5",
+        "0",
+        "nvl72",
+        "72",
+        "failed",
+    ]
+    assert "battery SoC (site)" in page.text_content("#figs-0")
     assert errors == []
     context.close()
 
@@ -388,6 +466,26 @@ def test_first_render_of_a_300k_gpu_site(browser: Any, large_server: Server) -> 
     assert page.text_content("#site-name") == "colossus"
     assert "293 × b200-pod" in page.inner_text(".mp-design-head")
     assert page.text_content("#tile-gpus").endswith("300,032")
+    layout = page.evaluate("() => window.megapodDashboard.nodeMap.map.designs[0].layout")
+    assert layout["mode"] == "racks" and layout["nodes"] == 37_504, layout  # node by node
+    drawn = node_colours(page)
+    assert len(drawn) == 37_504
+    colours = {s: legend_colour(page, s) for s in STATE_NAMES.values()}
+    assert all(c == colours[s] for c, s in drawn)
+    size = page.evaluate(
+        "() => performance.getEntriesByType('resource').filter(e => e.name.endsWith('/site/map/nodes'))"
+        ".map(e => e.encodedBodySize)[0]"
+    )
+    assert size < 60_000, size  # about one byte a node
+    # a design too large even for 1-px cells: several nodes a pixel, and the note says so
+    agg = page.evaluate(
+        "() => window.megapodDashboard.nodeMap.layoutDesign("
+        "{nodes: 5000000, replicas: 1000, racks: [{name: 'r', count: 625, servers: 8}]}, 584, 520)"
+    )
+    assert agg["mode"] == "aggregate" and agg["per"] * agg["width"] * agg["height"] >= 5_000_000
+    print(
+        f"first render {times} s; node map {size:,} bytes; {layout['width']} x {layout['height']} px, cells of {layout['s']} px"
+    )
     assert sorted(times)[1] <= FIRST_RENDER_LIMIT_S, times  # the median of three loads
     assert errors == []
     context.close()

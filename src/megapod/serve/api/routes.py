@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from megapod.serve import auth
 from megapod.serve.api import deps
-from megapod.serve.api.schemas import CapSet, JobCreate, PowerSettings, SessionCreate, TokenCreate
+from megapod.serve.api.schemas import CapSet, JobCreate, NodeMapOut, PowerSettings, SessionCreate, TokenCreate
 from megapod.serve.plane import ControlPlane
 from megapod.serve.services import jobs, power, site, tokens
 from megapod.serve.services.audit import audit
@@ -80,6 +80,12 @@ async def get_state(plane: Plane, _: Viewer) -> dict[str, Any]:
 def get_map(plane: Plane, _: Viewer) -> dict[str, Any]:
     """Pods → racks → nodes, aggregated per pod design."""
     return site.site_map(plane)
+
+
+@router.get("/site/map/nodes", tags=["site"], response_model=NodeMapOut)
+def get_node_map(plane: Plane, _: Viewer) -> dict[str, Any]:
+    """Every node's state (one character each, in node order) and a row per pod design."""
+    return site.node_map(plane)
 
 
 @router.get("/pods", tags=["site"])

@@ -1,4 +1,5 @@
-"""Request bodies: strict types, bounded values, unknown fields refused."""
+"""Request bodies (strict types, bounded values, unknown fields refused) and the response
+model of the node map."""
 
 from __future__ import annotations
 
@@ -102,3 +103,56 @@ class PowerSettings(Body):
         if not self.model_fields_set:
             raise ValueError("give battery_reserve_soc or grid_limit_w")
         return self
+
+
+# ---------------------------------------------------------------- responses
+class RackGroupOut(BaseModel):
+    """Racks of one kind in one pod replica, in node order: ``count`` racks of ``servers`` nodes."""
+
+    name: str
+    count: int
+    servers: int
+
+
+class DesignNodesOut(BaseModel):
+    """One pod design node by node: counts by state (disjoint, summing to ``nodes``), power [W]
+    and cooling; ``None`` where the backend does not model a figure."""
+
+    name: str
+    first_node: int = Field(description="index of the design's first node in `states`")
+    nodes: int
+    replicas: int
+    racks: list[RackGroupOut] = Field(description="one replica's racks in node order (empty: none)")
+    nodes_running: int
+    nodes_capped: int
+    nodes_idle: int
+    nodes_failed: int
+    nodes_down: int
+    gpus: int
+    gpus_busy: int
+    gpus_failed: int
+    gpus_down: int
+    it_power_w: float | None = None
+    facility_power_w: float | None = None
+    cooling_capacity_w: float | None = Field(None, description="derated at the outdoor temperature now")
+    cooling_load: float | None = Field(None, description="IT heat over that capacity")
+    thermal_speed: float | None = None
+    thermal_cap_w: float | None = None
+    supply_temp_c: float | None = Field(None, description="the plant's coolant supply (catalog)")
+    temperature_c: float | None = Field(None, description="hottest device (local backend)")
+
+
+class NodeMapOut(BaseModel):
+    """The site node by node: ``states`` has one character per node, a key of ``codes``."""
+
+    site: str
+    backend: str
+    t_s: float
+    nodes: int
+    states: str
+    codes: dict[str, str]
+    designs: list[DesignNodesOut]
+    battery_soc: float | None = Field(None, description="site-wide (pooled), 0-1")
+    battery_power_w: float | None = None
+    gpu_cap_w: float | None = None
+    outdoor_c: float | None = None

@@ -129,6 +129,13 @@ class Backend(ABC):
         backend with no battery keeps it as a setting only (checked for breaches)."""
         return None
 
+    def node_map(self) -> dict[str, Any]:
+        """The site node by node now: one state code per node (``states``, a key of ``codes``
+        each), the node count, a row per pod design (``designs``) and the site's battery, GPU
+        cap and outdoor temperature (the API's ``NodeMap``, see docs/serve.md). Raises
+        :class:`BackendConflict` when the backend has no such view."""
+        raise BackendConflict(f"the {self.name} backend has no node map")
+
     def samples(self) -> dict[str, dict[str, float]]:
         """Telemetry now: ``{scope: {metric: value}}`` (scope ``site``, ``gpu:0``, ``cpu``, …)."""
         st = self.state()

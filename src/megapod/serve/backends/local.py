@@ -8,7 +8,11 @@ from megapod.serve.backends.base import Backend, BackendConflict, BackendEvent, 
 from megapod.serve.backends.devices import CpuDevices, NvmlDevices
 from megapod.serve.executor import RayExecutor
 from megapod.serve.settings import Settings
+from megapod.sim.twin.views import NODE_STATE_CODES
 from megapod.spec.scenario import load_scenario
+
+#: The name of this machine's one node in the node map.
+LOCAL_NODE = "this machine"
 
 
 class LocalBackend(Backend):
@@ -29,6 +33,8 @@ class LocalBackend(Backend):
         )
         self._readings: list[dict[str, Any]] = []
         self._events: list[BackendEvent] = []
+        #: The cap the operator set through :meth:`set_gpu_cap` (None: none set).
+        self._cap_w: float | None = None
 
     def start(self, clock_s: float = 0.0) -> None:
         """Open NVML (or fall back to the CPUs) and join or start Ray."""
@@ -96,6 +102,45 @@ class LocalBackend(Backend):
             "devices": r,
         }
 
+    def node_map(self) -> dict[str, Any]:
+        """This machine as one node: running while a job holds a slot (capped when the
+        operator's GPU cap is set), else idle; its power and its hottest device."""
+        st = self.state()
+        running = bool(st["slots_busy"])
+        code = ("c" if self._cap_w is not None else "r") if running else "i"
+        temps = [d["temperature_c"] for d in self._readings if d.get("temperature_c") is not None]
+        row = {
+            "name": LOCAL_NODE,
+            "first_node": 0,
+            "nodes": 1,
+            "replicas": 1,
+            "racks": [],
+            **{f"nodes_{NODE_STATE_CODES[c]}": int(c == code) for c in NODE_STATE_CODES},
+            "gpus": st["gpus"],
+            "gpus_busy": st["gpus_busy"],
+            "gpus_failed": 0,
+            "gpus_down": 0,
+            "it_power_w": st["it_power_w"],
+            "facility_power_w": None,
+            "cooling_capacity_w": None,
+            "cooling_load": None,
+            "thermal_speed": None,
+            "thermal_cap_w": None,
+            "supply_temp_c": None,
+            "temperature_c": max(temps) if temps else None,
+        }
+        return {
+            "t_s": st["t_s"],
+            "nodes": 1,
+            "states": code,
+            "designs": [row],
+            "battery_soc": None,
+            "battery_power_w": None,
+            "gpu_cap_w": st["gpu_cap_w"],
+            "outdoor_c": None,
+            "codes": dict(NODE_STATE_CODES),
+        }
+
     def samples(self) -> dict[str, dict[str, float]]:
         """Per-device telemetry (``gpu:N`` or ``cpu``) and the site's total."""
         out: dict[str, dict[str, float]] = {}
@@ -138,4 +183,6 @@ class LocalBackend(Backend):
         """Set the GPUs' power limit through NVML and read back the enforced one."""
         if not isinstance(self.devices, NvmlDevices):
             raise BackendConflict("gpu_cap_w: this machine has no GPU that NVML can cap (CPUs only)")
-        return self.devices.set_power_limit(cap_w)
+        enforced = self.devices.set_power_limit(cap_w)
+        self._cap_w = cap_w
+        return enforced

@@ -178,6 +178,10 @@ class TwinBackend(Backend):
             "devices": [],
         }
 
+    def node_map(self) -> dict[str, Any]:
+        """The twin's pods node by node at its clock (:meth:`Twin.node_map`)."""
+        return self.twin.node_map().to_dict()
+
     def drain_events(self) -> list[BackendEvent]:
         """Events found by comparing snapshots since the last call."""
         out, self._events = self._events, []

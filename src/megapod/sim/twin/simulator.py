@@ -41,6 +41,7 @@ from megapod.sim.twin.grid_profile import GridProfile, grid_profile, hour_index
 from megapod.sim.twin.jobs import FLEET_KINDS, JobSet, build_jobs
 from megapod.sim.twin.layout import Layout, build_layout
 from megapod.sim.twin.ledger import CANCELLED, DONE, QUEUED, RUNNING, WAITING, JobLedger
+from megapod.sim.twin.nodemap import NodeMapper
 from megapod.sim.twin.plant import PowerPlant
 from megapod.sim.twin.pods import PodTier
 from megapod.sim.twin.policies import CHECKPOINT_POLICIES, OUTAGE_RESPONSES, PLACEMENTS
@@ -49,7 +50,7 @@ from megapod.sim.twin.queueing import QUEUE_POLICIES
 from megapod.sim.twin.results import Recorder, SimResult, build_result
 from megapod.sim.twin.scheduler import Scheduler
 from megapod.sim.twin.tiers import TIER_BUILDERS, Tier, TierSite
-from megapod.sim.twin.views import JobRequest, Snapshot
+from megapod.sim.twin.views import JobRequest, NodeMap, Snapshot
 from megapod.spec.scenario import Scenario
 from megapod.units import KILO, MEGA
 
@@ -60,8 +61,8 @@ class Twin:
     """One run of a scenario. Build it (no side effects), then either :meth:`run` it to the
     horizon or drive it: :meth:`advance_to`, :meth:`submit`, :meth:`cancel`, the operator's
     power settings (:meth:`set_gpu_cap`, :meth:`set_battery_reserve`, :meth:`set_grid_limit`),
-    :meth:`snapshot` and finally :meth:`result`. ``run()`` is ``advance_to(horizon)`` then
-    ``result()``.
+    :meth:`snapshot`, :meth:`node_map` and finally :meth:`result`. ``run()`` is
+    ``advance_to(horizon)`` then ``result()``.
 
     ``tiers``: compute tiers beside the site's pods (see :mod:`megapod.sim.twin.tiers`); their
     partitions join the pods' in the queues. A site with a ``fleet:`` section gets its fleet as
@@ -124,6 +125,7 @@ class Twin:
         self._started = False
         self.clock = 0.0
         self._result: SimResult | None = None
+        self._mapper: NodeMapper | None = None
 
     def _dispatcher(self, policy: DispatchPolicy, fleet_part: int) -> Callable[[JobLedger], Dispatcher]:
         """The dispatch of fleet-eligible jobs between the pods and the fleet, made on the
@@ -406,6 +408,16 @@ class Twin:
             price_usd_per_mwh=float(self.grid.price_at(hour)[0]) * MEGA,
             carbon_kg_per_mwh=float(self.grid.carbon_at(hour)[0]) * KILO,
         )
+
+    def node_map(self) -> NodeMap:
+        """The site's pods node by node at the clock: one state code per node (running, capped,
+        idle, failed, down) in the order pod design → replica → rack → server, and a row per
+        pod design with its counts, power and cooling (:class:`~megapod.sim.twin.views.NodeMap`).
+        Nodes of other tiers (a fleet) are not in it."""
+        self._ensure_started()
+        if self._mapper is None:
+            self._mapper = NodeMapper(self.pods, self.cluster)
+        return self._mapper.build(self.ledger, self.plant, self.clock)
 
     def result(self) -> SimResult:
         """The tables of the run up to the clock. The run ends here: running jobs are accounted

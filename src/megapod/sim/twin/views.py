@@ -103,3 +103,98 @@ class Snapshot:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able mapping."""
         return asdict(self)
+
+
+#: One character per node state in :attr:`NodeMap.states`.
+NODE_STATE_CODES: dict[str, str] = {
+    "r": "running",
+    "c": "capped",
+    "i": "idle",
+    "f": "failed",
+    "d": "down",
+}
+
+
+@dataclass(frozen=True)
+class RackGroup:
+    """Racks of one kind in one pod replica, in node order: ``count`` racks of ``servers``
+    nodes each."""
+
+    name: str
+    count: int
+    servers: int
+
+
+@dataclass(frozen=True)
+class DesignNodes:
+    """One pod design (its replicas together) at one instant: node and GPU counts by state,
+    power, cooling. Node counts by state are disjoint and sum to ``nodes``.
+
+    Attributes:
+        name: the pod design.
+        first_node: index of its first node in :attr:`NodeMap.states` (nodes are in the order
+            pod design → replica → rack → server).
+        nodes: its nodes (servers), replicas counted.
+        replicas: pod replicas (``count`` in the site spec).
+        racks: the rack kinds of one replica in node order (empty when the nodes come from a
+            traced node table, which has no racks).
+        it_power_w, facility_power_w: the design's IT load and what it draws through its power
+            chain and cooling plant [W].
+        cooling_capacity_w: heat its cooling plant can remove at the outdoor temperature now
+            (derated above the plant's design temperature) [W].
+        cooling_load: IT heat over that capacity (above 1, the cooling limit slows jobs).
+        thermal_speed: job speed the cooling limit leaves the design's busy GPUs (1: full).
+        thermal_cap_w: the board cap the cooling limit needs [W] (None: none).
+        supply_temp_c: the plant's coolant supply temperature (a catalog figure) [°C].
+    """
+
+    name: str
+    first_node: int
+    nodes: int
+    replicas: int
+    racks: list[RackGroup]
+    nodes_running: int
+    nodes_capped: int
+    nodes_idle: int
+    nodes_failed: int
+    nodes_down: int
+    gpus: int
+    gpus_busy: int
+    gpus_failed: int
+    gpus_down: int
+    it_power_w: float
+    facility_power_w: float
+    cooling_capacity_w: float
+    cooling_load: float | None
+    thermal_speed: float
+    thermal_cap_w: float | None
+    supply_temp_c: float
+
+
+@dataclass(frozen=True)
+class NodeMap:
+    """Every node of the site's pods at one instant, one state code each, with a row per pod
+    design (the battery is the site's, pooled).
+
+    ``states`` holds one character per node in node order (pod design → replica → rack →
+    server), a key of :data:`NODE_STATE_CODES`: ``r`` running (a GPU held by a job), ``c``
+    capped (running under a board cap below the design's TDP), ``i`` idle, ``f`` failed (out
+    for repair), ``d`` down (out of service: a blackout).
+    """
+
+    t_s: float
+    nodes: int
+    states: str
+    designs: list[DesignNodes]
+    battery_soc: float
+    """Battery state of charge of the site, 0–1 (every pod's bank together)."""
+    battery_power_w: float
+    """Battery output (+ discharging, − charging) [W]."""
+    gpu_cap_w: float | None
+    """The board cap in force on the site's GPUs [W] (None: none)."""
+    outdoor_c: float
+    codes: dict[str, str] = field(default_factory=lambda: dict(NODE_STATE_CODES))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able mapping."""
+        return asdict(self)
