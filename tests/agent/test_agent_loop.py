@@ -135,3 +135,36 @@ def test_a_lying_agent_is_caught(
     assert unit["state"] == "open"  # one against one: no quorum
     lie = next(r for r in unit["replicas"] if r["vehicle_id"] == liar_id)
     assert lie["result"] != truth({"kernel": "tiny-lm", "params": PARAMS, "seed": unit["seed"]})
+
+
+def test_the_agent_keeps_to_the_owners_data_cap(api: Api, make_agent: Callable[..., Agent]) -> None:
+    _, oh = owner(api, "ann")
+    _, vh = car(api, oh, "a")
+    batch(api, key="measure", units=2, validation={"replicas": 1, "quorum": 1})
+    free = make_agent(vh, max_units=1, idle_exit_s=0.0, hour=12)
+    assert free.run().units_run == 2
+    per_unit = free.data.unit_bytes  # what one unit moved both ways (lease and report) [B]
+    assert per_unit > 0 and free.stats.data_bytes >= 2 * per_unit
+    # an owner whose monthly cap holds three such units: the car takes three, then no more
+    _, oh = owner(api, "bob", data_cap_bytes_per_month=3.5 * per_unit)
+    _, vh = car(api, oh, "b")
+    bt = batch(api, key="capped", units=6, validation={"replicas": 1, "quorum": 1})
+    capped = make_agent(vh, max_units=2, idle_exit_s=0.0, hour=12)
+    stats = capped.run()
+    assert stats.units_run == 3 and stats.data_capped > 0
+    assert stats.data_bytes <= 3.5 * per_unit
+    assert sum(u["issued"] for u in units(api, bt["id"])) == 3
+
+
+def test_a_car_over_its_cap_takes_no_unit_and_a_restart_keeps_the_count(
+    api: Api, make_agent: Callable[..., Agent], tmp_path: Path
+) -> None:
+    _, oh = owner(api, "ann", data_cap_bytes_per_month=1)
+    _, vh = car(api, oh, "a")
+    bt = batch(api, units=3, validation={"replicas": 1, "quorum": 1})
+    # the first unit's size is not known before it is run: the car takes one, then none
+    first = make_agent(vh, state_dir=tmp_path, max_units=3, idle_exit_s=0.0, hour=12).run()
+    assert first.units_run == 1 and first.data_capped > 0 and first.data_bytes > 1
+    again = make_agent(vh, state_dir=tmp_path, max_units=3, idle_exit_s=0.0, hour=12).run()
+    assert again.units_run == 0 and again.data_bytes == first.data_bytes
+    assert sum(u["issued"] for u in units(api, bt["id"])) == 1

@@ -21,8 +21,8 @@ from typing import Protocol
 from megapod import catalog
 from megapod.catalog.vehicle import HomeRegionEntry, VehicleComputeEntry
 from megapod.errors import SpecError
-from megapod.fleet.availability import CHARGE_LIMIT_SOC
 from megapod.fleet.rules import charged_soc, drained_soc
+from megapod.spec.fleet import CHARGE_LIMIT_SOC
 
 POWER_SUPPLY = Path("/sys/class/power_supply")
 

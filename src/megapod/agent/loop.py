@@ -5,7 +5,8 @@ One pass: read the power state (:mod:`megapod.agent.battery`) and the owner's li
 the server), apply the battery latch with hysteresis (:func:`megapod.fleet.rules.soc_latch`)
 and the allowed hours; if the car may compute, ask ``POST /api/v1/fleet/work`` for units whose
 runtime at the car's measured rate fits the time it has left (until the allowed hours end, or
-the battery reaches the owner's floor when unplugged); run each with its kernel
+the battery reaches the owner's floor when unplugged) and whose bytes fit what is left of the
+owner's monthly data cap (:mod:`megapod.agent.datacap`); run each with its kernel
 (:mod:`megapod.fleet.kernels`), a checkpoint every ``checkpoint_steps`` steps, stopping (and
 keeping the checkpoint) when the limits say so; upload the round's results, several per
 request when ``report_batch`` > 1. Checkpoints left by a previous run of the agent are resumed first.
@@ -30,6 +31,7 @@ import httpx
 
 from megapod.agent import checkpoint
 from megapod.agent.battery import PowerSource, PowerState
+from megapod.agent.datacap import DataMeter
 from megapod.errors import MegapodError
 from megapod.fleet.kernels import KERNELS, KernelState
 from megapod.fleet.rules import soc_latch
@@ -90,6 +92,8 @@ class AgentStats:
     resumed: int = 0
     given_up: int = 0
     paused_s: float = 0.0
+    data_bytes: int = 0  # compute traffic in the owner's current 30-day window [B]
+    data_capped: int = 0  # asks for work skipped because the data cap was reached
 
 
 def hours_left_s(allowed: list[int], hour: int, minute_s: float) -> float:
@@ -137,13 +141,15 @@ class Agent:
         self.latch: bool | None = None
         self.tokens_per_s: float | None = None
         self.stats = AgentStats()
+        self.data = DataMeter(options.state_dir)
         self._queue: list[tuple[int, str]] = []
         self._computed = False
         self._corrupt = os.environ.get(CORRUPT_ENV) == "1"
         self._salt = hashlib.sha256(options.token.encode()).hexdigest()
 
     # ------------------------------------------------------------------ HTTP
-    def _call(self, method: str, path: str, body: Any = None) -> Any:
+    def _call(self, method: str, path: str, body: Any = None, metered: bool = False) -> Any:
+        """One request, retried; ``metered``: its bodies count against the data cap."""
         delay = 0.2
         for attempt in range(8):
             try:
@@ -153,6 +159,8 @@ class Agent:
                 self.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
+            if metered:
+                self.data.add(len(r.request.content) + len(r.content))
             if r.status_code == 429 or r.status_code >= 500:
                 self.sleep(float(r.headers.get("Retry-After", delay)))
                 delay = min(delay * 2, 5.0)
@@ -214,8 +222,11 @@ class Agent:
         while not self._enough():
             p = self._power()
             leases: list[dict[str, Any]] = []
+            round_start_bytes = self.data.moved_bytes
             if self.may_compute(p):
                 runtime_s = self.runtime_left_s(p)
+                cap = float(self.limits.get("data_cap_bytes_per_month", math.inf))
+                room = self.data.units_allowed(cap, self._room())
                 body: dict[str, Any] = {
                     "state": {
                         "plugged_in": p.plugged_in,
@@ -224,11 +235,19 @@ class Agent:
                         "hour": self._hour()[0],
                         "tokens_per_s": self.tokens_per_s,
                     },
-                    "max_units": self._room(),
+                    "max_units": room,
                     "max_runtime_s": runtime_s,
                 }
-                if runtime_s > 0:
-                    leases = self._call("POST", "/api/v1/fleet/work", body)["items"]
+                if room == 0:
+                    if self.stats.data_capped == 0:
+                        log.info(
+                            "data cap: %d of %.0f B moved this month; no new units",
+                            self.data.window_bytes,
+                            cap,
+                        )
+                    self.stats.data_capped += 1
+                elif runtime_s > 0:
+                    leases = self._call("POST", "/api/v1/fleet/work", body, metered=True)["items"]
             if not leases:
                 self.flush()
                 if (
@@ -245,8 +264,10 @@ class Agent:
                 if len(self._queue) >= self.options.report_batch:
                     self.flush()
             self.flush()  # what a round leased is reported before its leases run out
+            self.data.saw_units(self.data.moved_bytes - round_start_bytes, len(leases))
             idle_since = self.clock()
         self.flush()
+        self.stats.data_bytes = self.data.window_bytes
         return self.stats
 
     def _room(self) -> int:
@@ -306,16 +327,15 @@ class Agent:
             answers = []
             for item in items:
                 try:
-                    answers.append(self._call("POST", "/api/v1/fleet/results", item))
+                    answers.append(self._call("POST", "/api/v1/fleet/results", item, metered=True))
                 except AgentError as exc:  # a lease the server no longer knows: drop it
                     log.warning("result of lease %s refused: %s", item["replica_id"], exc)
                     answers.append({"replica_id": item["replica_id"], "status": "refused"})
         else:
             answers = []
             for i in range(0, len(items), 5000):
-                answers += self._call("POST", "/api/v1/fleet/results/batch", {"items": items[i : i + 5000]})[
-                    "items"
-                ]
+                chunk = {"items": items[i : i + 5000]}
+                answers += self._call("POST", "/api/v1/fleet/results/batch", chunk, metered=True)["items"]
         for a in answers:
             self.stats.statuses[a["status"]] = self.stats.statuses.get(a["status"], 0) + 1
             checkpoint.drop(self.options.state_dir, int(a["replica_id"]))

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from megapod.cli.flags import finite
 from megapod.errors import SpecError
 
 
@@ -33,11 +34,14 @@ def agent(
         int, typer.Option("--report-batch", min=1, max=5000, help="results per upload (1: one request each)")
     ] = 1,
     poll_s: Annotated[
-        float, typer.Option("--poll", min=0.01, max=3600, help="wait when there is no work [s]")
+        float,
+        typer.Option("--poll", callback=finite, min=0.01, max=3600, help="wait when there is no work [s]"),
     ] = 2.0,
     idle_exit_s: Annotated[
         float | None,
-        typer.Option("--idle-exit", min=0, max=1e7, help="stop after this long without work [s]"),
+        typer.Option(
+            "--idle-exit", callback=finite, min=0, max=1e7, help="stop after this long without work [s]"
+        ),
     ] = None,
     max_units_total: Annotated[
         int | None, typer.Option("--max-units-total", min=1, max=10**9, help="stop after this many units")
@@ -47,14 +51,20 @@ def agent(
     ] = "tesla-ai4",
     home: Annotated[str, typer.Option("--home", help="catalog home region (charger)")] = "us-average",
     soc: Annotated[
-        float, typer.Option("--soc", min=0, max=1, help="simulated starting state of charge")
+        float, typer.Option("--soc", callback=finite, min=0, max=1, help="simulated starting state of charge")
     ] = 0.8,
     unplugged: Annotated[
         bool, typer.Option("--unplugged", help="the simulated car is off its charger")
     ] = False,
     battery_speed: Annotated[
         float,
-        typer.Option("--battery-speed", min=1e-6, max=1e6, help="simulated battery seconds per wall second"),
+        typer.Option(
+            "--battery-speed",
+            callback=finite,
+            min=1e-6,
+            max=1e6,
+            help="simulated battery seconds per wall second",
+        ),
     ] = 1.0,
     simulated: Annotated[
         bool, typer.Option("--simulated-battery", help="simulate the battery even if this machine has one")
@@ -113,6 +123,7 @@ def agent(
                 "statuses": stats.statuses,
                 "resumed": stats.resumed,
                 "given_up": stats.given_up,
+                "data_bytes": stats.data_bytes,
             }
         )
     )

@@ -16,13 +16,14 @@ import numpy.typing as npt
 
 from megapod.catalog.vehicle import AWAY, DRIVING, HOME_PLUGGED, HOME_UNPLUGGED, MobilityEntry
 from megapod.fleet.rules import soc_latch
-from megapod.spec.fleet import Fleet
+from megapod.spec.fleet import (
+    CHARGE_LIMIT_SOC,  # the charger's fill level, checked by the spec
+    Fleet,
+)
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
-#: State of charge a home charger fills the battery to (a common daily charge limit).
-CHARGE_LIMIT_SOC = 0.9
 #: Lowest state of charge a car reaches by driving (it would stop to charge first).
 DRIVING_FLOOR_SOC = 0.05
 
