@@ -70,3 +70,15 @@ def test_force_replaces_the_file(cli: Cli, tmp_path: Path) -> None:
 def test_capability_refuses_plan_outputs(cli: Cli, tmp_path: Path) -> None:
     code, _, err = cli("plan", SITE, "--capability", "--html", str(tmp_path / "x.html"))
     assert code == 2 and "--capability" in err
+
+
+def test_simulate_writes_its_tables_as_csv_too(cli: Cli, tmp_path: Path) -> None:
+    week = EXAMPLES / "scenarios" / "megapod_week.yaml"
+    code, _, err = cli("simulate", week, "--csv")
+    assert code == 2 and "--csv" in err and "--out" in err
+    code, _, err = cli("simulate", week, "--out", tmp_path / "run", "--csv")
+    assert code == 0, err
+    for name in ("jobs", "series", "pods"):
+        csv = pd.read_csv(tmp_path / "run" / f"{name}.csv")
+        parquet = pd.read_parquet(tmp_path / "run" / f"{name}.parquet")
+        assert list(csv.columns) == list(parquet.columns) and len(csv) == len(parquet)

@@ -100,3 +100,15 @@ def test_layouts_and_time_to_train(cli: Cli) -> None:
     code, _, err = cli("predict", "layouts", "--model", "megatron-1t", "--gpu", "h100-sxm",
                        "--gpus", "8", "--global-batch", "8")
     assert code == 2 and "no valid layout" in err
+
+
+def test_a_layout_with_uneven_stages_says_so(cli: Cli) -> None:
+    code, out, err = cli(
+        "predict", "layouts", "--model", "llama3-70b", "--gpu", "h100-sxm", "--gpus", "72",
+        "--global-batch", "576", "--top", "20",
+    )  # fmt: skip
+    assert code == 0, err
+    uneven = [line for line in out.splitlines() if " pp3 " in line]
+    assert uneven and all("80 layers over pp 3: uneven stages of 26–27" in line for line in uneven), out
+    even = [line for line in out.splitlines() if " pp1 " in line or " pp2 " in line]
+    assert not any("uneven" in line for line in even)

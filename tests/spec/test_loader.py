@@ -135,7 +135,7 @@ def test_absurd_size_fails_fast() -> None:
 
 
 def test_billion_gpus_in_counts_fails_on_the_count() -> None:
-    with pytest.raises(SpecError, match="less than or equal to 1000000"):
+    with pytest.raises(SpecError, match="less than or equal to 1,000,000"):
         site_from_dict(mutate(["pods", 0, "count"], 10**9))
 
 

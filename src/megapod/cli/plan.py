@@ -11,11 +11,11 @@ import typer
 from rich.table import Table
 
 from megapod.cli.console import make_console
+from megapod.cli.flags import finite, ramp_with_unit, with_unit
 from megapod.cli.output import check_out_file, check_table_file, write_table, write_text_atomic
 from megapod.cli.progress import progress
-from megapod.errors import SpecError, UnitError
+from megapod.errors import SpecError
 from megapod.report.format import count
-from megapod.units import require_unit
 
 if TYPE_CHECKING:
     from megapod.fleet.results import FleetResult
@@ -51,7 +51,7 @@ def plan(
     output_len: Annotated[
         int | None, Opt("--output-len", min=1, max=100_000_000, help="output tokens per request")
     ] = None,
-    years: Annotated[float | None, Opt("--years", help="TCO horizon")] = None,
+    years: Annotated[float | None, Opt("--years", callback=finite, help="TCO horizon")] = None,
     max_ramp: Annotated[str | None, Opt("--max-ramp", help="grid ramp limit, e.g. '10 MW/s'")] = None,
     max_swing: Annotated[str | None, Opt("--max-swing", help="grid swing limit, e.g. '20 MW'")] = None,
     capability: Annotated[bool, Opt("--capability", help="what can this site train or serve")] = False,
@@ -118,10 +118,9 @@ def plan(
         ("--max-swing", max_swing, "power"),
     ):
         if text is not None:
-            try:
-                require_unit(text, dimension)
-            except UnitError as exc:
-                raise SpecError(flag, str(exc)) from None
+            with_unit(flag, text, dimension)
+    if max_ramp is not None:
+        ramp_with_unit("--max-ramp", max_ramp)
     flags: dict[str, Any] = {
         "model": model,
         "tokens": tokens,

@@ -10,7 +10,8 @@ import typer
 from rich.table import Table
 
 from megapod.cli.console import make_console
-from megapod.report.format import number
+from megapod.cli.flags import finite
+from megapod.report.format import number, pipeline_stages
 from megapod.units import GIB
 
 if TYPE_CHECKING:
@@ -25,7 +26,12 @@ GpuOpt = Annotated[str, typer.Option("--gpu", help="catalog GPU, e.g. h100-sxm")
 DomainOpt = Annotated[
     int | None, typer.Option("--domain", min=1, max=1_000_000, help="scale-up domain [GPUs]")
 ]
-ScaleOutOpt = Annotated[float | None, typer.Option("--scale-out-gbps", help="scale-out rate per GPU [Gb/s]")]
+ScaleOutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--scale-out-gbps", min=0.001, max=1e6, callback=finite, help="scale-out rate per GPU [Gb/s]"
+    ),
+]
 DtypeOpt = Annotated[str, typer.Option("--dtype", help="bf16, fp16 or fp8")]
 
 predict_app = typer.Typer(help="Predict training and serving performance.", no_args_is_help=True)
@@ -117,7 +123,8 @@ def layouts(
     from megapod.planner.prediction import predict_training
 
     hw = _hardware(gpu, domain, scale_out_gbps)
-    found = predict_training(model_preset(model), hw, gpus, global_batch, dtype, top)
+    shape = model_preset(model)
+    found = predict_training(shape, hw, gpus, global_batch, dtype, top)
     if as_json:
         doc = found.as_dict()
         del doc["run"]
@@ -131,7 +138,7 @@ def layouts(
         table.add_column(col, justify="left" if col == "layout" else "right", no_wrap=col == "layout")
     for r in found.layouts:
         table.add_row(
-            r.layout.describe(),
+            r.layout.describe() + pipeline_stages(shape.layers, r.layout.pp),
             f"{r.step_time_s:.2f}",
             f"{r.mfu:.3f}",
             f"{r.tflops_per_gpu:.0f}",

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from megapod.cli.flags import finite
 from megapod.errors import SpecError
 
 
@@ -66,10 +67,16 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="port to listen on")] = 8000,
     speed: Annotated[
-        float, typer.Option("--speed", min=1e-6, max=1e7, help="simulated seconds per wall second (twin)")
+        float,
+        typer.Option(
+            "--speed", callback=finite, min=1e-6, max=1e7, help="simulated seconds per wall second (twin)"
+        ),
     ] = 1.0,
     telemetry_every_s: Annotated[
-        float, typer.Option("--telemetry-every", min=0.1, max=3600, help="telemetry rollup cadence [s]")
+        float,
+        typer.Option(
+            "--telemetry-every", callback=finite, min=0.1, max=3600, help="telemetry rollup cadence [s]"
+        ),
     ] = 5.0,
     insecure_local: Annotated[
         bool,

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from megapod.cli.console import make_console
+from megapod.cli.flags import with_unit
 from megapod.cli.progress import progress
 from megapod.errors import SpecError
 from megapod.report.format import number
@@ -66,7 +67,9 @@ def sweep(
     from megapod.spec.sweep import load_sweep
     from megapod.units import parse_quantity
 
-    budget_s = parse_quantity(time_budget, "time") if time_budget is not None else None
+    budget_s = None
+    if time_budget is not None:
+        budget_s = parse_quantity(with_unit("--time-budget", time_budget, "time"), "time")
     if budget_s is not None and not budget_s > 0:
         raise SpecError("--time-budget", f"{time_budget}: must be > 0")
     if out is not None:

@@ -19,13 +19,11 @@ from megapod.physics.perf import Hardware, StepBreakdown, TransformerModel
 from megapod.physics.perf.search import search
 from megapod.physics.perf.time_to_train import TrainingRun, time_to_train
 from megapod.planner.layout import layout_dict, step_figures
+from megapod.spec.goal import MAX_TOKENS
 
 if TYPE_CHECKING:
     import pandas as pd
 
-
-#: Tokens one training run may ask for (100x the largest published runs, ~15T).
-MAX_TOKENS = 1e16
 
 _SUFFIX = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
 
@@ -41,7 +39,7 @@ def parse_tokens(value: float | str, field: str = "tokens") -> float:
     else:
         count = float(value)
     if not (math.isfinite(count) and 1 <= count <= MAX_TOKENS):
-        raise SpecError(field, f"{value!r}: must be between 1 and {MAX_TOKENS:.0e} tokens")
+        raise SpecError(field, f"{value!r}: must be between 1 and {MAX_TOKENS:,.0f} tokens")
     return count
 
 

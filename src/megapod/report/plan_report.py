@@ -27,10 +27,7 @@ def _usd(value: float) -> str:
 
 def _uneven_stages(lay: dict[str, Any]) -> str:
     """`` (80 layers over pp 9: uneven stages of 8–9)`` where the pipeline does not split evenly."""
-    layers, pp = lay.get("layers"), lay["pp"]
-    if not layers or pp <= 1 or layers % pp == 0:
-        return ""
-    return f" ({layers} layers over pp {pp}: uneven stages of {layers // pp}–{-(-layers // pp)})"
+    return fmt.pipeline_stages(lay.get("layers"), lay["pp"])
 
 
 def summary_sections(plan: Plan) -> list[tuple[str, Rows]]:

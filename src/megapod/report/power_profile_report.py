@@ -122,16 +122,16 @@ def table_rows(result: PowerProfileResult) -> list[list[str]]:
                 run.name,
                 fmt.power(m.mean_w),
                 fmt.power(m.peak_w),
-                f"{m.max_ramp_w_per_s / MEGA:,.3f}",
+                fmt.fixed(m.max_ramp_w_per_s / MEGA, ",.3f"),
                 fmt.power(m.swing_w),
                 fmt.power(m.band.rms_w),
-                f"{m.band.peak_hz:.2f}",
+                fmt.fixed(m.band.peak_hz, ".2f"),
                 "-" if c is None else f"{c.energy_overhead_fraction:+.1%}",
                 "-" if c is None else f"{c.throughput_loss_fraction:.1%}",
                 "-"
                 if c is None or c.battery_energy_wh == 0
                 else f"{c.battery_units}× {fmt.energy(c.battery_energy_wh)}",
-                "-" if c is None or c.battery_energy_wh == 0 else f"{c.battery_cycles_per_day:.2f}",
+                "-" if c is None or c.battery_energy_wh == 0 else fmt.fixed(c.battery_cycles_per_day, ".2f"),
                 "-" if run.meets_limits is None else ("yes" if run.meets_limits else "NO"),
             ]
         )

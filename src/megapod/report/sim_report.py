@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from megapod.report import format as fmt
@@ -44,12 +45,28 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     rows = []
     for key, label in SUMMARY_ROWS:
         v = summary.get(key)
-        if isinstance(v, float):
-            text = f"{v:.4f}" if abs(v) < 10 else f"{v:,.1f}"
+        if isinstance(v, float) and math.isnan(v):
+            text = _why_not_computed(key, summary)
+        elif isinstance(v, float):
+            text = fmt.number(v) if math.isinf(v) else f"{v:.4f}" if abs(v) < 10 else f"{v:,.1f}"
+        elif v is None:
+            text = "–"
         else:
             text = f"{v:,}" if isinstance(v, int) else str(v)
         rows.append((label, text))
     return rows
+
+
+def _why_not_computed(key: str, summary: dict[str, Any]) -> str:
+    """What a person reads where a figure is NaN: the jobs' state for the job times (no job
+    finished, or none started), a dash for the rest (no load, no GPUs)."""
+    running = summary.get("jobs_running_at_end") or 0
+    queued = summary.get("jobs_queued_at_end") or 0
+    if key.startswith("jct_"):
+        return "running" if running else "queued" if queued else "no job done"
+    if key.startswith("queue_"):
+        return "queued" if queued else "no job started"
+    return "–"
 
 
 def not_replayed_rows(counts: dict[str, int]) -> list[tuple[str, str]]:

@@ -22,6 +22,10 @@ from megapod.spec.base import MAX_COUNT, SpecModel, VehicleRef, _resolver
 MobilityRef = Annotated[MobilityEntry, _resolver("mobility")]
 HomeRef = Annotated[HomeRegionEntry, _resolver("home-region")]
 
+#: State of charge the simulated home charger fills a battery to (a common daily charge limit);
+#: the fleet engine charges to it, so an owner's floor must stay below it.
+CHARGE_LIMIT_SOC = 0.9
+
 #: Largest fleet the spec accepts, in vehicles.
 MAX_VEHICLES = 100 * MAX_COUNT
 
@@ -228,6 +232,15 @@ class Fleet(SpecModel):
         if abs(3600.0 / value - round(3600.0 / value)) > 1e-9:
             raise ValueError(f"{value:g} s: the step must divide an hour (e.g. 5 min, 10 min, 15 min)")
         return value
+
+    @model_validator(mode="after")
+    def _owners_can_compute(self) -> Fleet:
+        if self.owner.min_soc >= CHARGE_LIMIT_SOC:
+            raise ValueError(
+                f"owner.min_soc = {self.owner.min_soc:.2f}: must be below the {CHARGE_LIMIT_SOC:.0%} "
+                "the simulated cars charge to, or no car could ever compute"
+            )
+        return self
 
     @model_validator(mode="after")
     def _steps(self) -> Fleet:

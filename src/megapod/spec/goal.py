@@ -18,7 +18,22 @@ from megapod.quantities import DurationS, PowerW
 from megapod.spec.base import SpecModel
 from megapod.spec.loader import read_document, validate
 from megapod.spec.power_profile import RampWPerS
-from megapod.units import parse_quantity
+from megapod.units import DAY_S, YEAR_S, parse_quantity
+
+#: Largest training run a goal accepts [tokens]: some 600 times Llama 3's 15.6 T.
+MAX_TOKENS = 1e16
+#: Longest deadline [s]: a century.
+MAX_DEADLINE_S = 100 * YEAR_S
+#: Largest optimizer step [tokens].
+MAX_BATCH_TOKENS = 1e12
+#: Longest checkpoint write or restart [s]: a week.
+MAX_PAUSE_S = 7 * DAY_S
+#: Largest grid ramp [W/s] or swing [W] limit: 1 TW, above any grid connection.
+MAX_GRID_W = 1e12
+#: Largest serving rate [output tokens/s].
+MAX_TOKENS_PER_S = 1e12
+#: Loosest per-token latency bound [s].
+MAX_LATENCY_S = 3600.0
 
 Count = Annotated[float, BeforeValidator(lambda v: parse_quantity(v, "count") if v is not None else v)]
 """A plain count that accepts ``"15.6T"``-style prefixes (k, M, G, T)."""
@@ -63,18 +78,27 @@ class TrainingGoal(_GoalBase):
     """
 
     kind: Literal["training"] = "training"
-    tokens: Count = Field(gt=0)
-    deadline_s: DurationS | None = Field(None, gt=0)
+    tokens: Count = Field(gt=0, le=MAX_TOKENS)
+    deadline_s: DurationS | None = Field(None, gt=0, le=MAX_DEADLINE_S)
     gpu_budget: int | None = Field(None, ge=1)
-    global_batch_tokens: Count = Field(16e6, gt=0, description="tokens per optimizer step")
-    checkpoint_s: DurationS = Field(60.0, ge=0, description="time to write one checkpoint")
-    restart_s: DurationS = Field(600.0, ge=0, description="time to restart after an interruption")
+    global_batch_tokens: Count = Field(
+        16e6, gt=0, le=MAX_BATCH_TOKENS, description="tokens per optimizer step"
+    )
+    checkpoint_s: DurationS = Field(60.0, ge=0, le=MAX_PAUSE_S, description="time to write one checkpoint")
+    restart_s: DurationS = Field(
+        600.0, ge=0, le=MAX_PAUSE_S, description="time to restart after an interruption"
+    )
     reliability: str = Field("llama3-h100", description="failure-rate entry (reliability.yaml)")
     max_ramp_w_per_s: RampWPerS | None = Field(
-        None, description='grid ramp limit over 1 s, e.g. "10 MW/s"; sizes a battery to hold it'
+        None,
+        le=MAX_GRID_W,
+        description='grid ramp limit over 1 s, e.g. "10 MW/s"; sizes a battery to hold it',
     )
     max_swing_w: PowerW | None = Field(
-        None, gt=0, description='grid peak-to-trough limit, e.g. "20 MW"; sizes a battery to hold it'
+        None,
+        gt=0,
+        le=MAX_GRID_W,
+        description='grid peak-to-trough limit, e.g. "20 MW"; sizes a battery to hold it',
     )
 
 
@@ -82,8 +106,10 @@ class ServingGoal(_GoalBase):
     """Serve ``model`` at ``tokens_per_s`` output tokens per second with a per-token latency bound."""
 
     kind: Literal["serving"] = "serving"
-    tokens_per_s: Count = Field(gt=0)
-    latency_per_token_s: DurationS = Field(0.05, gt=0, description="bound on time per output token")
+    tokens_per_s: Count = Field(gt=0, le=MAX_TOKENS_PER_S)
+    latency_per_token_s: DurationS = Field(
+        0.05, gt=0, le=MAX_LATENCY_S, description="bound on time per output token"
+    )
     context_len: int = Field(4096, ge=1, le=10_000_000, description="prompt tokens per request")
     output_len: int = Field(512, ge=1, le=1_000_000, description="output tokens per request")
 

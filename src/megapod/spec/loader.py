@@ -183,8 +183,22 @@ def _message(model: type[BaseModel], error: Any) -> str:
     msg = str(error["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         msg = msg.removeprefix(prefix)
+    if kind.startswith(("greater", "less")):
+        msg = _with_readable_limit(msg, error.get("ctx") or {})
     if kind.startswith(("greater", "less", "too_", "int_", "float_", "finite", "literal", "bool")):
         return f"{_show(value)}: {msg[0].lower()}{msg[1:]}"
+    return msg
+
+
+def _with_readable_limit(msg: str, ctx: dict[str, Any]) -> str:
+    """The bound of a range error with thousands separators (``1,000,000,000,000``, not
+    pydantic's ``1e+12``)."""
+    for key in ("gt", "ge", "lt", "le"):
+        limit = ctx.get(key)
+        if isinstance(limit, int | float) and not isinstance(limit, bool) and msg.endswith(str(limit)):
+            whole = float(limit).is_integer() and abs(limit) < 1e21
+            shown = f"{int(limit):,}" if whole else f"{limit:,}"
+            return msg[: -len(str(limit))] + shown
     return msg
 
 

@@ -24,6 +24,9 @@ def _ramp(value: Any) -> Any:
     return value
 
 
+#: Fewest samples a timeline may hold: below it the spectrum's window and the ramp are undefined.
+MIN_SAMPLES = 10
+
 #: A ramp rate [W/s]; strings like ``"10 MW/s"`` are accepted.
 RampWPerS = Annotated[float, BeforeValidator(_ramp), Field(gt=0)]
 
@@ -102,6 +105,11 @@ class TimelineSpec(SpecModel):
         n = self.duration_s / self.resolution_s
         if n > 50_000_000:
             raise ValueError(f"duration_s / resolution_s = {n:,.0f} samples; at most 50,000,000")
+        if n < MIN_SAMPLES:
+            raise ValueError(
+                f"duration_s / resolution_s = {n:,.1f} samples; at least {MIN_SAMPLES} "
+                "(a spectrum or a ramp needs a window of several samples)"
+            )
         return self
 
 
