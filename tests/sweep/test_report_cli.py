@@ -15,6 +15,7 @@ from tests.sweep.conftest import SHORT, WriteSweep
 
 from megapod.spec.sweep import OUTPUTS
 from megapod.sweep import render_report, save
+from megapod.sweep.store import PointStore
 
 Cli = Callable[..., tuple[int, str, str]]
 
@@ -83,7 +84,7 @@ def test_command_runs_reports_progress_and_resumes(
     assert "Pareto front" in stdout
     assert "4 points (4 ok); 4 run now, 0 from an earlier run" in stdout
     assert stderr.startswith("sweep: ") and "% after " in stderr  # progress lines off a terminal
-    assert (out / "report.html").is_file() and len(list((out / "points").iterdir())) == 4
+    assert (out / "report.html").is_file() and len(PointStore(out / "points").keys()) == 4
     code, stdout, _ = cli("sweep", path, "--out", out, "--serial", "--json")
     assert code == 0
     doc = json.loads(stdout)

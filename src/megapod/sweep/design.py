@@ -42,14 +42,15 @@ class Point:
 
 @dataclass(frozen=True)
 class ResolvedPoint:
-    """A point ready to run: its key, its table columns, its validated inputs and those inputs
-    as plain JSON values (``canonical``, what the key hashes)."""
+    """A point ready to run: its key, its table columns, its validated inputs, and those inputs
+    as plain JSON values (``canonical``) and as their compact JSON text (what the key hashes)."""
 
     index: int
     key: str
     columns: dict[str, Any]
     inputs: Inputs
     canonical: dict[str, Any]
+    inputs_json: str
 
 
 def design_size(sweep: Sweep) -> int:
@@ -152,9 +153,10 @@ def resolve(sweep: Sweep, point: Point) -> ResolvedPoint:
         shown = ", ".join(f"{k}={v!r}" for k, v in point.values.items())
         raise SpecError(f"{sweep.source}: point {point.index} ({shown})", str(exc)) from None
     canonical = canonical_inputs(sweep.kind, inputs)
-    key = point_key(sweep.kind, canonical)
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    key = point_key(sweep.kind, text)
     columns = {label: _column_value(canonical, paths[label], value) for label, value in point.values.items()}
-    return ResolvedPoint(point.index, key, columns, inputs, canonical)
+    return ResolvedPoint(point.index, key, columns, inputs, canonical, text)
 
 
 def canonical_inputs(kind: str, inputs: Inputs) -> dict[str, Any]:
@@ -170,16 +172,12 @@ def canonical_inputs(kind: str, inputs: Inputs) -> dict[str, Any]:
     return out
 
 
-def point_key(kind: str, canonical: dict[str, Any]) -> str:
-    """The hash of a point's resolved inputs, with the kind and megapod's version."""
+def point_key(kind: str, inputs_json: str) -> str:
+    """The hash of a point's resolved inputs (their compact JSON text, keys sorted), with the
+    kind and megapod's version: of ``{"inputs": …, "kind": …, "megapod": …}`` as compact JSON."""
     from megapod import __version__
 
-    text = json.dumps(
-        {"kind": kind, "megapod": __version__, "inputs": canonical},
-        sort_keys=True,
-        separators=(",", ":"),
-        allow_nan=False,
-    )
+    text = f'{{"inputs":{inputs_json},"kind":{json.dumps(kind)},"megapod":{json.dumps(__version__)}}}'
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:KEY_DIGITS]
 
 

@@ -38,6 +38,13 @@ QUEUED_PER_CPU = 2
 #: on a 2-core machine) is then a few percent of it, while progress, storing and the time
 #: budget still move in steps well under a second. Points longer than half of it go alone.
 TASK_S = 0.25
+#: Finished points are written to the store at most this often [s] (and when the run ends):
+#: a file costs the driver ~1-2 ms of CPU, which on a small machine the workers lose.
+STORE_EVERY_S = 0.5
+
+#: ... and a batch of the sweep's tail lasts at least this long [s]: a Ray task costs the
+#: driver ~5 ms of CPU, taken from the workers on a small machine.
+MIN_TASK_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -120,21 +127,35 @@ def run(
     for p in points:  # a design may hold the same inputs twice: one run, every row filled
         counts[p.key] = counts.get(p.key, 0) + 1
 
+    unstored: list[tuple[str, dict[str, Any], str]] = []
+    stored_at = [time.monotonic()]
+
+    def store_now() -> None:
+        if store is not None and unstored:
+            store.write(unstored)
+        unstored.clear()
+        stored_at[0] = time.monotonic()
+
     def finished(batch: list[tuple[ResolvedPoint, dict[str, Any]]]) -> None:
-        if store is not None:  # errors are not stored: they are retried next time
-            store.write([(p.key, o, p.canonical) for p, o in batch if o["status"] != "error"])
+        # errors are not stored: they are retried next time
+        unstored.extend((p.key, o, p.inputs_json) for p, o in batch if o["status"] != "error")
         for point, outcome in batch:
             outcomes[point.key] = outcome
             tracker.finished(outcome, counts[point.key])
+        if time.monotonic() - stored_at[0] >= STORE_EVERY_S:
+            store_now()
 
     tasks = 0
-    if todo and backend == "serial":
-        tracker.start()
-        _run_serial(sw.kind, todo, finished, _deadline(time_budget_s))
-    elif todo:
-        tasks = _run_ray(sw.kind, todo, finished, time_budget_s, ray_address, workers, tracker.start)
-    else:
-        tracker.start()
+    try:
+        if todo and backend == "serial":
+            tracker.start()
+            _run_serial(sw.kind, todo, finished, _deadline(time_budget_s))
+        elif todo:
+            tasks = _run_ray(sw.kind, todo, finished, time_budget_s, ray_address, workers, tracker.start)
+        else:
+            tracker.start()
+    finally:  # what finished is stored, however the run ends (Ctrl-C included)
+        store_now()
     frame = table(sw, points, outcomes)
     todo_keys = {p.key for p in todo}
     ran = [o for k, o in outcomes.items() if k in todo_keys]
@@ -199,11 +220,14 @@ def _run_serial(kind: str, todo: Iterable[ResolvedPoint], finished: Finished, de
 def batch_size(mean_point_s: float | None, left: int, tasks: int) -> int:
     """Points to send in the next Ray task: as many as last about :data:`TASK_S` (one until
     a point's run time is known), but no more than leave each of ``tasks`` tasks a share of
-    the ``left`` points, so the last CPUs do not idle while one long batch ends the sweep."""
+    the ``left`` points, so the last CPUs do not idle while one long batch ends the sweep;
+    and no fewer than last :data:`MIN_TASK_S`, since every task costs the driver CPU that the
+    workers share."""
     if mean_point_s is None:
         return 1
-    by_time = int(TASK_S / max(mean_point_s, 1e-6))
-    return max(1, min(by_time, left // max(1, tasks)))
+    mean = max(mean_point_s, 1e-6)
+    share = max(left // max(1, tasks), int(MIN_TASK_S / mean))
+    return max(1, min(int(TASK_S / mean), share))
 
 
 def _run_ray(

@@ -1,18 +1,18 @@
-"""The result store: one Parquet file per batch of finished points (a point alone, or the
-points one Ray task ran), named by the key of its first point.
+"""The result store: one Parquet file per write of finished points (those finished since the
+last write: the runner writes at most every half second, and when the run ends), named by the
+key of its first point.
 
 Each file is written beside its final name and renamed into place, so a sweep killed at any
 moment leaves only whole points; the next run reads the keys present and skips them. The
 folder is a Parquet dataset (``pandas.read_parquet(folder)`` reads every point), one row a
 point: ``key``, ``status``, ``error``, ``elapsed_s``, the outputs (empty where a point
-failed), and ``inputs_json`` (the resolved inputs the key was computed from). One file a
-batch, not a point, because writing a file costs about a millisecond of the driver's CPU,
-which on a small machine is taken from the workers.
+failed), and ``inputs_json`` (the resolved inputs the key was computed from). Points are
+written together, not one a file, because writing a file costs about a millisecond of the
+driver's CPU, which on a small machine is taken from the workers.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -37,22 +37,22 @@ class PointStore:
 
         return {k for f in self._files() for k in pq.read_table(f, columns=["key"]).column("key").to_pylist()}
 
-    def write(self, points: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> None:
-        """Store finished points, given as ``(key, outcome, canonical inputs)`` (an outcome as
-        :func:`megapod.sweep.worker.run_point` returns it), in one file, atomically."""
+    def write(self, points: list[tuple[str, dict[str, Any], str]]) -> None:
+        """Store finished points, given as ``(key, outcome, inputs as JSON text)`` (an outcome
+        as :func:`megapod.sweep.worker.run_point` returns it), in one file, atomically."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         if not points:
             return
         rows: list[dict[str, Any]] = []
-        for key, outcome, canonical in points:
+        for key, outcome, inputs_json in points:
             row: dict[str, Any] = {
                 "key": key,
                 "status": outcome["status"],
                 "error": outcome["error"],
                 "elapsed_s": float(outcome["elapsed_s"]),
-                "inputs_json": json.dumps(canonical, sort_keys=True, separators=(",", ":")),
+                "inputs_json": inputs_json,
             }
             row.update({k: float(v) for k, v in sorted(outcome["outputs"].items())})
             rows.append(row)
