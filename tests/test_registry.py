@@ -15,11 +15,17 @@ from .sim.scenario_factory import EXAMPLES
 
 
 def test_every_swappable_kind_is_in_the_one_registry_index() -> None:
+    import megapod.catalog
+    import megapod.fleet.kernels
+    import megapod.fleet.payout
     import megapod.physics.battery
     import megapod.planner.checks
     import megapod.sim.power_profile.strategies
+    import megapod.sim.twin.dispatch
     import megapod.sim.twin.policies
-    import megapod.sim.twin.queueing  # noqa: F401
+    import megapod.sim.twin.queueing
+    import megapod.sim.twin.tiers
+    import megapod.traces.formats  # noqa: F401
 
     assert {
         "queueing policy",
@@ -29,6 +35,12 @@ def test_every_swappable_kind_is_in_the_one_registry_index() -> None:
         "battery dispatch policy",
         "mitigation strategy",
         "physical check",
+        "catalog kind",
+        "trace format",
+        "dispatch policy",
+        "compute tier",
+        "fleet kernel",
+        "payout scheme",
     } <= set(REGISTRIES)
     assert all(isinstance(r, Registry) for r in REGISTRIES.values())
 

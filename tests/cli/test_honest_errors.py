@@ -18,6 +18,8 @@ Cli = Callable[..., tuple[int, str, str]]
 def test_a_site_file_given_to_simulate_says_what_it_is(cli: Cli) -> None:
     code, _, err = cli("simulate", EXAMPLES / "megapod.yaml")
     assert code == 2 and "this is a site spec; simulate takes a scenario" in err
+    code, _, err = cli("simulate", EXAMPLES / "fleet.yaml")  # the scenarios that name it are listed
+    assert code == 2 and "fleet_mix.yaml" in err and "fleet_week.yaml" in err
 
 
 def test_out_folder_is_checked_before_the_run(cli: Cli, tmp_path: Path) -> None:

@@ -102,8 +102,9 @@ def test_deadline_picks_fewest_pods(cortex) -> None:  # type: ignore[no-untyped-
 
 
 def test_impossible_deadline_says_what_is_fastest(megapod_site) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(InfeasibleError, match="fastest found"):
+    with pytest.raises(InfeasibleError, match="fastest found") as e:
         plan_training(megapod_site, TrainingGoal(model="llama3-405b", tokens=15.6e12, deadline_s=86400))
+    assert "15,600,000,000,000 tokens" in str(e.value) and "e+" not in str(e.value)  # read by people
 
 
 def test_budget_below_one_pod_names_the_minimum(megapod_site) -> None:  # type: ignore[no-untyped-def]

@@ -411,7 +411,7 @@ def _pods_for_deadline(ctx: _Search) -> _Trial | str:
     if hi_trial is None:
         if not span:
             return (
-                f"one pod ({pod.gpus:,} GPUs) trains {goal.tokens:.3g} tokens of {model.name} in "
+                f"one pod ({pod.gpus:,} GPUs) trains {goal.tokens:,.0f} tokens of {model.name} in "
                 f"{first.wall_s / DAY_S:.1f} days (fastest found), past the "
                 f"{goal.deadline_s / DAY_S:.1f}-day deadline, and the site has no inter_pod fabric "
                 "for a job to span pods: extend the deadline, train fewer tokens, or add an "
@@ -419,7 +419,7 @@ def _pods_for_deadline(ctx: _Search) -> _Trial | str:
             )
         return (
             f"no count of whole pods up to {MAX_PODS:,} ({MAX_PODS * pod.gpus:,} GPUs) finishes "
-            f"{goal.tokens:.3g} tokens of {model.name} within {goal.deadline_s / DAY_S:.1f} days "
+            f"{goal.tokens:,.0f} tokens of {model.name} within {goal.deadline_s / DAY_S:.1f} days "
             f"(fastest found: {best_wall / DAY_S:.1f} days): extend the deadline, train fewer tokens "
             "or use a faster pod design"
         )
@@ -569,7 +569,7 @@ def plan_serving(site: Site, goal: ServingGoal) -> Plan:
     pods = math.ceil(gpus / pod.gpus)
     if pods > MAX_PODS:
         raise InfeasibleError(
-            f"{goal.tokens_per_s:.3g} tokens/s needs {pods:,} pods, above {MAX_PODS:,}: "
+            f"{goal.tokens_per_s:,.0f} tokens/s needs {pods:,} pods, above {MAX_PODS:,}: "
             "lower the rate or relax the latency bound"
         )
     total = pods * pod.gpus

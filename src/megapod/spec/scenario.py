@@ -7,12 +7,13 @@ site, trace files, partition layouts) are relative to the scenario file.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from megapod.errors import SpecError
+from megapod.errors import MegapodError, SpecError
 from megapod.quantities import DurationS, PowerW
 from megapod.registry import require
 from megapod.spec.base import SpecModel
@@ -222,6 +223,23 @@ _PATH_FIELDS: tuple[tuple[str, ...], ...] = (
 )
 
 
+def scenarios_naming(site_file: Path, limit: int = 50) -> list[str]:
+    """Scenario files beside ``site_file`` or in a ``scenarios/`` folder there whose ``site:``
+    is that file (at most ``limit`` files are read)."""
+    target = site_file.resolve()
+    folder = target.parent
+    found: list[str] = []
+    candidates = sorted([*folder.glob("*.yaml"), *(folder / "scenarios").glob("*.yaml")])[:limit]
+    for f in candidates:
+        try:
+            site = read_document(f).get("site")
+        except (MegapodError, AttributeError):  # not a mapping, or not readable: not one
+            continue
+        if isinstance(site, str) and (f.parent / site).resolve() == target:
+            found.append(os.path.relpath(f))
+    return found
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; relative paths are taken from its folder."""
     p = Path(path)
@@ -229,9 +247,9 @@ def load_scenario(path: str | Path) -> Scenario:
     base = p.resolve().parent
     name = str(p)
     if "pods" in doc and "horizon_s" not in doc:
-        raise SpecError(
-            name, "this is a site spec; simulate takes a scenario that names a site (see examples/scenarios/)"
-        )
+        naming = scenarios_naming(p)
+        hint = f"these name this site: {', '.join(naming)}" if naming else "see examples/scenarios/"
+        raise SpecError(name, f"this is a site spec; simulate takes a scenario that names a site ({hint})")
     site = doc.get("site")
     if isinstance(site, str):
         from megapod.spec import load_site

@@ -136,7 +136,7 @@ def list_jobs(
     objects: a read needs no unit of work)."""
     asked = {k: v for k, v in zip(_FILTERS, (state, queue, name), strict=True) if v is not None}
     count, page = _job_queries(tuple(asked))
-    with plane.db.engine.connect() as conn:
+    with plane.db.reader.connect() as conn:
         total = int(conn.execute(count, asked).scalar_one())
         rows = conn.execute(page, {**asked, "offset": offset, "limit": limit}).all()
     return {"items": [job_values(r) for r in rows], "total": total}
@@ -144,7 +144,7 @@ def list_jobs(
 
 def get_job(plane: ControlPlane, job_id: str) -> dict[str, Any]:
     """One job (read as a plain row)."""
-    with plane.db.engine.connect() as conn:
+    with plane.db.reader.connect() as conn:
         row = conn.execute(_GET_JOB, {"id": job_id}).first()
     if row is None:
         raise NotFound(f"job_id: no job {job_id!r}")
