@@ -156,12 +156,15 @@ def build_jobs(
             part = np.full(n, forced, dtype=np.int64)
         elif scenario.partitions is not None:
             unknown = -1 if scenario.partitions.unknown == "drop" else biggest
-            part = np.array([index.get(str(v), unknown) for v in table.partition], dtype=np.int64)
+            codes, labels = _factorized(table.partition)
+            part = np.array([index.get(str(v), unknown) for v in labels], dtype=np.int64)[codes]
         elif table.cpu_milli is not None and cluster is not None:
             part = pools_by_fit(table, cluster, len(partition_names))
         else:
             part = rng.choice(len(weights), size=n, p=weights / weights.sum()).astype(np.int64)
-        queue = np.array([queue_ids.setdefault(str(q), len(queue_ids)) for q in table.queue], dtype=np.int64)
+        codes, labels = _factorized(table.queue)  # ids in order of first appearance
+        ids = [queue_ids.setdefault(str(q), len(queue_ids)) for q in labels]
+        queue = np.array(ids, dtype=np.int64)[codes]
         cols["id"].append(table.job_id)
         cols["sub"].append(table.submit_s)
         cols["work"].append(table.duration_s)
@@ -194,6 +197,17 @@ def build_jobs(
         **request_arrays(cat, ok, order, asked),
         not_replayed=not_replayed(parts, reasons, cat["sub"], scenario.horizon_s),
     )
+
+
+def _factorized(labels: npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.object_]]:
+    """Each label's index among the distinct labels, and those labels in order of first
+    appearance (one hashing pass: a Python loop over 80,000 trace rows took 10-20 ms)."""
+    import pandas as pd
+
+    if len(labels) == 0:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=object)
+    codes, uniques = pd.factorize(labels, use_na_sentinel=False)  # a missing label is a label
+    return codes, np.asarray(uniques, dtype=object)
 
 
 def _single(name: str, submit_s: float, work_s: float, gpus: int) -> JobTable:
