@@ -109,7 +109,7 @@ def test_dashboard_routes() -> None:
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
-    from megapod.web import dashboard
+    from megapod.web import assets, dashboard
 
     app = FastAPI()
     dashboard.mount(app)
@@ -123,6 +123,13 @@ def test_dashboard_routes() -> None:
     assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
     assert "max-age" in js.headers["cache-control"] and len(js.content) > 1_000_000
     assert client.get("/ui/dashboard.css").headers["content-type"].startswith("text/css")
+    # the dashboard's scripts, each served as a file and inlined in the page in the order they run
+    starts = []
+    for name in assets.DASHBOARD_SCRIPTS:
+        script = client.get(f"/ui/{name}")
+        assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+        starts.append(page.text.index(script.text[:200]))
+    assert starts == sorted(starts)
     assert client.get("/ui/secret.txt").status_code == 404
     assert client.get("/ui/..%2Fassets.py").status_code == 404
     assert "/ui/plotly.min.js" not in json.dumps(app.openapi())

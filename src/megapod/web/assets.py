@@ -16,7 +16,13 @@ STATIC_FILES: dict[str, str] = {
     "charts.js": "text/javascript",
     "dashboard.css": "text/css",
     "dashboard.js": "text/javascript",
+    "dashboard-map.js": "text/javascript",
+    "dashboard-panels.js": "text/javascript",
 }
+
+#: The dashboard's scripts in the order the page runs them: the chart script, the dashboard's core
+#: (which makes the ``window.megapod`` object the others share), the site map, the other panels.
+DASHBOARD_SCRIPTS: tuple[str, ...] = ("charts.js", "dashboard.js", "dashboard-map.js", "dashboard-panels.js")
 
 
 @cache
@@ -58,7 +64,7 @@ def dashboard_html(static_prefix: str, signed_in: bool = False) -> str:
     render; plotly.js is loaded from ``static_prefix`` afterwards); ``signed_in`` says whether
     the request carried a session cookie worth checking."""
     css = static_text("megapod.css") + static_text("dashboard.css")
-    scripts = static_text("charts.js") + "\n" + static_text("dashboard.js")
+    scripts = "\n".join(static_text(name) for name in DASHBOARD_SCRIPTS)
     page = template_text("dashboard.html")
     for key, value in (
         ("{{STATIC}}", static_prefix),
