@@ -38,13 +38,13 @@ QUEUED_PER_CPU = 2
 #: on a 2-core machine) is then a few percent of it, while progress, storing and the time
 #: budget still move in steps well under a second. Points longer than half of it go alone.
 TASK_S = 0.25
-#: Finished points are written to the store at most this often [s] (and when the run ends):
-#: a file costs the driver ~1-2 ms of CPU, which on a small machine the workers lose.
-STORE_EVERY_S = 0.5
-
-#: ... and a batch of the sweep's tail lasts at least this long [s]: a Ray task costs the
-#: driver ~5 ms of CPU, taken from the workers on a small machine.
+#: ... and a batch of the sweep's tail lasts at least this long [s]: every task costs the
+#: driver about a millisecond of CPU, taken from the workers on a small machine.
 MIN_TASK_S = 0.05
+
+#: Finished points are written to the store at most this often [s] (and when the run ends):
+#: a file costs the driver a millisecond or two of CPU, which on a small machine the workers lose.
+STORE_EVERY_S = 0.5
 
 
 @dataclass(frozen=True)
