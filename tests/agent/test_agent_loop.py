@@ -162,9 +162,10 @@ def test_a_car_over_its_cap_takes_no_unit_and_a_restart_keeps_the_count(
     _, oh = owner(api, "ann", data_cap_bytes_per_month=1)
     _, vh = car(api, oh, "a")
     bt = batch(api, units=3, validation={"replicas": 1, "quorum": 1})
-    # the first unit's size is not known before it is run: the car takes one, then none
+    # the car cannot know a unit's size before its first one and asks; the coordinator, which
+    # knows it, leases none; the car's own count then keeps it from asking again
     first = make_agent(vh, state_dir=tmp_path, max_units=3, idle_exit_s=0.0, hour=12).run()
-    assert first.units_run == 1 and first.data_capped > 0 and first.data_bytes > 1
+    assert first.units_run == 0 and first.data_bytes > 1
     again = make_agent(vh, state_dir=tmp_path, max_units=3, idle_exit_s=0.0, hour=12).run()
-    assert again.units_run == 0 and again.data_bytes == first.data_bytes
-    assert sum(u["issued"] for u in units(api, bt["id"])) == 1
+    assert again.units_run == 0 and again.data_capped > 0 and again.data_bytes == first.data_bytes
+    assert sum(u["issued"] for u in units(api, bt["id"])) == 0

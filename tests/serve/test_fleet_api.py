@@ -311,3 +311,26 @@ def test_batch_reports_answer_each_item(api: Any) -> None:
     assert r.status_code == 200
     assert [x["status"] for x in r.json()["items"]] == ["recorded"] * 3 + ["unknown"]
     assert balances(api)["customer"] == -3 * revenue_micro_usd(8, 1000.0) < 0
+
+
+def test_the_coordinator_keeps_the_owners_monthly_data_cap(api: Any) -> None:
+    from megapod.serve.fleet import datacap
+    from megapod.serve.store.models import FleetBatch
+
+    clock = Clock()
+    co = use_clock(api, clock)
+    bt = batch(api, units=6, validation={"replicas": 1, "quorum": 1}, deadline_s=40 * 86400)
+    with co.db.session() as s:
+        per_unit = datacap.unit_bytes(s.get_one(FleetBatch, bt["id"]))
+    _, oh = owner(api, "ann", data_cap_bytes_per_month=2 * per_unit + 10)
+    car_id, car_h = car(api, oh, "a")
+    got = lease(api, car_h, n=6)["items"]
+    assert len(got) == 2  # what the cap leaves room for, not the 6 asked
+    for item in got:
+        assert report(api, car_h, item["replica_id"], truth(item)) == "recorded"
+    again = lease(api, car_h, n=6)
+    assert again["items"] == [] and again["reason"].startswith("data cap:"), again
+    cars = {v["id"]: v for v in api.client.get("/api/v1/fleet/vehicles", headers=api.viewer).json()["items"]}
+    assert 0 < cars[car_id]["data_bytes"] <= 2 * per_unit + 10
+    clock.advance(31 * 86400)  # a new month: the count starts again
+    assert len(lease(api, car_h, n=1)["items"]) == 1

@@ -75,6 +75,8 @@ def vehicle_json(v: FleetVehicle) -> dict[str, Any]:
         "tokens_per_s": v.tokens_per_s,
         "seen_at": _iso(v.seen_at),
         "revoked_at": _iso(v.revoked_at),
+        "data_bytes": v.data_bytes or 0,
+        "data_window_at": _iso(v.data_window_at),
     }
 
 

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from megapod.errors import SpecError
 from megapod.fleet.kernels import KERNELS
 from megapod.serve.auth import Principal
-from megapod.serve.fleet import books, leases
+from megapod.serve.fleet import books, datacap, leases
 from megapod.serve.fleet.accounts import VehiclePrincipal, may_compute, owner_limits
 from megapod.serve.fleet.leases import aware
 from megapod.serve.services.audit import audit
@@ -245,21 +245,20 @@ class Coordinator:
             batches = self._fitting(s, now, car.tokens_per_s, max_runtime_s)
             if not batches:
                 return {"items": [], "reason": "no open work this car can finish in time"}
-            chosen = leases.issue(s, self.rng, car, batches, now, max_units, max_runtime_s)
-            items = [
-                {
-                    "replica_id": c["replica_id"],
-                    "unit_id": c["uid"],
-                    "batch_id": c["batch"].id,
-                    "kernel": c["batch"].kernel,
-                    "params": c["batch"].params,
-                    "seed": c["seed"],
-                    "tokens": c["batch"].tokens_per_unit,
-                    "lease_s": c["batch"].lease_s,
-                    "expires_at": iso(c["expires_at"]),
+            datacap.roll(car, now)
+            cap = float(limits.data_cap_bytes_per_month)
+            room = datacap.units_allowed(car, cap, max(datacap.unit_bytes(b) for b in batches.values()))
+            if room == 0:
+                return {
+                    "items": [],
+                    "reason": f"data cap: {car.data_bytes:,} of {cap:,.0f} bytes moved this month",
                 }
+            chosen = leases.issue(s, self.rng, car, batches, now, min(max_units, room), max_runtime_s)
+            items = [
+                datacap.lease_item(c["replica_id"], c["uid"], c["batch"], c["seed"], iso(c["expires_at"]))
                 for c in chosen
             ]
+            car.data_bytes = (car.data_bytes or 0) + sum(datacap.json_bytes(i) for i in items)
             return {"items": items, "reason": None if items else "no unit wants a replica from this car now"}
 
     def _fitting(
@@ -285,6 +284,10 @@ class Coordinator:
         with self.lock, self.db.session() as s:
             out, touched = leases.record(s, v.vehicle_id, items, now)
             leases.judge(s, touched, now)
+            car = s.get_one(FleetVehicle, v.vehicle_id)
+            datacap.roll(car, now)
+            moved = sum(datacap.json_bytes({"replica_id": rid, "result": res}) for rid, res in items)
+            car.data_bytes = (car.data_bytes or 0) + moved
             return out
 
     def sweep(self) -> None:

@@ -170,6 +170,9 @@ class FleetVehicle(Base):
     seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: Start of the car's current data-cap window, and the compute bytes it moved since [B].
+    data_window_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    data_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     __table_args__ = (Index("ix_fleet_vehicles_owner_name", "owner_id", "name", unique=True),)
 
 
