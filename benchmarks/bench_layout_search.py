@@ -24,8 +24,10 @@ SCENARIOS = [
 
 def main() -> None:
     """Run the scenarios and print their rates."""
-    print(f"{'scenario':44s} {'layouts':>8s} {'valid':>7s} {'time s':>7s} "
-          f"{'layouts/s':>10s} {'valid/s':>9s}  best")
+    print(
+        f"{'scenario':44s} {'layouts':>8s} {'valid':>7s} {'time s':>7s} "
+        f"{'layouts/s':>10s} {'valid/s':>9s}  best"
+    )
     total_n = total_v = 0
     total_t = 0.0
     for name, gpu, gpus, batch, dtype in SCENARIOS:
@@ -38,11 +40,15 @@ def main() -> None:
         total_v += found.valid
         total_t += elapsed
         best = found.best[0]
-        print(f"{name + ' on ' + str(gpus) + ' ' + gpu + ' ' + dtype:44s} {found.evaluated:8d} "
-              f"{found.valid:7d} {elapsed:7.3f} {found.evaluated / elapsed:10,.0f} "
-              f"{found.valid / elapsed:9,.0f}  {best.layout.describe()} mfu {best.mfu:.3f}")
-    print(f"{'all scenarios':44s} {total_n:8d} {total_v:7d} {total_t:7.3f} "
-          f"{total_n / total_t:10,.0f} {total_v / total_t:9,.0f}")
+        print(
+            f"{name + ' on ' + str(gpus) + ' ' + gpu + ' ' + dtype:44s} {found.evaluated:8d} "
+            f"{found.valid:7d} {elapsed:7.3f} {found.evaluated / elapsed:10,.0f} "
+            f"{found.valid / elapsed:9,.0f}  {best.layout.describe()} mfu {best.mfu:.3f}"
+        )
+    print(
+        f"{'all scenarios':44s} {total_n:8d} {total_v:7d} {total_t:7.3f} "
+        f"{total_n / total_t:10,.0f} {total_v / total_t:9,.0f}"
+    )
     model = model_preset("llama3-70b")
     hw = Hardware.from_gpu("h100-sxm")
     lay = Layout(tp=8, pp=4, dp=32, micro_batch=1, global_batch=1024, interleave=5)
@@ -51,8 +57,10 @@ def main() -> None:
     for _ in range(calls):
         train_step(model, hw, lay)
     elapsed = time.perf_counter() - start
-    print(f"train_step (full, uncached): {calls / elapsed:,.0f} calls/s "
-          f"({1e6 * elapsed / calls:.0f} us per call)")
+    print(
+        f"train_step (full, uncached): {calls / elapsed:,.0f} calls/s "
+        f"({1e6 * elapsed / calls:.0f} us per call)"
+    )
 
 
 if __name__ == "__main__":

@@ -35,8 +35,14 @@ SIZES = {
     "gpt-2.7b": (32, 2560, 32),
 }
 VOCAB = 50304  # GPT-2's 50257 padded to a multiple of 128
-CATALOG_NAMES = [("H200", "h200"), ("H100", "h100-sxm"), ("GB200", "gb200"), ("B200", "b200"),
-                 ("A100-SXM4-80GB", "a100-80gb-sxm"), ("A100-SXM4-40GB", "a100-40gb-sxm")]
+CATALOG_NAMES = [
+    ("H200", "h200"),
+    ("H100", "h100-sxm"),
+    ("GB200", "gb200"),
+    ("B200", "b200"),
+    ("A100-SXM4-80GB", "a100-80gb-sxm"),
+    ("A100-SXM4-40GB", "a100-40gb-sxm"),
+]
 
 
 def catalog_gpu(device_name: str) -> str:
@@ -100,8 +106,7 @@ def measure(torch: Any, name: str, seq: int, micro_batch: int, steps: int, warmu
         start = time.perf_counter()
         with torch.autocast("cuda", dtype=torch.bfloat16):
             logits = model(data[:, :-1])
-            loss = torch.nn.functional.cross_entropy(logits.float().view(-1, VOCAB),
-                                                     data[:, 1:].reshape(-1))
+            loss = torch.nn.functional.cross_entropy(logits.float().view(-1, VOCAB), data[:, 1:].reshape(-1))
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
@@ -113,8 +118,9 @@ def measure(torch: Any, name: str, seq: int, micro_batch: int, steps: int, warmu
     return sum(times) / len(times)
 
 
-def case(name: str, gpu: str, device: str, seq: int, micro_batch: int, step_s: float,
-         torch_version: str) -> dict[str, Any]:
+def case(
+    name: str, gpu: str, device: str, seq: int, micro_batch: int, step_s: float, torch_version: str
+) -> dict[str, Any]:
     """A validation case (validation/SCHEMA.md) for one measurement."""
     layers, hidden, heads = SIZES[name]
     model = TransformerModel(layers, hidden, heads, heads, 4 * hidden, VOCAB, seq)
@@ -124,25 +130,49 @@ def case(name: str, gpu: str, device: str, seq: int, micro_batch: int, step_s: f
         "id": f"measured-{gpu}-{name}-mb{micro_batch}",
         "source": f"measured{stamp:%y%m}: benchmarks/measure_gpt_steps.py on {device}",
         "hardware": {"gpu": gpu, "gpus_per_node": 1, "scale_out_gbps_per_gpu": None},
-        "model": {"layers": layers, "hidden": hidden, "heads": heads, "kv_heads": heads,
-                  "ffn_hidden": 4 * hidden, "vocab": VOCAB, "seq_len": seq, "gated_mlp": False,
-                  "experts": 1, "top_k": 1},
-        "parallelism": {"gpus": 1, "tp": 1, "pp": 1, "dp": 1, "cp": 1, "ep": 1,
-                        "global_batch": micro_batch, "micro_batch": micro_batch,
-                        "interleave": 1, "recompute": "none", "zero_stage": 0, "dtype": "bf16"},
-        "measured": {"tflops_per_gpu": model_flops_per_token(model) * tokens / step_s / 1e12,
-                     "mfu": None, "step_time_s": step_s,
-                     "tokens_per_s_per_gpu": tokens / step_s},
+        "model": {
+            "layers": layers,
+            "hidden": hidden,
+            "heads": heads,
+            "kv_heads": heads,
+            "ffn_hidden": 4 * hidden,
+            "vocab": VOCAB,
+            "seq_len": seq,
+            "gated_mlp": False,
+            "experts": 1,
+            "top_k": 1,
+        },
+        "parallelism": {
+            "gpus": 1,
+            "tp": 1,
+            "pp": 1,
+            "dp": 1,
+            "cp": 1,
+            "ep": 1,
+            "global_batch": micro_batch,
+            "micro_batch": micro_batch,
+            "interleave": 1,
+            "recompute": "none",
+            "zero_stage": 0,
+            "dtype": "bf16",
+        },
+        "measured": {
+            "tflops_per_gpu": model_flops_per_token(model) * tokens / step_s / 1e12,
+            "mfu": None,
+            "step_time_s": step_s,
+            "tokens_per_s_per_gpu": tokens / step_s,
+        },
         "note": f"Single GPU, torch {torch_version}, bf16 autocast, SDPA causal attention, "
-                f"fused AdamW; model FLOPs (3 forward passes, full score matrix).",
+        f"fused AdamW; model FLOPs (3 forward passes, full score matrix).",
     }
 
 
 def main() -> None:
     """Measure the chosen sizes and write the cases."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", nargs="+", default=["gpt-125m", "gpt-350m", "gpt-760m",
-                                                      "gpt-1.3b"], choices=sorted(SIZES))
+    parser.add_argument(
+        "--sizes", nargs="+", default=["gpt-125m", "gpt-350m", "gpt-760m", "gpt-1.3b"], choices=sorted(SIZES)
+    )
     parser.add_argument("--seq", type=int, default=2048)
     parser.add_argument("--micro-batch", type=int, default=4)
     parser.add_argument("--steps", type=int, default=20)
@@ -161,11 +191,12 @@ def main() -> None:
     cases = []
     for name in args.sizes:
         step_s = measure(torch, name, args.seq, args.micro_batch, args.steps, args.warmup)
-        cases.append(case(name, gpu, device, args.seq, args.micro_batch, step_s,
-                          torch.__version__))
+        cases.append(case(name, gpu, device, args.seq, args.micro_batch, step_s, torch.__version__))
         m = cases[-1]["measured"]
-        print(f"{name}: {step_s * 1e3:.1f} ms/step, {m['tflops_per_gpu']:.1f} TFLOP/s, "
-              f"{m['tokens_per_s_per_gpu']:,.0f} tokens/s")
+        print(
+            f"{name}: {step_s * 1e3:.1f} ms/step, {m['tflops_per_gpu']:.1f} TFLOP/s, "
+            f"{m['tokens_per_s_per_gpu']:,.0f} tokens/s"
+        )
     with open(args.out, "w", encoding="utf-8") as out:
         yaml.safe_dump(cases, out, sort_keys=False)
     print(f"wrote {len(cases)} cases to {args.out}")

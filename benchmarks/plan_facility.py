@@ -33,10 +33,12 @@ def main() -> None:
         sv = plan_serving(site, ServingGoal(model="llama3-70b", tokens_per_s=1e6, latency_per_token_s=0.05))
         t2 = time.perf_counter()
         assert tr.training is not None and sv.serving is not None
-        print(f"{path.name:16s} training {t1 - t0:5.2f} s: {tr.facility.pods:4d} pods, "
-              f"{tr.training.wall_s / 86400:5.1f} d, PUE {tr.facility.annual_pue:.3f}, "
-              f"capex ${tr.facility.capex.total_usd / 1e6:,.0f} M | serving {t2 - t1:5.2f} s: "
-              f"{sv.facility.pods} pods, ${sv.serving.cost_per_million_tokens_usd:.3f}/M tokens")
+        print(
+            f"{path.name:16s} training {t1 - t0:5.2f} s: {tr.facility.pods:4d} pods, "
+            f"{tr.training.wall_s / 86400:5.1f} d, PUE {tr.facility.annual_pue:.3f}, "
+            f"capex ${tr.facility.capex.total_usd / 1e6:,.0f} M | serving {t2 - t1:5.2f} s: "
+            f"{sv.facility.pods} pods, ${sv.serving.cost_per_million_tokens_usd:.3f}/M tokens"
+        )
 
     print("\n== grid ramp limit: training goal with --max-ramp 1 MW/s (planner wall time; grid part) ==")
     for path in sorted(EXAMPLES.glob("*.yaml")):
@@ -61,10 +63,12 @@ def main() -> None:
         grid_s = time.perf_counter() - t2
         mw, mwh = g.power_w / 1e6, g.energy_wh / 1e6
         bank = f"{g.units} units, {mw:,.1f} MW / {mwh:,.1f} MWh" if g.feasible else "none"
-        print(f"{path.name:16s} {t1 - t0:5.2f} s (grid {grid_s:4.2f} s): "
-              f"baseline ramp {g.baseline_max_ramp_w_per_s / 1e6:8.2f} MW/s, "
-              f"swing {g.baseline_swing_w / 1e6:8.2f} MW -> {bank}, {g.cycles_per_day:.2f} cycles/day, "
-              f"ride-through {g.ride_through_units} units {'covers' if g.ride_through_covers else 'short'}")
+        print(
+            f"{path.name:16s} {t1 - t0:5.2f} s (grid {grid_s:4.2f} s): "
+            f"baseline ramp {g.baseline_max_ramp_w_per_s / 1e6:8.2f} MW/s, "
+            f"swing {g.baseline_swing_w / 1e6:8.2f} MW -> {bank}, {g.cycles_per_day:.2f} cycles/day, "
+            f"ride-through {g.ride_through_units} units {'covers' if g.ride_through_covers else 'short'}"
+        )
 
     print("\n== anchor: Llama 3 405B on 16,384 H100 (reported ~30.8 M GPU-hours) ==")
     site = load_site(EXAMPLES / "cortex.yaml")
@@ -72,9 +76,11 @@ def main() -> None:
     t = plan.training
     assert t is not None
     err = (t.gpu_hours - 30.8e6) / 30.8e6
-    print(f"predicted {t.gpu_hours / 1e6:.2f} M GPU-hours ({err:+.1%}), {t.wall_s / 86400:.1f} days, "
-          f"MFU {t.mfu:.1%}, failure/checkpoint waste {t.failures.waste_fraction:.1%}, "
-          f"{t.failures.expected_interruptions:.0f} interruptions")
+    print(
+        f"predicted {t.gpu_hours / 1e6:.2f} M GPU-hours ({err:+.1%}), {t.wall_s / 86400:.1f} days, "
+        f"MFU {t.mfu:.1%}, failure/checkpoint waste {t.failures.waste_fraction:.1%}, "
+        f"{t.failures.expected_interruptions:.0f} interruptions"
+    )
 
     print("\n== anchor: HGX H100 server at full load (reported ~10 kW) ==")
     p = float(gpu_power.server_power_w(catalog.system("hgx-h100-8gpu"), catalog.gpu("h100-sxm"), 1.0))

@@ -22,7 +22,9 @@ def shared_dir() -> Path:
 
 
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., tuple[int, str, str]]:
+def cli(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., tuple[int, str, str]]:
     """Run ``megapod ARGS`` in-process through the real entry point; return (code, out, err)."""
     from megapod.cli.main import run
 

@@ -69,36 +69,94 @@ def test_bad_case_file_exits_2(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_serve(cli: Cli) -> None:
-    code, out, _ = cli("predict", "serve", "--model", "llama3-70b", "--gpu", "h100-sxm",
-                       "--tp", "8", "--batch", "16", "--json")
+    code, out, _ = cli(
+        "predict",
+        "serve",
+        "--model",
+        "llama3-70b",
+        "--gpu",
+        "h100-sxm",
+        "--tp",
+        "8",
+        "--batch",
+        "16",
+        "--json",
+    )
     assert code == 0
     doc = json.loads(out)
     assert doc["decode_tokens_per_s"] > 0 and doc["max_batch"] >= 16
 
 
 def test_serve_bad_tp_exits_2(cli: Cli) -> None:
-    code, _, err = cli("predict", "serve", "--model", "llama3-70b", "--gpu", "h100-sxm",
-                       "--tp", "3")
+    code, _, err = cli("predict", "serve", "--model", "llama3-70b", "--gpu", "h100-sxm", "--tp", "3")
     assert code == 2
     assert "heads 64 are not divisible by tp 3" in err
 
 
 def test_layouts_and_time_to_train(cli: Cli) -> None:
-    code, out, _ = cli("predict", "layouts", "--model", "llama3-8b", "--gpu", "h100-sxm",
-                       "--gpus", "64", "--global-batch", "256", "--top", "3", "--json")
+    code, out, _ = cli(
+        "predict",
+        "layouts",
+        "--model",
+        "llama3-8b",
+        "--gpu",
+        "h100-sxm",
+        "--gpus",
+        "64",
+        "--global-batch",
+        "256",
+        "--top",
+        "3",
+        "--json",
+    )
     assert code == 0
     doc = json.loads(out)
     assert len(doc["layouts"]) == 3 and doc["valid"] <= doc["evaluated"]
-    code, out, _ = cli("predict", "time-to-train", "--model", "llama3-8b", "--gpu", "h100-sxm",
-                       "--gpus", "64", "--tokens", "1T", "--global-batch", "256", "--json")
+    code, out, _ = cli(
+        "predict",
+        "time-to-train",
+        "--model",
+        "llama3-8b",
+        "--gpu",
+        "h100-sxm",
+        "--gpus",
+        "64",
+        "--tokens",
+        "1T",
+        "--global-batch",
+        "256",
+        "--json",
+    )
     assert code == 0
     run = json.loads(out)
     assert run["tokens"] == 1e12 and run["wall_days"] > 0 and run["gpu_energy_mwh"] > 0
-    code, _, err = cli("predict", "time-to-train", "--model", "llama3-8b", "--gpu", "h100-sxm",
-                       "--gpus", "64", "--tokens", "lots", "--global-batch", "256")
+    code, _, err = cli(
+        "predict",
+        "time-to-train",
+        "--model",
+        "llama3-8b",
+        "--gpu",
+        "h100-sxm",
+        "--gpus",
+        "64",
+        "--tokens",
+        "lots",
+        "--global-batch",
+        "256",
+    )
     assert code == 2 and "--tokens" in err
-    code, _, err = cli("predict", "layouts", "--model", "megatron-1t", "--gpu", "h100-sxm",
-                       "--gpus", "8", "--global-batch", "8")
+    code, _, err = cli(
+        "predict",
+        "layouts",
+        "--model",
+        "megatron-1t",
+        "--gpu",
+        "h100-sxm",
+        "--gpus",
+        "8",
+        "--global-batch",
+        "8",
+    )
     assert code == 2 and "no valid layout" in err
 
 

@@ -42,8 +42,9 @@ def test_describe_table(cli: Cli) -> None:
         ("name: x\nlocaton: {}\n", "unknown key 'locaton'; did you mean 'location'"),
     ],
 )
-def test_bad_input_gives_exit_2_and_one_line(cli: Cli, tmp_path: Path, content: str | bytes,
-                                             fragment: str) -> None:
+def test_bad_input_gives_exit_2_and_one_line(
+    cli: Cli, tmp_path: Path, content: str | bytes, fragment: str
+) -> None:
     spec = tmp_path / "bad.yaml"
     spec.write_bytes(content if isinstance(content, bytes) else content.encode())
     for command in ("validate", "describe"):
@@ -56,8 +57,11 @@ def test_bad_input_gives_exit_2_and_one_line(cli: Cli, tmp_path: Path, content: 
 
 
 def test_physical_error_exit_2(cli: Cli, tmp_path: Path) -> None:
-    text = (EXAMPLES / "megapod.yaml").read_text().replace("cooling_capacity_w: 140 kW",
-                                                          "cooling_capacity_w: 120 kW")
+    text = (
+        (EXAMPLES / "megapod.yaml")
+        .read_text()
+        .replace("cooling_capacity_w: 140 kW", "cooling_capacity_w: 120 kW")
+    )
     spec = tmp_path / "hot.yaml"
     spec.write_text(text)
     code, _, err = cli("validate", spec)

@@ -57,11 +57,16 @@ def test_registry_refuses_duplicates() -> None:
 
 @pytest.mark.parametrize("name", sorted(bt.DISPATCH_POLICIES))
 @settings(max_examples=40, deadline=None)
-@given(loads=st.lists(st.floats(0, 4e6), min_size=24, max_size=72),
-       soc0=st.floats(0, 1), reserve=st.floats(0, 0.5), limit=st.floats(5e5, 4e6),
-       outage=st.integers(0, 23))
-def test_dispatch_contract(name: str, loads: list[float], soc0: float, reserve: float,
-                           limit: float, outage: int) -> None:
+@given(
+    loads=st.lists(st.floats(0, 4e6), min_size=24, max_size=72),
+    soc0=st.floats(0, 1),
+    reserve=st.floats(0, 0.5),
+    limit=st.floats(5e5, 4e6),
+    outage=st.integers(0, 23),
+)
+def test_dispatch_contract(
+    name: str, loads: list[float], soc0: float, reserve: float, limit: float, outage: int
+) -> None:
     """Every policy: SoC within limits, power within rating, grid within its limit, balance holds."""
     battery = bt.BatteryParams(3.854e6, 1.927e6, 0.925, soc_min=0.05, soc_max=0.95, reserve_soc=reserve)
     soc0 = min(max(soc0, 0.05), 0.95)
@@ -74,8 +79,9 @@ def test_dispatch_contract(name: str, loads: list[float], soc0: float, reserve: 
     assert np.all(np.abs(res.battery_w) <= battery.power_w + 1e-6)
     assert np.all(res.grid_w <= limit + 1e-6) and np.all(res.grid_w >= 0)
     assert res.grid_w[outage] == 0.0
-    np.testing.assert_allclose(res.grid_w + res.battery_w + res.unserved_w, np.maximum(loads, res.grid_w + res.battery_w),
-                               atol=1e-3)
+    np.testing.assert_allclose(
+        res.grid_w + res.battery_w + res.unserved_w, np.maximum(loads, res.grid_w + res.battery_w), atol=1e-3
+    )
 
 
 @settings(max_examples=200, deadline=None)

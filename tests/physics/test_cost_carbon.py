@@ -45,9 +45,17 @@ def test_emissions_hand_calculation() -> None:
 
 def test_capex_and_opex_hand_calculation() -> None:
     pt = prices()
-    cap = cost.capex(pt, gpus_by_type={"h100-sxm": 1024}, switches=48, nic_ports=1024,
-                     it_design_w=1.5e6, cooling_plant="direct-liquid", cooling_capacity_w=1.5e6,
-                     battery_energy_wh=3.854e6, generator_w=0.0)
+    cap = cost.capex(
+        pt,
+        gpus_by_type={"h100-sxm": 1024},
+        switches=48,
+        nic_ports=1024,
+        it_design_w=1.5e6,
+        cooling_plant="direct-liquid",
+        cooling_capacity_w=1.5e6,
+        battery_energy_wh=3.854e6,
+        generator_w=0.0,
+    )
     assert cap.gpus_usd == pytest.approx(1024 * 35000)
     assert cap.network_usd == pytest.approx(48 * 35000 + 1024 * 3000)
     assert cap.electrical_usd == pytest.approx(1.5e6 * 4.5)

@@ -24,8 +24,7 @@ def test_oversubscription_frees_leaf_ports() -> None:
     assert fabric.bisection_bps(1024, 400e9, 2.0) == pytest.approx(1024 * 400e9 / 4)
 
 
-@given(st.integers(1, 200_000), st.sampled_from([32, 40, 64, 128, 144]),
-       st.floats(1.0, 8.0))
+@given(st.integers(1, 200_000), st.sampled_from([32, 40, 64, 128, 144]), st.floats(1.0, 8.0))
 def test_leaves_attach_every_endpoint(endpoints: int, radix: int, oversub: float) -> None:
     leaves = fabric.leaf_switches(endpoints, radix, oversub)
     down = fabric.leaf_down_ports(radix, oversub)

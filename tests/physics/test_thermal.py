@@ -101,7 +101,9 @@ def test_wet_bulb_basis_for_evaporative_plants() -> None:
     prof = climate.load_profile("memphis-tn")
     dry = plant("air-chiller")
     wet = dry.model_copy(update={"temperature_basis": "wet-bulb"})
-    np.testing.assert_array_equal(thermal.plant_outdoor_c(dry, prof.dry_bulb_c, prof.wet_bulb_c), prof.dry_bulb_c)
+    np.testing.assert_array_equal(
+        thermal.plant_outdoor_c(dry, prof.dry_bulb_c, prof.wet_bulb_c), prof.dry_bulb_c
+    )
     t_wet = thermal.plant_outdoor_c(wet, prof.dry_bulb_c, prof.wet_bulb_c)
     np.testing.assert_array_equal(t_wet, prof.wet_bulb_c)
     # towers see the cooler wet-bulb, so more free-cooling hours and a better COP
@@ -109,8 +111,11 @@ def test_wet_bulb_basis_for_evaporative_plants() -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(name=st.sampled_from(["air-chiller", "rear-door", "direct-liquid"]),
-       t1=st.floats(-40, 55), t2=st.floats(-40, 55))
+@given(
+    name=st.sampled_from(["air-chiller", "rear-door", "direct-liquid"]),
+    t1=st.floats(-40, 55),
+    t2=st.floats(-40, 55),
+)
 def test_cop_and_capacity_fall_with_heat(name: str, t1: float, t2: float) -> None:
     p = plant(name)
     lo, hi = sorted((t1, t2))
@@ -120,11 +125,17 @@ def test_cop_and_capacity_fall_with_heat(name: str, t1: float, t2: float) -> Non
 
 
 @settings(max_examples=60, deadline=None)
-@given(name=st.sampled_from(["air-chiller", "rear-door", "direct-liquid"]),
-       it=st.floats(0, 2e7), rated=st.floats(1e5, 2e7), temps=st.lists(st.floats(-30, 50), min_size=1, max_size=48))
+@given(
+    name=st.sampled_from(["air-chiller", "rear-door", "direct-liquid"]),
+    it=st.floats(0, 2e7),
+    rated=st.floats(1e5, 2e7),
+    temps=st.lists(st.floats(-30, 50), min_size=1, max_size=48),
+)
 def test_hourly_energy_balance(name: str, it: float, rated: float, temps: list[float]) -> None:
     curves = ChainCurves.from_entries(PowerChain())
     h = thermal.hourly_facility(it, rated, curves, plant(name), rated, np.array(temps))
     f = h.flow
-    np.testing.assert_allclose(f.facility_w, f.it_w + f.electrical_loss_w + f.cooling_w, rtol=1e-12, atol=1e-6)
+    np.testing.assert_allclose(
+        f.facility_w, f.it_w + f.electrical_loss_w + f.cooling_w, rtol=1e-12, atol=1e-6
+    )
     assert np.all(h.pue >= 1.0)

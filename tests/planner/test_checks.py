@@ -46,8 +46,10 @@ def test_pod_it_over_feed() -> None:
     def edit(d: dict[str, Any]) -> None:
         d["pods"][0]["power"]["feed_w"] = "1 MW"
 
-    assert any(f.startswith("error pods[0].power.feed_w: 1.10 MW of IT peak load exceeds the 1.00 MW feed")
-               for f in findings(edit))
+    assert any(
+        f.startswith("error pods[0].power.feed_w: 1.10 MW of IT peak load exceeds the 1.00 MW feed")
+        for f in findings(edit)
+    )
 
 
 def test_site_over_grid_plus_battery() -> None:
@@ -56,16 +58,20 @@ def test_site_over_grid_plus_battery() -> None:
         d["pods"][0]["power"].pop("ride_through_target_s")
         d["pods"][0]["power"].pop("battery")
 
-    assert any(f.startswith("error grid.feed_w: 1.23 MW facility peak exceeds the 100 kW grid feed")
-               for f in findings(edit))
+    assert any(
+        f.startswith("error grid.feed_w: 1.23 MW facility peak exceeds the 100 kW grid feed")
+        for f in findings(edit)
+    )
 
 
 def test_nics_over_switch_ports() -> None:
     def edit(d: dict[str, Any]) -> None:
         d["pods"][0]["fabric"]["scale_out"]["leaf_switches"] = 10
 
-    assert "error pods[0].fabric.scale_out.leaf_switches: 576 NIC ports exceed the 320 endpoint " \
+    assert (
+        "error pods[0].fabric.scale_out.leaf_switches: 576 NIC ports exceed the 320 endpoint "
         "ports of 10 leaf switches" in findings(edit)
+    )
 
 
 def test_single_tier_fabric_too_small() -> None:
@@ -79,16 +85,16 @@ def test_ride_through_short_of_target() -> None:
     def edit(d: dict[str, Any]) -> None:
         d["pods"][0]["power"]["ride_through_target_s"] = "4 h"
 
-    assert any("180.2 min of ride-through at full load is short of the 240 min target" in f
-               for f in findings(edit))
+    assert any(
+        "180.2 min of ride-through at full load is short of the 240 min target" in f for f in findings(edit)
+    )
 
 
 def test_battery_power_short_of_load() -> None:
     def edit(d: dict[str, Any]) -> None:
         d["pods"][0]["power"]["battery"]["unit"] = "megapack-2xl-4h"
 
-    assert any("979 kW of battery power cannot carry the 1.23 MW facility peak" in f
-               for f in findings(edit))
+    assert any("979 kW of battery power cannot carry the 1.23 MW facility peak" in f for f in findings(edit))
 
 
 def test_no_backup_is_a_warning() -> None:
@@ -96,8 +102,9 @@ def test_no_backup_is_a_warning() -> None:
         d["pods"][0]["power"].pop("battery")
         d["pods"][0]["power"].pop("ride_through_target_s")
 
-    assert findings(edit) == ["warning pods[0].power: no battery and no generators: a grid outage "
-                              "stops the pod"]
+    assert findings(edit) == [
+        "warning pods[0].power: no battery and no generators: a grid outage stops the pod"
+    ]
 
 
 def test_raise_on_errors_counts_the_rest() -> None:

@@ -194,6 +194,7 @@ def test_a_grid_bank_larger_than_ride_through_is_costed() -> None:
     base = size_facility(site, pod, 2, 800.0, prices, 5.0)
     bigger = size_facility(site, pod, 2, 800.0, prices, 5.0, min_battery_units=base.battery_units + 4)
     assert bigger.battery_units == base.battery_units + 4
-    assert bigger.capex.battery_usd == pytest.approx(base.capex.battery_usd * bigger.battery_units
-                                                     / base.battery_units)
+    assert bigger.capex.battery_usd == pytest.approx(
+        base.capex.battery_usd * bigger.battery_units / base.battery_units
+    )
     assert bigger.ride_through_s > base.ride_through_s

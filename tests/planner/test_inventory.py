@@ -17,8 +17,7 @@ def test_bundled_pod_by_hand() -> None:
     assert inv.it_peak_w == pytest.approx(8 * 132e3 + 27 * 1.7e3)
     assert inv.facility_peak_w == pytest.approx(inv.it_peak_w * 1.12)
     # usable energy x discharge efficiency (sqrt of the 92.5 % round trip) / facility peak
-    assert inv.battery_minutes_at_full_load == pytest.approx(
-        3854e3 * 0.925**0.5 / inv.facility_peak_w * 60)
+    assert inv.battery_minutes_at_full_load == pytest.approx(3854e3 * 0.925**0.5 / inv.facility_peak_w * 60)
 
 
 def test_colossus_totals() -> None:

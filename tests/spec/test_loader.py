@@ -104,10 +104,18 @@ def mutate(path: list[Any], value: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("path", "value", "fragment"),
     [
-        (["pods", 0, "racks", 0, "cout"], 3, "pods[0].racks[0].cout: unknown key 'cout'; did you mean 'count'"),
+        (
+            ["pods", 0, "racks", 0, "cout"],
+            3,
+            "pods[0].racks[0].cout: unknown key 'cout'; did you mean 'count'",
+        ),
         (["pods", 0, "racks", 0, "server"], "gb200-nvl27", "did you mean 'gb200-nvl72'"),
         (["pods", 0, "power", "feed_w"], "35 kg", "pods[0].power.feed_w: '35 kg': unknown power unit 'kg'"),
-        (["pods", 0, "racks", 0, "count"], 0, "pods[0].racks[0].count: 0: input should be greater than or equal to 1"),
+        (
+            ["pods", 0, "racks", 0, "count"],
+            0,
+            "pods[0].racks[0].count: 0: input should be greater than or equal to 1",
+        ),
         (["pods", 0, "count"], -3, "pods[0].count: -3"),
         (["pods", 0, "power", "battery", "units"], "many", "pods[0].power.battery.units"),
         (["pods", 0, "cooling", "plant"], "immersion", "unknown cooling 'immersion'"),
@@ -144,6 +152,7 @@ def test_site_may_sit_under_a_site_key() -> None:
 
 
 def test_custom_catalog_override() -> None:
-    doc = mutate(["pods", 0, "racks", 0, "server"],
-                 {"system": {"catalog": "gb200-nvl72", "max_power_w": "125 kW"}})
+    doc = mutate(
+        ["pods", 0, "racks", 0, "server"], {"system": {"catalog": "gb200-nvl72", "max_power_w": "125 kW"}}
+    )
     assert site_from_dict(doc).pods[0].racks[0].server.system.max_power_w == 125e3

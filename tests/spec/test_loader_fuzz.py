@@ -16,12 +16,20 @@ from megapod.spec import Site, parse_document, site_from_dict
 BASE = yaml.safe_load((EXAMPLES / "megapod.yaml").read_text())
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True),
-    st.text(max_size=12), st.sampled_from(["35 kW", "3 MWh", "400 Gb/s", "h100-sxm", "-1 W", "1e99 W"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True),
+    st.text(max_size=12),
+    st.sampled_from(["35 kW", "3 MWh", "400 Gb/s", "h100-sxm", "-1 W", "1e99 W"]),
 )
-values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
-    max_leaves=12)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
 
 
 def paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -35,8 +35,10 @@ def hourly_price_usd_per_wh(region: GridRegionEntry) -> FloatArray:
     The daily shape is ``tou_peak_multiplier`` in the peak hours and ``tou_offpeak_multiplier``
     otherwise, times the monthly shape; :func:`megapod.physics.carbon.shaped_year` rescales.
     """
-    daily = [region.tou_peak_multiplier if h in region.tou_peak_hours else region.tou_offpeak_multiplier
-             for h in range(24)]
+    daily = [
+        region.tou_peak_multiplier if h in region.tou_peak_hours else region.tou_offpeak_multiplier
+        for h in range(24)
+    ]
     return shaped_year(region.price_usd_per_kwh / KILO, daily, region.price_monthly_shape)
 
 
@@ -60,8 +62,9 @@ class Capex:
     @property
     def facility_usd(self) -> float:
         """Power and cooling plant, building, batteries and generators."""
-        return (self.electrical_usd + self.cooling_usd + self.building_usd + self.battery_usd
-                + self.generator_usd)
+        return (
+            self.electrical_usd + self.cooling_usd + self.building_usd + self.battery_usd + self.generator_usd
+        )
 
     @property
     def total_usd(self) -> float:
@@ -70,8 +73,12 @@ class Capex:
 
     def as_dict(self) -> dict[str, float]:
         """Components and totals, JSON-ready."""
-        return {**asdict(self), "it_usd": self.it_usd, "facility_usd": self.facility_usd,
-                "total_usd": self.total_usd}
+        return {
+            **asdict(self),
+            "it_usd": self.it_usd,
+            "facility_usd": self.facility_usd,
+            "total_usd": self.total_usd,
+        }
 
 
 @dataclass(frozen=True)
@@ -96,8 +103,10 @@ class Opex:
 def gpu_price_usd(prices: PriceTableEntry, gpu: str) -> float:
     """Installed price of one GPU of type ``gpu`` [USD]; unknown types raise CatalogError."""
     if gpu not in prices.gpu_installed_usd:
-        raise CatalogError(f"price table {prices.name!r} has no price for gpu {gpu!r}; "
-                           f"add gpu_installed_usd.{gpu} to the table or an override")
+        raise CatalogError(
+            f"price table {prices.name!r} has no price for gpu {gpu!r}; "
+            f"add gpu_installed_usd.{gpu} to the table or an override"
+        )
     return prices.gpu_installed_usd[gpu]
 
 

@@ -119,8 +119,9 @@ class PowerFlow:
     def pue(self) -> FloatArray:
         """Power usage effectiveness, facility / IT (The Green Grid WP#49)."""
         it = self.it_w
-        return np.asarray(np.divide(self.facility_w, it, out=np.ones_like(it), where=it > 0),
-                          dtype=np.float64)
+        return np.asarray(
+            np.divide(self.facility_w, it, out=np.ones_like(it), where=it > 0), dtype=np.float64
+        )
 
 
 def facility_power(
@@ -154,8 +155,10 @@ def facility_power(
     ups_in = stage_input_w(pdu_in, rated_it_w, curves.ups)
     cooling = ups_in / cop
     xfmr_out = ups_in + cooling
-    xfmr_rated = rated_transformer_w if rated_transformer_w is not None else (
-        DEFAULT_TRANSFORMER_HEADROOM * rated_it_w
+    xfmr_rated = (
+        rated_transformer_w
+        if rated_transformer_w is not None
+        else (DEFAULT_TRANSFORMER_HEADROOM * rated_it_w)
     )
     facility = stage_input_w(xfmr_out, xfmr_rated, curves.transformer)
     return PowerFlow(

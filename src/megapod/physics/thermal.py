@@ -53,8 +53,9 @@ def plant_cop(plant: CoolingPlantEntry, outdoor_c: ArrayLike) -> FloatArray:
 
 def cooling_power_w(heat_w: ArrayLike, cop: ArrayLike) -> FloatArray:
     """Electric power of the cooling plant removing ``heat_w`` at ``cop`` [W]: ``Q / COP``."""
-    return np.asarray(np.asarray(heat_w, dtype=np.float64) / np.asarray(cop, dtype=np.float64),
-                      dtype=np.float64)
+    return np.asarray(
+        np.asarray(heat_w, dtype=np.float64) / np.asarray(cop, dtype=np.float64), dtype=np.float64
+    )
 
 
 def free_cooling(plant: CoolingPlantEntry, outdoor_c: ArrayLike) -> npt.NDArray[np.bool_]:

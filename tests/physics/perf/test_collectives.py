@@ -66,7 +66,8 @@ def test_costs_grow_with_size(size: float, grow: float, n: int) -> None:
 
 def test_hierarchical_single_level_is_flat() -> None:
     assert hierarchical_all_reduce_s(GB, [Level(8, 300 * GB, 5e-6)]) == pytest.approx(
-        all_reduce_s(GB, 8, 300 * GB, 5e-6))
+        all_reduce_s(GB, 8, 300 * GB, 5e-6)
+    )
 
 
 def test_hierarchical_two_levels_hand_calculation() -> None:
@@ -101,9 +102,7 @@ def test_group_levels_cover_the_group(size: int, stride: int, domain: int) -> No
 
 @pytest.mark.parametrize("name", sorted(ALL_REDUCE_ALGORITHMS))
 @given(size=st.floats(1e3, 1e11), n=st.integers(1, 4096), lat=st.floats(0.0, 1e-4))
-def test_every_all_reduce_algorithm_honours_the_contract(
-    name: str, size: float, n: int, lat: float
-) -> None:
+def test_every_all_reduce_algorithm_honours_the_contract(name: str, size: float, n: int, lat: float) -> None:
     """Shared contract: free on one rank, never below the bandwidth lower bound 2(n-1)/n·S/B
     (Patarasuk and Yuan, JPDC 2009), growing with the buffer."""
     cost = ALL_REDUCE_ALGORITHMS[name]

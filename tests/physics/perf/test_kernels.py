@@ -56,8 +56,7 @@ def test_fp8_is_faster_than_bf16_for_large_gemms() -> None:
 def test_flash_attention_backward_ratio() -> None:
     fwd = flash_attention_time_s(1e12, 1e15, 0.5)
     assert fwd == pytest.approx(1e12 / 5e14)
-    assert flash_attention_time_s(1e12, 1e15, 0.5, backward=True) == pytest.approx(
-        FLASH_BACKWARD_RATIO * fwd)
+    assert flash_attention_time_s(1e12, 1e15, 0.5, backward=True) == pytest.approx(FLASH_BACKWARD_RATIO * fwd)
 
 
 def test_memory_bound_time() -> None:

@@ -9,8 +9,9 @@ import pytest
 from megapod.physics.perf import Layout, TransformerModel, memory_per_gpu
 from megapod.physics.perf.memory import activation_bytes_per_token_layer, params_per_gpu
 
-GPT = TransformerModel(layers=96, hidden=12288, heads=96, kv_heads=96, ffn_hidden=49152,
-                       vocab=51200, seq_len=2048)
+GPT = TransformerModel(
+    layers=96, hidden=12288, heads=96, kv_heads=96, ffn_hidden=49152, vocab=51200, seq_len=2048
+)
 
 
 def test_activation_per_layer_without_parallelism() -> None:
@@ -28,9 +29,11 @@ def test_activation_with_tensor_and_sequence_parallelism(tp: int) -> None:
     tp_only = Layout(tp=tp, flash_attention=False, sequence_parallel=False)
     sp = Layout(tp=tp, flash_attention=False, sequence_parallel=True)
     assert activation_bytes_per_token_layer(GPT, tp_only) * s == pytest.approx(
-        s * h * (10 + 24 / tp + 5 * a * s / (h * tp)))
+        s * h * (10 + 24 / tp + 5 * a * s / (h * tp))
+    )
     assert activation_bytes_per_token_layer(GPT, sp) * s == pytest.approx(
-        s * h * (34 / tp + 5 * a * s / (h * tp)))
+        s * h * (34 / tp + 5 * a * s / (h * tp))
+    )
     # selective recomputation drops the 5as/h term; full keeps the 2sbh input only (/t w/ SP)
     selective = dataclasses.replace(sp, recompute="selective")
     full = dataclasses.replace(sp, recompute="full")
@@ -81,9 +84,11 @@ def test_params_per_gpu_split() -> None:
 def test_embedding_counted_as_a_layer_lightens_the_first_stage() -> None:
     # Llama 3 405B: 126 layers + embedding + loss = 128 = 16 stages × 8 virtual stages; the
     # first stage holds 7 transformer layers and the embedding, not 8 layers
-    model = TransformerModel(layers=126, hidden=1024, heads=8, kv_heads=8, ffn_hidden=4096,
-                             vocab=1000, seq_len=1024)
+    model = TransformerModel(
+        layers=126, hidden=1024, heads=8, kv_heads=8, ffn_hidden=4096, vocab=1000, seq_len=1024
+    )
     even = dataclasses.replace(model, layers=128)
     lay = Layout(pp=16, dp=1, global_batch=16, interleave=8, recompute="none")
     assert memory_per_gpu(model, lay).activations_bytes == pytest.approx(
-        memory_per_gpu(even, lay).activations_bytes * 7 / 8)
+        memory_per_gpu(even, lay).activations_bytes * 7 / 8
+    )

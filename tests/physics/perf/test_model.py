@@ -52,9 +52,7 @@ def _gpt(layers: int, hidden: int, heads: int, vocab: int = 51200, seq: int = 20
 
 
 @pytest.mark.parametrize(("layers", "hidden", "heads"), [(24, 2304, 24), (128, 25600, 160)])
-def test_megatron_eq3_equals_hardware_flops_with_full_recompute(
-    layers: int, hidden: int, heads: int
-) -> None:
+def test_megatron_eq3_equals_hardware_flops_with_full_recompute(layers: int, hidden: int, heads: int) -> None:
     # Narayanan et al. 2021, Eq. 3: F = 96 B s l h^2 (1 + s/6h + V/16lh), per B·s tokens
     m = _gpt(layers, hidden, heads)
     s, h, v, lyr = m.seq_len, m.hidden, m.vocab, m.layers
@@ -79,8 +77,18 @@ def test_nemo_llama_formula() -> None:
     # NeMo flops_formulas.llama2/llama3: per token L h^2 (12 + 12 g/a + 18 f/h + 12 s/h + 6 V/(L h))
     m = model_preset("llama3-8b")
     h, lyr = m.hidden, m.layers
-    nemo = lyr * h * h * (12 + 12 * m.kv_heads / m.heads + 18 * m.ffn_hidden / h
-                          + 12 * m.seq_len / h + 6 * m.vocab / (lyr * h))
+    nemo = (
+        lyr
+        * h
+        * h
+        * (
+            12
+            + 12 * m.kv_heads / m.heads
+            + 18 * m.ffn_hidden / h
+            + 12 * m.seq_len / h
+            + 6 * m.vocab / (lyr * h)
+        )
+    )
     # the norms' weights are not GEMM work; the formula matches model FLOP exactly
     assert model_flops_per_token(m) == pytest.approx(nemo, rel=1e-9)
     # and the NeMo 24.07 llama3-8b row: 697 TFLOP/s at 12,036 tokens/s per GPU
@@ -94,12 +102,23 @@ def test_causal_attention_is_half() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"hidden": 100, "heads": 3}, "model.hidden"), ({"kv_heads": 5}, "model.kv_heads"),
-     ({"top_k": 3, "experts": 2}, "model.top_k"), ({"layers": 0}, "model.layers")],
+    [
+        ({"hidden": 100, "heads": 3}, "model.hidden"),
+        ({"kv_heads": 5}, "model.kv_heads"),
+        ({"top_k": 3, "experts": 2}, "model.top_k"),
+        ({"layers": 0}, "model.layers"),
+    ],
 )
 def test_bad_shapes_are_refused(kwargs: dict[str, int], field: str) -> None:
-    base = {"layers": 2, "hidden": 128, "heads": 8, "kv_heads": 8, "ffn_hidden": 512,
-            "vocab": 1000, "seq_len": 128}
+    base = {
+        "layers": 2,
+        "hidden": 128,
+        "heads": 8,
+        "kv_heads": 8,
+        "ffn_hidden": 512,
+        "vocab": 1000,
+        "seq_len": 128,
+    }
     with pytest.raises(SpecError) as info:
         TransformerModel(**{**base, **kwargs})  # type: ignore[arg-type]
     assert info.value.path == field

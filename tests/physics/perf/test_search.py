@@ -31,8 +31,9 @@ def test_best_layouts_are_sorted_valid_and_complete() -> None:
 
 
 def test_search_beats_a_hand_picked_layout() -> None:
-    hand = train_step(LLAMA, H100, Layout(tp=8, pp=1, dp=8, micro_batch=1, global_batch=256,
-                                          recompute="full"))
+    hand = train_step(
+        LLAMA, H100, Layout(tp=8, pp=1, dp=8, micro_batch=1, global_batch=256, recompute="full")
+    )
     best = search_layouts(LLAMA, H100, 64, 256)[0]
     assert best.step_time_s <= hand.step_time_s
 

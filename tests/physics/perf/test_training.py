@@ -14,8 +14,16 @@ from megapod.physics.perf.collectives import all_reduce_s, ring_all_reduce_s
 from megapod.physics.perf.training import layer_cost, layer_gemm_shapes
 
 H100 = Hardware.from_gpu("h100-sxm", 8, 400e9)
-GPT = TransformerModel(layers=32, hidden=4096, heads=32, kv_heads=32, ffn_hidden=16384,
-                       vocab=51200, seq_len=2048, name="gpt-6.7b")
+GPT = TransformerModel(
+    layers=32,
+    hidden=4096,
+    heads=32,
+    kv_heads=32,
+    ffn_hidden=16384,
+    vocab=51200,
+    seq_len=2048,
+    name="gpt-6.7b",
+)
 
 
 def _flops(shapes: list[tuple[float, float, float]]) -> float:
@@ -26,7 +34,8 @@ def _flops(shapes: list[tuple[float, float, float]]) -> float:
 def test_doubling_tp_halves_per_gpu_gemm_flops(tp: int) -> None:
     tokens = 4096.0
     assert _flops(layer_gemm_shapes(GPT, 2 * tp, 1, tokens)) == pytest.approx(
-        _flops(layer_gemm_shapes(GPT, tp, 1, tokens)) / 2)
+        _flops(layer_gemm_shapes(GPT, tp, 1, tokens)) / 2
+    )
     # and the whole layer at tp=1 is 2·(4h² + 2hf) FLOP per token (Narayanan et al. 2021)
     h, f = GPT.hidden, GPT.ffn_hidden
     assert _flops(layer_gemm_shapes(GPT, 1, 1, 1.0)) == pytest.approx(2 * (4 * h * h + 2 * h * f))
@@ -53,8 +62,7 @@ def test_sequence_parallel_moves_the_ring_volume() -> None:
     without = layer_cost(GPT, H100, 8, 1, 1, micro, "bf16", sequence_parallel=False)
     bw = H100.scale_up_bw_bytes_per_s * H100.calibration.scale_up_efficiency
     act_bytes = micro * GPT.seq_len * GPT.hidden * 2
-    assert with_sp.tp_fwd == pytest.approx(
-        2 * ring_all_reduce_s(act_bytes, 8, bw, H100.scale_up_latency_s))
+    assert with_sp.tp_fwd == pytest.approx(2 * ring_all_reduce_s(act_bytes, 8, bw, H100.scale_up_latency_s))
     assert without.tp_fwd <= with_sp.tp_fwd  # a tree may beat the ring's latency
     assert with_sp.mem_fwd < without.mem_fwd  # norms and dropout on 1/tp of the rows
 
@@ -68,8 +76,7 @@ def test_no_tp_no_tp_traffic() -> None:
 def test_bubble_fraction_is_the_interleaved_schedule_law(p: int, v: int, mult: int) -> None:
     # Narayanan et al. 2021: bubble = (p-1)/(m·v + p - 1) of the pipelined time
     m = p * mult
-    lay = Layout(tp=1, pp=p, dp=1, micro_batch=1, global_batch=m, interleave=v,
-                 recompute="full")
+    lay = Layout(tp=1, pp=p, dp=1, micro_batch=1, global_batch=m, interleave=v, recompute="full")
     r = train_step(GPT, H100, lay, check_memory=False)
     pipelined = r.compute_s + r.exposed_comm_s - r.comm_detail_s["dp_exposed_s"]
     bubble = r.bubble_s - r.comm_detail_s["pp_fill_s"]  # fill/drain transfers come on top
@@ -119,8 +126,7 @@ def test_faster_scale_out_never_slows_a_step() -> None:
 def test_moe_layout_with_expert_parallelism() -> None:
     m = model_preset("mixtral-8x7b")
     m = dataclasses.replace(m, seq_len=4096)
-    lay = Layout(tp=2, pp=1, dp=8, ep=8, micro_batch=1, global_batch=64, zero_stage=1,
-                 recompute="selective")
+    lay = Layout(tp=2, pp=1, dp=8, ep=8, micro_batch=1, global_batch=64, zero_stage=1, recompute="selective")
     r = train_step(m, H100, lay)
     assert r.comm_detail_s["ep_s"] > 0
     assert 0.05 < r.mfu < 0.8
@@ -164,21 +170,31 @@ def test_hardware_from_pod() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(
-    tp=st.sampled_from([1, 2, 4, 8]), pp=st.sampled_from([1, 2, 4]),
-    dp=st.sampled_from([1, 2, 8]), mb=st.sampled_from([1, 2]),
-    recompute=st.sampled_from(["none", "selective", "full"]), zero=st.integers(0, 3),
+    tp=st.sampled_from([1, 2, 4, 8]),
+    pp=st.sampled_from([1, 2, 4]),
+    dp=st.sampled_from([1, 2, 8]),
+    mb=st.sampled_from([1, 2]),
+    recompute=st.sampled_from(["none", "selective", "full"]),
+    zero=st.integers(0, 3),
     dtype=st.sampled_from(["bf16", "fp8"]),
 )
 def test_any_valid_layout_obeys_the_invariants(
     tp: int, pp: int, dp: int, mb: int, recompute: str, zero: int, dtype: str
 ) -> None:
-    lay = Layout(tp=tp, pp=pp, dp=dp, micro_batch=mb, global_batch=dp * mb * 8,
-                 recompute=recompute, zero_stage=zero, dtype=dtype)  # type: ignore[arg-type]
+    lay = Layout(
+        tp=tp,
+        pp=pp,
+        dp=dp,
+        micro_batch=mb,
+        global_batch=dp * mb * 8,
+        recompute=recompute,
+        zero_stage=zero,
+        dtype=dtype,
+    )  # type: ignore[arg-type]
     r = train_step(GPT, H100, lay, check_memory=False)
     assert r.step_time_s > 0 and r.compute_s > 0
     assert min(r.exposed_comm_s, r.bubble_s, r.optimizer_s) >= 0
-    assert r.compute_s + r.exposed_comm_s + r.bubble_s + r.optimizer_s == pytest.approx(
-        r.step_time_s)
+    assert r.compute_s + r.exposed_comm_s + r.bubble_s + r.optimizer_s == pytest.approx(r.step_time_s)
     # no layout beats the hardware: achieved hardware FLOP/s stay below the dense peak
     assert r.hardware_tflops_per_gpu * 1e12 < H100.gpu.peak(dtype)
     assert 0 < r.mfu < 1
@@ -201,9 +217,12 @@ def test_oversubscription_slows_only_groups_that_cross_leaves() -> None:
     small = Layout(tp=8, dp=4, global_batch=32, zero_stage=0)
     large = Layout(tp=8, dp=16, global_batch=128, zero_stage=0)
     assert train_step(GPT, blocking, small).comm_detail_s["dp_s"] == pytest.approx(
-        train_step(GPT, H100, small).comm_detail_s["dp_s"])
-    assert train_step(GPT, blocking, large).comm_detail_s["dp_s"] > 2 * train_step(
-        GPT, H100, large).comm_detail_s["dp_s"]
+        train_step(GPT, H100, small).comm_detail_s["dp_s"]
+    )
+    assert (
+        train_step(GPT, blocking, large).comm_detail_s["dp_s"]
+        > 2 * train_step(GPT, H100, large).comm_detail_s["dp_s"]
+    )
 
 
 def test_rail_optimized_leaves_reach_more_domains() -> None:
@@ -215,11 +234,31 @@ def test_rail_optimized_leaves_reach_more_domains() -> None:
     pod = site.pods[0]
     scale_out = pod.fabric.scale_out
     assert scale_out is not None
-    rail = Hardware.from_pod(pod.model_copy(update={"fabric": pod.fabric.model_copy(
-        update={"scale_out": scale_out.model_copy(update={
-            "topology": "rail-optimized-fat-tree", "oversubscription": 2.0})})}))
-    plain = Hardware.from_pod(pod.model_copy(update={"fabric": pod.fabric.model_copy(
-        update={"scale_out": scale_out.model_copy(update={
-            "topology": "fat-tree", "oversubscription": 2.0})})}))
+    rail = Hardware.from_pod(
+        pod.model_copy(
+            update={
+                "fabric": pod.fabric.model_copy(
+                    update={
+                        "scale_out": scale_out.model_copy(
+                            update={"topology": "rail-optimized-fat-tree", "oversubscription": 2.0}
+                        )
+                    }
+                )
+            }
+        )
+    )
+    plain = Hardware.from_pod(
+        pod.model_copy(
+            update={
+                "fabric": pod.fabric.model_copy(
+                    update={
+                        "scale_out": scale_out.model_copy(
+                            update={"topology": "fat-tree", "oversubscription": 2.0}
+                        )
+                    }
+                )
+            }
+        )
+    )
     assert rail.leaf_domains > plain.leaf_domains >= 1
     assert rail.scale_out_oversubscription == 2.0

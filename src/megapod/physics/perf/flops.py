@@ -40,8 +40,7 @@ def hardware_flops_per_token(model: TransformerModel, recompute: str) -> float:
     """
     extra = 0.0
     if recompute == "full":
-        extra = model.layers * (model.dense_flops_per_token_layer()
-                                + model.attention_flops_per_token_layer())
+        extra = model.layers * (model.dense_flops_per_token_layer() + model.attention_flops_per_token_layer())
     elif recompute == "selective":
         extra = model.layers * model.attention_flops_per_token_layer()
     return model_flops_per_token(model) + extra

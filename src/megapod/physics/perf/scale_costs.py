@@ -53,9 +53,7 @@ def overlap_contention_s(hidden_comm_s: float, sms: int, comm_sms: int = COMM_KE
     return hidden_comm_s * min(comm_sms, sms) / sms
 
 
-def ring_attention_exposed_s(
-    attn_s: float, p2p_step_s: float, cp: int, merge_step_s: float = 0.0
-) -> float:
+def ring_attention_exposed_s(attn_s: float, p2p_step_s: float, cp: int, merge_step_s: float = 0.0) -> float:
     """Exposed time of a ring-attention pass over ``cp`` ranks [s].
 
     ``attn_s`` is the whole pass's attention compute on one rank, ``p2p_step_s`` one ring

@@ -42,9 +42,7 @@ class TrainingRun:
         return self.wall_s / DAY_S
 
 
-def time_to_train(
-    model: TransformerModel, hw: Hardware, layout: Layout, tokens: float
-) -> TrainingRun:
+def time_to_train(model: TransformerModel, hw: Hardware, layout: Layout, tokens: float) -> TrainingRun:
     """Wall time, GPU-hours and GPU energy to train ``model`` on ``tokens`` tokens."""
     if tokens <= 0:
         raise InfeasibleError(f"tokens to train must be > 0, got {tokens}")
@@ -54,7 +52,12 @@ def time_to_train(
     energy_j_per_gpu_step = phases_energy_j(hw.gpu, step.phases)
     energy_wh = steps * layout.gpus * energy_j_per_gpu_step / J_PER_WH
     return TrainingRun(
-        step=step, tokens=float(tokens), steps=steps, wall_s=wall_s, gpus=layout.gpus,
-        gpu_hours=wall_s * layout.gpus / HOUR_S, gpu_energy_wh=energy_wh,
+        step=step,
+        tokens=float(tokens),
+        steps=steps,
+        wall_s=wall_s,
+        gpus=layout.gpus,
+        gpu_hours=wall_s * layout.gpus / HOUR_S,
+        gpu_energy_wh=energy_wh,
         mean_gpu_power_w=energy_j_per_gpu_step / step.step_time_s,
     )
