@@ -57,6 +57,11 @@ from megapod.units import KILO, MEGA
 ProgressFn = Callable[[float, float], None]
 
 
+#: The twin's parts that refer to one another (emptied by :meth:`Twin.close`); the result,
+#: the layout and the recorder are left as they are.
+_WIRED = ("ledger", "scheduler", "plant", "faults", "cluster", "dispatcher", "handlers")
+
+
 class Twin:
     """One run of a scenario. Build it (no side effects), then either :meth:`run` it to the
     horizon or drive it: :meth:`advance_to`, :meth:`submit`, :meth:`cancel`, the operator's
@@ -221,6 +226,24 @@ class Twin:
         self._late: list[tuple[float, int]] = []
         self._events = 0
         self._next_report = 0.0
+
+    def close(self) -> None:
+        """Free the run's state now; the twin takes no more steps (its result stays valid).
+
+        The components refer to one another (callbacks, the handler table, the tiers' views
+        of the site), so once the twin is dropped only Python's cycle collector could free
+        them, later, and until then every full collection walks their per-job lists: about
+        30 ms on the Philly replay, paid inside whatever runs next. Emptying each component
+        breaks those cycles and lets them go at once.
+        """
+        parts: list[object] = [getattr(self, name, None) for name in _WIRED]
+        parts.append(getattr(getattr(self, "scheduler", None), "queue", None))
+        for tier in getattr(self, "tiers", ()):
+            parts += [tier, getattr(tier, "site", None)]
+        for part in parts:
+            if part is not None and hasattr(part, "__dict__"):
+                vars(part).clear()
+        vars(self).clear()
 
     def _changed_all(self) -> None:
         self.scheduler.changed_all()
@@ -541,7 +564,11 @@ class Twin:
 
 def simulate(scenario: Scenario, progress: ProgressFn | None = None) -> SimResult:
     """Run ``scenario`` and return its per-job table, time series and summary."""
-    return Twin(scenario, progress).run()
+    twin = Twin(scenario, progress)
+    try:
+        return twin.run()
+    finally:
+        twin.close()
 
 
 __all__ = ["Twin", "simulate"]
