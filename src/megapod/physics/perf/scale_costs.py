@@ -30,6 +30,20 @@ communication is assumed to be perfectly hidden:
   1F1B each wait for the activation (gradient) from the neighbouring stage: ``2·(p-1)``
   transfers on the critical path of the bubble, which no overlap can hide (Narayanan et al.,
   SC'21, Section 2.2 and 4.1).
+* **Per-unit sharded data parallelism (FSDP / ZeRO-3, ZeRO-2).** Without a pipeline, a
+  sharded data-parallel run gathers each layer's weights before its forward (and, fully
+  sharded, again before its backward) and reduce-scatters its gradients after its backward:
+  one all-gather and one reduce-scatter per layer (PyTorch FSDP wraps every transformer block
+  as one unit; ``torch.distributed.fsdp`` documentation, ``limit_all_gathers`` and
+  ``backward_prefetch``: the next unit's gather is issued while the current unit computes, all
+  on one NCCL communicator, so a unit's backward gather and reduce-scatter run one after the
+  other). Each collective is a ring over all ``n`` ranks and pays NCCL's ring latency,
+  ``base + (n - nodes)·alpha_nvlink + (nodes - 1)·alpha_net`` (NCCL ``src/graph/tuning.cc``,
+  Ring / Simple protocol: 8.4 us base, 3.4 us per NVLink hop, 14 us per network hop; the same
+  file counts ``n - 1`` steps for an all-gather or reduce-scatter, ``nodes - 1`` of them across
+  the network). A unit's collective is hidden behind the neighbouring unit's compute when it
+  is shorter (:func:`fsdp_exposed_s`); the first gather (the embedding unit and the first
+  layer) and the last reduce-scatters have no compute to hide behind.
 """
 
 from __future__ import annotations
@@ -41,6 +55,41 @@ COMM_KERNEL_SMS = 16
 #: Megatron-Core's smallest gradient bucket [parameters] and its per-rank growth.
 DP_BUCKET_MIN_PARAMS = 40.0e6
 DP_BUCKET_PARAMS_PER_RANK = 1.0e6
+#: NCCL's ring latency model, Simple protocol (``src/graph/tuning.cc``, ``baseLat`` and
+#: ``hwLat`` for Ring/Simple, unchanged from NCCL 2.12 to 2.21): base, NVLink hop, network hop [s].
+NCCL_RING_BASE_LATENCY_S = 8.4e-6
+NCCL_RING_NVLINK_HOP_S = 3.4e-6
+NCCL_RING_NET_HOP_S = 14.0e-6
+
+
+def nccl_ring_latency_s(ranks: int, ranks_per_domain: int) -> float:
+    """Latency of one NCCL ring all-gather or reduce-scatter over ``ranks`` ranks [s].
+
+    ``ranks - 1`` steps, of which ``nodes - 1`` cross the network (``nodes`` = scale-up
+    domains the group spans, ``ranks_per_domain`` members in each) and the rest NVLink,
+    plus the base latency (NCCL ``tuning.cc``).
+    """
+    if ranks <= 1:
+        return 0.0
+    nodes = max(1, math.ceil(ranks / max(1, ranks_per_domain)))
+    net_steps = nodes - 1
+    return (
+        NCCL_RING_BASE_LATENCY_S
+        + (ranks - 1 - net_steps) * NCCL_RING_NVLINK_HOP_S
+        + net_steps * NCCL_RING_NET_HOP_S
+    )
+
+
+def fsdp_exposed_s(
+    first_s: float, unit_comm_s: float, unit_compute_s: float, units: int, last_s: float
+) -> float:
+    """Exposed time of one pass over ``units`` sharded units [s].
+
+    Each unit's collective (``unit_comm_s``) runs under the neighbouring unit's compute
+    (``unit_compute_s``) and shows only where it is longer; ``first_s`` (the gathers before
+    the first unit) and ``last_s`` (the reductions after the last) have nothing to hide behind.
+    """
+    return first_s + max(0, units - 1) * max(0.0, unit_comm_s - unit_compute_s) + last_s
 
 
 def overlap_contention_s(hidden_comm_s: float, sms: int, comm_sms: int = COMM_KERNEL_SMS) -> float:

@@ -63,6 +63,8 @@ from megapod.physics.perf.model import TransformerModel
 from megapod.physics.perf.power import phase_powers_w
 from megapod.physics.perf.scale_costs import (
     dp_buckets,
+    fsdp_exposed_s,
+    nccl_ring_latency_s,
     overlap_contention_s,
     pipeline_fill_p2p_s,
     ring_attention_exposed_s,
@@ -595,6 +597,9 @@ def _data_parallel(
       micro-batch's slot except for the last (Rajbhandari et al. 2020; DeepSpeed ZeRO-2).
     * ZeRO-3 also gathers the weights for every forward and backward.
 
+    Without a pipeline and with overlap, ZeRO-2 and ZeRO-3 are timed unit by unit instead
+    (:func:`_sharded_units`).
+
     Hidden traffic still slows the compute it overlaps by the SMs its kernels hold (``sms``
     units on the GPU; 0 = ignore). In-network reduction on the fabric (SHARP) replaces the
     scale-out all-reduce by one send and one receive of the buffer (:mod:`.collectives`).
@@ -651,6 +656,8 @@ def _data_parallel(
         return hide(t, chunked_overlap_exposed_s(t, v, own, p * own, max(1, buckets // v)))
 
     m = lay.micro_batches
+    if lay.zero_stage >= 2 and lay.pp == 1 and lay.dp_overlap:
+        return _sharded_units(model, lay, links, bwd_mb_s, fwd_mb_s, buckets, sms)
     if lay.zero_stage == 0:
         t = sync("ar", grad_bytes)
         return t, grads_exposed(t)
@@ -672,3 +679,62 @@ def _data_parallel(
         return t, t
     exposed = max(0.0, t - m * slot_s) + t / max(1, m * buckets)
     return t, hide(t, exposed)
+
+
+def _sharded_units(
+    model: TransformerModel,
+    lay: Layout,
+    links: _Links,
+    bwd_mb_s: float,
+    fwd_mb_s: float,
+    units: int,
+    sms: int,
+) -> tuple[float, float]:
+    """(total, exposed) of sharded data parallelism timed unit by unit, no pipeline [s].
+
+    PyTorch FSDP's layout (one unit per layer plus the root unit of the embeddings): every
+    forward gathers each unit's 16-bit weights, the next unit's gather running under the
+    current unit's forward; every backward reduce-scatters each unit's gradients (ZeRO-3
+    first gathers its weights again, on the same communicator). ZeRO-2 gathers once per step
+    and reduces every micro-batch; ZeRO-3 does both every micro-batch. Each collective pays
+    NCCL's ring latency over all ranks (:func:`~.scale_costs.nccl_ring_latency_s`); what a
+    unit's compute does not cover, the first gathers and the last reductions are exposed
+    (:func:`~.scale_costs.fsdp_exposed_s`), and the hidden rest takes its SMs from compute.
+    """
+    ranks = lay.dp * lay.cp
+    units = max(1, units)
+    dense, experts = params_per_gpu(model, lay)
+    embed_copies = 1 if model.tied_embeddings else 2
+    root = min(dense, embed_copies * model.vocab * model.hidden / lay.tp)
+    dense_levels = _levels(links, ranks, lay.tp)
+    expert_ranks = max(1, ranks // lay.ep)
+    expert_levels = _levels(links, expert_ranks, lay.tp * lay.ep)
+    per_domain = max(1, min(ranks, links.domain // max(1, lay.tp)))
+    latency = nccl_ring_latency_s(ranks, per_domain)
+
+    def moved(kind: str, size: float, levels: tuple[Level, ...]) -> float:
+        fn = hierarchical_all_gather_s if kind == "ag" else hierarchical_reduce_scatter_s
+        return fn(size, levels) - fn(0.0, levels) if size > 0.0 else 0.0
+
+    def unit(kind: str, per_param_bytes: float) -> float:
+        layer = (dense - root) / units * per_param_bytes
+        expert = experts / units * per_param_bytes
+        return moved(kind, layer, dense_levels) + moved(kind, expert, expert_levels) + latency
+
+    def whole_root(kind: str, per_param_bytes: float) -> float:
+        return moved(kind, root * per_param_bytes, dense_levels) + latency
+
+    grad_bytes = lay.grad_bytes if lay.zero_stage == 3 else (lay.grad_reduce_bytes or ACT_BYTES)
+    ag, rs = unit("ag", ACT_BYTES), unit("rs", grad_bytes)
+    ag_root, rs_root = whole_root("ag", ACT_BYTES), whole_root("rs", grad_bytes)
+    fwd_u, bwd_u = fwd_mb_s / units, bwd_mb_s / units
+    forward = ag_root + units * ag
+    forward_x = fsdp_exposed_s(ag_root + ag, ag, fwd_u, units, 0.0)
+    back_comm = rs + (ag if lay.zero_stage == 3 else 0.0)
+    backward = units * back_comm + rs_root
+    backward_x = fsdp_exposed_s(0.0, back_comm, bwd_u, units, rs + rs_root)
+    m = lay.micro_batches
+    gathers = m if lay.zero_stage == 3 else 1
+    total = gathers * forward + m * backward
+    exposed = gathers * forward_x + m * backward_x
+    return total, exposed + overlap_contention_s(max(0.0, total - exposed), sms)
