@@ -94,69 +94,19 @@ def test_serve_bad_tp_exits_2(cli: Cli) -> None:
 
 
 def test_layouts_and_time_to_train(cli: Cli) -> None:
-    code, out, _ = cli(
-        "predict",
-        "layouts",
-        "--model",
-        "llama3-8b",
-        "--gpu",
-        "h100-sxm",
-        "--gpus",
-        "64",
-        "--global-batch",
-        "256",
-        "--top",
-        "3",
-        "--json",
-    )
+    run_8b = ("--model", "llama3-8b", "--gpu", "h100-sxm", "--gpus", "64", "--global-batch", "256")
+    code, out, _ = cli("predict", "layouts", *run_8b, "--top", "3", "--json")
     assert code == 0
     doc = json.loads(out)
     assert len(doc["layouts"]) == 3 and doc["valid"] <= doc["evaluated"]
-    code, out, _ = cli(
-        "predict",
-        "time-to-train",
-        "--model",
-        "llama3-8b",
-        "--gpu",
-        "h100-sxm",
-        "--gpus",
-        "64",
-        "--tokens",
-        "1T",
-        "--global-batch",
-        "256",
-        "--json",
-    )
+    code, out, _ = cli("predict", "time-to-train", *run_8b, "--tokens", "1T", "--json")
     assert code == 0
     run = json.loads(out)
     assert run["tokens"] == 1e12 and run["wall_days"] > 0 and run["gpu_energy_mwh"] > 0
-    code, _, err = cli(
-        "predict",
-        "time-to-train",
-        "--model",
-        "llama3-8b",
-        "--gpu",
-        "h100-sxm",
-        "--gpus",
-        "64",
-        "--tokens",
-        "lots",
-        "--global-batch",
-        "256",
-    )
+    code, _, err = cli("predict", "time-to-train", *run_8b, "--tokens", "lots")
     assert code == 2 and "--tokens" in err
-    code, _, err = cli(
-        "predict",
-        "layouts",
-        "--model",
-        "megatron-1t",
-        "--gpu",
-        "h100-sxm",
-        "--gpus",
-        "8",
-        "--global-batch",
-        "8",
-    )
+    too_big = ("--model", "megatron-1t", "--gpu", "h100-sxm", "--gpus", "8", "--global-batch", "8")
+    code, _, err = cli("predict", "layouts", *too_big)
     assert code == 2 and "no valid layout" in err
 
 

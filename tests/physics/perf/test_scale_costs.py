@@ -7,9 +7,10 @@ import dataclasses
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.physics.perf.models import GPT
 
 from megapod.errors import InfeasibleError
-from megapod.physics.perf import Hardware, Layout, TransformerModel, model_preset, train_step
+from megapod.physics.perf import Hardware, Layout, model_preset, train_step
 from megapod.physics.perf.collectives import p2p_s
 from megapod.physics.perf.kernels import memory_bound_time_s
 from megapod.physics.perf.layout import check_layout
@@ -34,16 +35,6 @@ from megapod.physics.perf.training import (
 )
 
 H100 = Hardware.from_gpu("h100-sxm", 8, 400e9)
-GPT = TransformerModel(
-    layers=32,
-    hidden=4096,
-    heads=32,
-    kv_heads=32,
-    ffn_hidden=16384,
-    vocab=51200,
-    seq_len=2048,
-    name="gpt-6.7b",
-)
 
 
 def test_contention_is_the_sm_share_of_the_hidden_time() -> None:

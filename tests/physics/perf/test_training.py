@@ -7,23 +7,14 @@ import dataclasses
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.physics.perf.models import GPT
 
 from megapod.errors import InfeasibleError
-from megapod.physics.perf import Hardware, Layout, TransformerModel, model_preset, train_step
+from megapod.physics.perf import Hardware, Layout, model_preset, train_step
 from megapod.physics.perf.collectives import all_reduce_s, ring_all_reduce_s
 from megapod.physics.perf.training import layer_cost, layer_gemm_shapes
 
 H100 = Hardware.from_gpu("h100-sxm", 8, 400e9)
-GPT = TransformerModel(
-    layers=32,
-    hidden=4096,
-    heads=32,
-    kv_heads=32,
-    ffn_hidden=16384,
-    vocab=51200,
-    seq_len=2048,
-    name="gpt-6.7b",
-)
 
 
 def _flops(shapes: list[tuple[float, float, float]]) -> float:
@@ -234,31 +225,14 @@ def test_rail_optimized_leaves_reach_more_domains() -> None:
     pod = site.pods[0]
     scale_out = pod.fabric.scale_out
     assert scale_out is not None
-    rail = Hardware.from_pod(
-        pod.model_copy(
-            update={
-                "fabric": pod.fabric.model_copy(
-                    update={
-                        "scale_out": scale_out.model_copy(
-                            update={"topology": "rail-optimized-fat-tree", "oversubscription": 2.0}
-                        )
-                    }
-                )
-            }
+
+    def with_topology(topology: str) -> Hardware:
+        fabric = pod.fabric.model_copy(
+            update={"scale_out": scale_out.model_copy(update={"topology": topology, "oversubscription": 2.0})}
         )
-    )
-    plain = Hardware.from_pod(
-        pod.model_copy(
-            update={
-                "fabric": pod.fabric.model_copy(
-                    update={
-                        "scale_out": scale_out.model_copy(
-                            update={"topology": "fat-tree", "oversubscription": 2.0}
-                        )
-                    }
-                )
-            }
-        )
-    )
+        return Hardware.from_pod(pod.model_copy(update={"fabric": fabric}))
+
+    rail = with_topology("rail-optimized-fat-tree")
+    plain = with_topology("fat-tree")
     assert rail.leaf_domains > plain.leaf_domains >= 1
     assert rail.scale_out_oversubscription == 2.0
