@@ -13,13 +13,13 @@ agent does not start its month again.
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from megapod.fleet.engine import CAP_MONTH_S as WINDOW_S  # the cap's period [s]: 30 days
+from megapod.fleet.rules import window_start_s
 
 #: The file, in the agent's state folder, that keeps the window's count.
 FILE_NAME = "data-use.json"
@@ -48,10 +48,9 @@ class DataMeter:
 
     def _roll(self) -> None:
         """Start a new window when the current one has run out (whole windows from its start)."""
-        passed = self.wall() - self.window_start_s
-        if passed >= WINDOW_S:
-            self.window_start_s += math.floor(passed / WINDOW_S) * WINDOW_S
-            self.window_bytes = 0
+        start = window_start_s(self.window_start_s, self.wall(), WINDOW_S)
+        if start != self.window_start_s:
+            self.window_start_s, self.window_bytes = start, 0
 
     def add(self, n_bytes: int) -> None:
         """Count ``n_bytes`` moved now [B]."""

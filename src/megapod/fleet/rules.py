@@ -19,6 +19,7 @@ reads one unit's results).
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Hashable, Iterable
 from typing import Any, TypeVar
@@ -65,6 +66,13 @@ def next_reputation(reputation: Any, valid: Any, caught: Any) -> Any:
     """A car's count of consecutive valid results after a unit is accepted: ``valid`` more
     results matched, or back to 0 when a result of its was ``caught`` disagreeing."""
     return np.where(caught, 0, np.add(reputation, valid))
+
+
+def window_start_s(start_s: float, now_s: float, window_s: float) -> float:
+    """Start of the window of ``window_s`` holding ``now_s``, for windows laid end to end from
+    ``start_s`` (the owner's data-cap month: whole windows, never a drifting start) [s]."""
+    passed = now_s - start_s
+    return start_s + math.floor(passed / window_s) * window_s if passed >= window_s else start_s
 
 
 def soc_latch(soc: Any, latch: Any, min_soc: float, hysteresis: float) -> Any:

@@ -10,11 +10,11 @@ move, so a modified agent cannot move more than its owner allowed.
 from __future__ import annotations
 
 import json
-import math
 from datetime import datetime, timedelta
 from typing import Any
 
 from megapod.fleet.engine import CAP_MONTH_S as WINDOW_S  # the cap's period [s]: 30 days
+from megapod.fleet.rules import window_start_s
 from megapod.serve.fleet.leases import aware
 from megapod.serve.store.models import FleetBatch, FleetVehicle
 
@@ -58,12 +58,10 @@ def roll(car: FleetVehicle, now: datetime) -> None:
     if car.data_window_at is None:
         car.data_window_at, car.data_bytes = now, 0
         return
-    passed = (now - aware(car.data_window_at)).total_seconds()
-    if passed >= WINDOW_S:
-        car.data_window_at = aware(car.data_window_at) + timedelta(
-            seconds=math.floor(passed / WINDOW_S) * WINDOW_S
-        )
-        car.data_bytes = 0
+    start = aware(car.data_window_at)
+    moved_s = window_start_s(0.0, (now - start).total_seconds(), WINDOW_S)
+    if moved_s > 0:
+        car.data_window_at, car.data_bytes = start + timedelta(seconds=moved_s), 0
 
 
 def units_allowed(car: FleetVehicle, cap_bytes: float, per_unit_bytes: int) -> int:
