@@ -19,11 +19,12 @@ Event = tuple[float, int, int, int, int]
 class EventKernel:
     """Clock plus event heap. ``schedule`` returns a handle that ``cancel`` accepts."""
 
-    __slots__ = ("_cancelled", "_heap", "_pending", "_seq", "events_processed", "now_s")
+    __slots__ = ("_cancelled", "_pending", "_seq", "events_processed", "heap", "now_s")
 
     def __init__(self, start_s: float = 0.0) -> None:
         self.now_s = start_s
-        self._heap: list[Event] = []
+        #: The event heap (read it, never change it: an empty heap means no event is left).
+        self.heap: list[Event] = []
         self._seq = 0
         self._cancelled: set[int] = set()
         #: Handles of events scheduled and neither run nor cancelled.
@@ -37,7 +38,7 @@ class EventKernel:
         seq = self._seq
         self._seq = seq + 1
         self._pending.add(seq)
-        heapq.heappush(self._heap, (time_s, priority, seq, kind, payload))
+        heapq.heappush(self.heap, (time_s, priority, seq, kind, payload))
         return seq
 
     def cancel(self, handle: int) -> None:
@@ -52,14 +53,14 @@ class EventKernel:
 
     def peek_s(self) -> float:
         """Time of the next live event, or +inf when none is left."""
-        heap = self._heap
+        heap = self.heap
         while heap and heap[0][2] in self._cancelled:
             self._cancelled.discard(heapq.heappop(heap)[2])
         return heap[0][0] if heap else math.inf
 
     def pop(self) -> Event | None:
         """Remove the next live event, advance the clock to it and return it (None if empty)."""
-        heap = self._heap
+        heap = self.heap
         cancelled = self._cancelled
         while heap:
             event = heapq.heappop(heap)
@@ -74,7 +75,7 @@ class EventKernel:
 
     def run_until(self, end_s: float, handler: Callable[[Event], None]) -> None:
         """Pop and hand events to ``handler`` until the next is after ``end_s``; clock ends there."""
-        heap = self._heap
+        heap = self.heap
         cancelled = self._cancelled
         pop = heapq.heappop
         while heap and heap[0][0] <= end_s:

@@ -179,10 +179,10 @@ class EasyBackfill(QueueDiscipline):
         """A full EASY pass: reserve the head, then try up to ``BACKFILL_DEPTH - 1`` jobs."""
         cluster = self.cluster
         part = cluster.partitions[p]
-        nf = cluster.node_free
+        nf = cluster.free
         up = cluster.node_up
         res = NodeReservation(
-            lambda n: int(nf[n]) if up[n] else None,
+            lambda n: nf[n] if up[n] else None,
             len(part.full),
             {f: len(nodes) for f, nodes in enumerate(part.buckets) if nodes},
             part.node_gpus,
@@ -265,9 +265,9 @@ class EasyBackfill(QueueDiscipline):
         if alloc is None:
             memo.too_big = gj
             return False
-        nf = cluster.node_free
+        nf = cluster.free
         for node, take in alloc[1]:
-            res.remember(node, int(nf[node]) + take)
+            res.remember(node, nf[node] + take)
         if late:  # still running at the reservation: the head must fit beside it
             self._start_alloc_on(res, alloc, -1)
             if not res.fits():

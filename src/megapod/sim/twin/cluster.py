@@ -7,7 +7,9 @@ Every partition has one node size ``G``. Its up nodes are kept in two structures
 * ``buckets[f]`` (``0 < f < G``): insertion-ordered sets of partly used nodes with ``f`` free;
   a best fit for ``n < G`` is the first non-empty bucket at or above ``n``, then a full node.
 
-Free counts live in a numpy array so that whole-node allocations are updated in one call.
+Free counts live in one block of memory seen two ways: an ``array.array`` for the scalar reads
+and writes of the placement path (a Python int each, no numpy scalar), and a numpy view of the
+same memory for the vector reads of mixed partitions, backfill and the node map.
 
 A partition whose nodes differ in size, include CPU-only nodes, carry CPU or memory limits, or
 whose jobs ask for CPU, memory, GPU shares or GPU types is *mixed*: it is placed node by node by
@@ -17,6 +19,7 @@ whose jobs ask for CPU, memory, GPU shares or GPU types is *mixed*: it is placed
 
 from __future__ import annotations
 
+import array
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -62,7 +65,9 @@ class Cluster:
 
     def __init__(self, node_gpus: list[int], node_partition: list[int], partition_names: list[str]) -> None:
         self.node_gpus = list(node_gpus)
-        self.node_free: npt.NDArray[np.int64] = np.asarray(node_gpus, dtype=np.int64).copy()
+        #: Idle GPUs of each node; ``node_free`` is a numpy view of the same memory.
+        self.free = array.array("q", node_gpus)
+        self.node_free: npt.NDArray[np.int64] = np.frombuffer(self.free, dtype=np.int64)
         self.node_up = [True] * len(node_gpus)
         self.node_partition = list(node_partition)
         #: Bumped on every change of free or up nodes, so a caller can tell a state it has seen.
@@ -130,17 +135,17 @@ class Cluster:
         part.full = []
         part.buckets = [{} for _ in range(g)]
         part.free_gpus = part.up_gpus = 0
-        free = self.node_free
+        free = self.free
         if part.mixed:
             for i in part.nodes:
                 if self.node_up[i]:
                     part.up_gpus += self.node_gpus[i]
-                    part.free_gpus += int(free[i])
+                    part.free_gpus += free[i]
             return
         for i in part.nodes:
             if not self.node_up[i]:
                 continue
-            f = int(free[i])
+            f = free[i]
             part.up_gpus += g
             part.free_gpus += f
             if f == g:
@@ -148,9 +153,8 @@ class Cluster:
             elif f > 0:
                 part.buckets[f][i] = None
 
-    def _set_free(self, part: Partition, node: int, new: int) -> None:
-        """Move a partly used or full node to free count ``new`` (node is up)."""
-        old = int(self.node_free[node])
+    def _set_free(self, part: Partition, node: int, old: int, new: int) -> None:
+        """Move a partly used or full node (up) from free count ``old`` to ``new``."""
         g = part.node_gpus
         if old == g:
             if part.full[-1] == node:
@@ -163,7 +167,7 @@ class Cluster:
             part.full.append(node)
         elif new > 0:
             part.buckets[new][node] = None
-        self.node_free[node] = new
+        self.free[node] = new
         part.free_gpus += new - old
 
     def can_fit(self, p: int, gpus: int, job: int = -1, placement: Placement | None = None) -> bool:
@@ -197,14 +201,16 @@ class Cluster:
             return None
         g = part.node_gpus
         k, r = divmod(gpus, g)
+        free = self.free
         partial: list[tuple[int, int]] = []
         if r:
             node = placement.partial_node(part, k, r)
             if node < 0:
                 return None
-            if len(part.full) - (1 if int(self.node_free[node]) == g else 0) < k:
+            f = free[node]
+            if len(part.full) - (f == g) < k:
                 return None
-            self._set_free(part, node, int(self.node_free[node]) - r)
+            self._set_free(part, node, f, f - r)
             partial.append((node, r))
         elif len(part.full) < k:
             return None
@@ -213,7 +219,8 @@ class Cluster:
             placement.order_full(part)
             whole = part.full[-k:]
             del part.full[-k:]
-            self.node_free[whole] = 0
+            for node in whole:
+                free[node] = 0
             part.free_gpus -= k * g
         self.version += 1
         return whole, partial
@@ -228,14 +235,18 @@ class Cluster:
             assert self.mixed is not None
             return self.mixed.release(job)
         self.version += 1
+        free = self.free
         if whole:
             part = parts[self.node_partition[whole[0]]]
-            self.node_free[whole] = part.node_gpus
+            g = part.node_gpus
+            for node in whole:
+                free[node] = g
             part.full.extend(whole)
-            part.free_gpus += len(whole) * part.node_gpus
+            part.free_gpus += len(whole) * g
         for node, take in partial:
             part = parts[self.node_partition[node]]
-            self._set_free(part, node, int(self.node_free[node]) + take)
+            f = free[node]
+            self._set_free(part, node, f, f + take)
         return None
 
     def set_up(self, node: int, up: bool) -> None:
@@ -244,7 +255,7 @@ class Cluster:
             return
         self.version += 1
         part = self.partitions[self.node_partition[node]]
-        free = int(self.node_free[node])
+        free = self.free[node]
         g = part.node_gpus
         if part.mixed:
             sign = 1 if up else -1

@@ -118,7 +118,7 @@ class Faults:
                 hit = j
                 break
         owner = None
-        if not on_node and cluster.node_free[node] == 0:
+        if not on_node and cluster.free[node] == 0:
             owner = next((j for j, nodes in led.whole_jobs.items() if node in nodes), None)
             hit = owner
         if hit is None:

@@ -277,7 +277,7 @@ class MixedNodes:
             return None
         whole, grants = plan
         cl = self.cluster
-        free = cl.node_free
+        free = cl.free
         part = cl.partitions[p]
         busy = 0
         for node, idx, take, cpu, mem in grants:
@@ -310,7 +310,7 @@ class MixedNodes:
         grants, _ = self.grants.pop(j)
         cl = self.cluster
         self.excl[self.whole_of.pop(j, [])] = False
-        free = cl.node_free
+        free = cl.free
         idle = 0
         for node, idx, take, cpu, mem in grants:
             used = self.used[node]

@@ -358,9 +358,15 @@ _STATE_NAMES = np.array(["waiting", "queued", "running", "done", "cancelled"], d
 _KIND_NAMES = np.array(["batch", "pretraining", "inference", "batch-inference"], dtype=object)
 
 
+def _column(values: list[float] | list[int], dtype: type = np.float64) -> npt.NDArray[Any]:
+    """One per-job list of the ledger as an array (``fromiter`` with the count and type known
+    skips the type discovery of ``asarray``: about half the time on 80k jobs)."""
+    return np.fromiter(values, dtype=dtype, count=len(values))
+
+
 def _jobs_table(led: JobLedger, js: JobSet) -> pd.DataFrame:
-    start = np.asarray(led.start_s)
-    end = np.asarray(led.end_s)
+    start = _column(led.start_s)
+    end = _column(led.end_s)
     names = [p.name for p in led.cluster.partitions]
     # a GPU-sharing job's accounts count its share of the GPU (the ledger counts the GPU)
     share = np.where(js.gpu_milli > 0, js.gpu_milli / 1000.0, 1.0) if js.gpu_milli is not None else 1.0
@@ -373,16 +379,16 @@ def _jobs_table(led: JobLedger, js: JobSet) -> pd.DataFrame:
             "submit_s": js.submit_s,
             "start_s": start,
             "end_s": end,
-            "queue_s": np.asarray(led.queue_s),
+            "queue_s": _column(led.queue_s),
             "jct_s": end - js.submit_s,
             "work_s": js.work_s,
-            "interruptions": np.asarray(led.interruptions, dtype=np.int64),
-            "preemptions": np.asarray(led.preemptions, dtype=np.int64),
-            "busy_gpu_h": np.asarray(led.busy_gpu_s) * share / HOUR_S,
-            "useful_gpu_h": np.asarray(led.useful_gpu_s) * share / HOUR_S,
-            "lost_gpu_h": np.asarray(led.lost_gpu_s) * share / HOUR_S,
-            "checkpoint_gpu_h": np.asarray(led.ckpt_gpu_s) * share / HOUR_S,
-            "state": _STATE_NAMES[np.asarray(led.state, dtype=np.int64)] if len(js) else [],
+            "interruptions": _column(led.interruptions, np.int64),
+            "preemptions": _column(led.preemptions, np.int64),
+            "busy_gpu_h": _column(led.busy_gpu_s) * share / HOUR_S,
+            "useful_gpu_h": _column(led.useful_gpu_s) * share / HOUR_S,
+            "lost_gpu_h": _column(led.lost_gpu_s) * share / HOUR_S,
+            "checkpoint_gpu_h": _column(led.ckpt_gpu_s) * share / HOUR_S,
+            "state": _STATE_NAMES[_column(led.state, np.int64)] if len(js) else [],
         }
     )
     if js.gpu_milli is not None:  # what the jobs of a mixed cluster asked for beside GPUs

@@ -479,6 +479,8 @@ class Twin:
         nxt = self._next_arrival
         late = self._late
         done_heap = led.done_heap
+        kheap = kernel.heap
+        peek = kernel.peek_s
         run_token = led.run_token
         state = led.state
         part = led.part
@@ -502,8 +504,10 @@ class Twin:
             while done_heap and run_token[done_heap[0][2]] != done_heap[0][1]:
                 heapq.heappop(done_heap)
             t_done = (led.now + (done_heap[0][0] - led.v_now) / led.speed) if done_heap else inf
-            t_k = kernel.peek_s()
-            t = min(t_arr, t_done, t_k)
+            t_k = peek() if kheap else inf
+            t = t_arr if t_arr < t_done else t_done
+            if t_k < t:
+                t = t_k
             if pending and t > led.now:  # the instant is over: schedule once, then record it
                 if dirty:
                     sched.run_dirty()
