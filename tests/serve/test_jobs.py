@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 from tests.serve.conftest import Api
 from tests.serve.helpers import wait_for
 
@@ -108,3 +110,74 @@ def test_restart_keeps_state(start_api: Callable[..., Api], db_url: str) -> None
     assert admins == 3
     kinds = [e["kind"] for e in b.client.get("/api/v1/events", headers=b.viewer).json()["items"]]
     assert kinds.count("server_start") == 2
+
+
+def test_a_read_survives_a_connection_the_database_dropped(api: Api) -> None:
+    """The reader engine pings no connection before a read: a read on a pooled connection the
+    database server has closed is run again on a new one, not answered with a 500."""
+    db = api.plane.db
+    if db.backend != "postgresql":
+        pytest.skip("only a database server drops connections")
+    j = submit(api, "kept").json()
+    assert job(api, j["id"])["id"] == j["id"]  # the reader's pool now holds a connection
+    with db.reader.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+    assert job(api, j["id"])["id"] == j["id"]
+    listed = api.client.get("/api/v1/jobs", headers=api.viewer)
+    assert listed.status_code == 200 and listed.json()["total"] == 1
+
+
+def test_concurrent_submits_share_one_transaction(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Submits waiting for the plane's lock are written together (group commit): each is
+    answered as if alone: a new key is stored once, a resent key gets its job back, a key
+    reused for another body is a conflict, and a job the backend refuses is not stored."""
+    from megapod.errors import SpecError
+    from megapod.serve.auth import Principal
+    from megapod.serve.services import jobs
+    from megapod.serve.store.models import AuditEntry
+
+    plane = api.plane
+    who = Principal(token_id=1, name="batcher", role="operator")
+    sizes: list[int] = []
+    write = jobs._write_batch
+    monkeypatch.setattr(jobs, "_write_batch", lambda p, b: (sizes.append(len(b)), write(p, b))[1])
+    first, _ = jobs.submit(plane, who, {"idempotency_key": "old", "gpus": 8, "work_s": 60.0})
+    bodies = [{"idempotency_key": f"new-{i}", "gpus": 8, "work_s": 60.0} for i in range(5)]
+    bodies += [
+        {"idempotency_key": "old", "gpus": 8, "work_s": 60.0},  # resent
+        {"idempotency_key": "old", "gpus": 16, "work_s": 60.0},  # another body, same key
+        {"idempotency_key": "twice", "gpus": 8, "work_s": 60.0},
+        {"idempotency_key": "twice", "gpus": 8, "work_s": 60.0},  # the same key in one batch
+        {"idempotency_key": "refused", "gpus": 8},  # the twin needs work_s
+    ]
+    answers: dict[int, Any] = {}
+
+    def run(i: int) -> None:
+        try:
+            answers[i] = jobs.submit(plane, who, bodies[i])
+        except Exception as exc:  # the answer under test
+            answers[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(bodies))]
+    with plane.lock:  # every submit joins the queue while the lock is held elsewhere
+        for t in threads:
+            t.start()
+        wait_for(lambda: len(plane.pending_submits) == len(bodies))
+    for t in threads:
+        t.join(10)
+    assert sizes == [1, len(bodies)]
+    assert all(answers[i][1] for i in range(5))
+    assert answers[5] == (first, False)
+    assert isinstance(answers[6], jobs.Conflict)
+    assert sorted(isinstance(answers[i], tuple) and answers[i][1] for i in (7, 8)) == [False, True]
+    assert answers[7][0]["id"] == answers[8][0]["id"]
+    assert isinstance(answers[9], SpecError)
+    with plane.db.session() as s:
+        keys = sorted(s.scalars(select(Job.idempotency_key)))
+        audited = s.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "job.submit")
+        )
+    assert keys == sorted(["old", "twice", *(f"new-{i}" for i in range(5))])
+    assert audited == len(keys)

@@ -13,8 +13,9 @@ import math
 import sys
 import threading
 import time
+from collections import deque
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -26,6 +27,9 @@ from megapod.serve.settings import Settings
 from megapod.serve.store import Database
 from megapod.serve.store.models import Allocation, Event, Job, JobLog, Setting, TelemetryRollup, utcnow
 from megapod.spec.site import Site
+
+if TYPE_CHECKING:
+    from megapod.serve.services.jobs import PendingSubmit
 
 log = logging.getLogger("megapod.serve")
 
@@ -91,6 +95,8 @@ class ControlPlane:
         self.revision = ""
         self.energy_j = {"it": 0.0, "facility": 0.0}
         self.submitted_total = 0
+        #: Submissions waiting for the transaction that writes them (``services.jobs.submit``).
+        self.pending_submits: deque[PendingSubmit] = deque()
         self._active: set[str] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -7,10 +7,14 @@ import functools
 import hashlib
 import json
 import uuid
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Integer, Select, bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from megapod.errors import SpecError
@@ -36,53 +40,135 @@ def request_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(rest, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+#: Submissions written in one transaction at most (well under SQLite's 32,766 bound variables
+#: for the rows of one ``INSERT``).
+MAX_BATCH = 64
+
+
+@dataclass
+class PendingSubmit:
+    """One submission waiting for the transaction that writes it (see :func:`submit`)."""
+
+    who: Principal
+    body: dict[str, Any]
+    digest: str
+    #: The job as the API shows it, and whether it was created now (set once written).
+    result: tuple[dict[str, Any], bool] | None = None
+    error: BaseException | None = None
+
+    @property
+    def finished(self) -> bool:
+        """Written, answered from an earlier submit of the same key, or refused."""
+        return self.result is not None or self.error is not None
+
+
 def submit(plane: ControlPlane, who: Principal, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """Accept a job, or answer the one already accepted under the same key.
 
-    Returns the job and whether it was created now. The row is written and the backend takes
-    the job in one transaction: when the backend refuses it, nothing is stored.
+    Returns the job and whether it was created now. Submissions are written by group commit:
+    each request joins :attr:`ControlPlane.pending_submits`, and whichever request holds the
+    plane's lock writes every submission waiting then in one transaction, so concurrent
+    submits share one commit (one WAL flush) instead of queueing for one each. A job is
+    answered only after its transaction has committed; a job the backend refuses is not
+    stored, and the others of its transaction are.
     """
-    key = body["idempotency_key"]
-    digest = request_hash(body)
+    item = PendingSubmit(who, body, request_hash(body))
+    plane.pending_submits.append(item)
     with plane.lock:
-        job_id = f"j-{uuid.uuid4().hex[:12]}"
-        try:
-            # one transaction: the job and its audit row, then the backend takes the job. A
-            # key already used fails the insert (the key is unique), and is answered below:
-            # a resent submit is rare, so it is not looked up before every insert.
-            with plane.db.session() as s:
-                job = Job(
-                    id=job_id,
-                    idempotency_key=key,
-                    request_hash=digest,
-                    name=body.get("name") or job_id,
-                    state="pending",
-                    gpus=body["gpus"],
-                    work_s=body.get("work_s"),
-                    partition=body.get("partition"),
-                    queue=body.get("queue"),
-                    priority=body.get("priority", 0),
-                    command=body.get("command"),
-                    entrypoint=body.get("entrypoint"),
-                    args=body.get("args") or [],
-                    submitted_by=who.name,
-                    sim_submit_s=plane.backend.clock_s(),
-                    message="",
-                    log_lines=0,
-                )
-                s.add(job)
-                audit(s, who, "job.submit", job_id, gpus=job.gpus, idempotency_key=key)
-                s.flush()
-                plane.backend.submit(spec_of(job))  # refused: the transaction is rolled back
-                out = job_json(job)
-        except IntegrityError:  # the key was used before (by this server or another one)
-            found = _by_key(plane, key, digest)
-            if found is None:
-                raise
-            return found, False
-        plane.job_changed(job_id, active=True)
+        if not item.finished:  # not written by an earlier holder of the lock
+            batch = _take(plane.pending_submits)
+            try:
+                _write_batch(plane, batch)
+            except BaseException as exc:
+                for other in batch:
+                    if not other.finished:
+                        other.error = exc
+    if item.error is not None:
+        raise item.error
+    assert item.result is not None
+    return item.result
+
+
+def _take(pending: deque[PendingSubmit]) -> list[PendingSubmit]:
+    batch: list[PendingSubmit] = []
+    while pending and len(batch) < MAX_BATCH:
+        batch.append(pending.popleft())
+    return batch
+
+
+def _write_batch(plane: ControlPlane, batch: list[PendingSubmit]) -> None:
+    """Write ``batch`` in one transaction (the caller holds the plane's lock): insert every job
+    whose key is new (a key used before is skipped by the insert and answered by its job),
+    hand those to the backend, delete the ones it refuses, audit the rest, commit."""
+    clock = plane.backend.clock_s()
+    now = utcnow()
+    rows = [_job_row(item, clock, now) for item in batch]
+    insert = pg_insert if plane.db.backend == "postgresql" else sqlite_insert
+    stmt = insert(Job).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Job.id)
+    accepted: list[tuple[PendingSubmit, Job]] = []
+    with plane.db.session() as s:
+        created = set(s.scalars(stmt, rows))
+        refused: list[str] = []
+        for item, row in zip(batch, rows, strict=True):
+            if row["id"] not in created:
+                continue
+            job = Job(**row)  # not added: the row is already written
+            try:
+                plane.backend.submit(spec_of(job))
+            except (SpecError, BackendConflict) as exc:
+                item.error = exc
+                refused.append(job.id)
+                continue
+            audit(s, item.who, "job.submit", job.id, gpus=job.gpus, idempotency_key=row["idempotency_key"])
+            accepted.append((item, job))
+        if refused:
+            s.execute(delete(Job).where(Job.id.in_(refused)))
+    for item, job in accepted:
+        plane.job_changed(job.id, active=True)
         plane.submitted_total += 1
-    return out, True
+        item.result = (job_json(job), True)
+    for item in batch:  # keys used before: the job stored under the key (409 for another body)
+        if not item.finished:
+            try:
+                found = _by_key(plane, item.body["idempotency_key"], item.digest)
+            except Conflict as exc:
+                item.error = exc
+                continue
+            if found is None:  # the key's job was deleted meanwhile: not expected
+                item.error = Conflict(f"idempotency_key: {item.body['idempotency_key']!r} is in use")
+            else:
+                item.result = (found, False)
+
+
+def _job_row(item: PendingSubmit, clock: float, now: datetime) -> dict[str, Any]:
+    """The ``jobs`` row of a submission (every column, so that the row is the answer too)."""
+    body = item.body
+    job_id = f"j-{uuid.uuid4().hex[:12]}"
+    return {
+        "id": job_id,
+        "idempotency_key": body["idempotency_key"],
+        "request_hash": item.digest,
+        "name": body.get("name") or job_id,
+        "state": "pending",
+        "gpus": body["gpus"],
+        "work_s": body.get("work_s"),
+        "partition": body.get("partition"),
+        "queue": body.get("queue"),
+        "priority": body.get("priority", 0),
+        "command": body.get("command"),
+        "entrypoint": body.get("entrypoint"),
+        "args": body.get("args") or [],
+        "submitted_by": item.who.name,
+        "created_at": now,
+        "started_at": None,
+        "ended_at": None,
+        "sim_submit_s": clock,
+        "sim_start_s": None,
+        "sim_end_s": None,
+        "exit_code": None,
+        "message": "",
+        "log_lines": 0,
+    }
 
 
 def _by_key(plane: ControlPlane, key: str, digest: str) -> dict[str, Any] | None:
@@ -108,7 +194,8 @@ _FILTERS = ("state", "queue", "name")
 def _job_queries(filters: tuple[str, ...]) -> tuple[Select[Any], Select[Any]]:
     """The count and the page of jobs filtered on ``filters`` (bound parameters of those
     names, and ``offset``, ``limit``), built once: a statement built anew for every request
-    is compiled and keyed anew too."""
+    is compiled and keyed anew too. (A count in each row of the page, ``count() OVER ()``,
+    would save a round trip but read every matching row instead of a page of the index.)"""
     where = [_JOBS.c[f] == bindparam(f) for f in filters]
     count = select(func.count()).select_from(_JOBS).where(*where)
     page = (
@@ -136,16 +223,18 @@ def list_jobs(
     objects: a read needs no unit of work)."""
     asked = {k: v for k, v in zip(_FILTERS, (state, queue, name), strict=True) if v is not None}
     count, page = _job_queries(tuple(asked))
-    with plane.db.reader.connect() as conn:
+
+    def query(conn: Connection) -> dict[str, Any]:
         total = int(conn.execute(count, asked).scalar_one())
         rows = conn.execute(page, {**asked, "offset": offset, "limit": limit}).all()
-    return {"items": [job_values(r) for r in rows], "total": total}
+        return {"items": [job_values(r) for r in rows], "total": total}
+
+    return plane.db.read(query)
 
 
 def get_job(plane: ControlPlane, job_id: str) -> dict[str, Any]:
     """One job (read as a plain row)."""
-    with plane.db.reader.connect() as conn:
-        row = conn.execute(_GET_JOB, {"id": job_id}).first()
+    row = plane.db.read(lambda conn: conn.execute(_GET_JOB, {"id": job_id}).first())
     if row is None:
         raise NotFound(f"job_id: no job {job_id!r}")
     return job_values(row)

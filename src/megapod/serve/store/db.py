@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from megapod.errors import SpecError
 
 #: Connections an SQLite engine keeps open: anyio's worker threads (40) and the server's own.
 SQLITE_POOL = 48
+
+T = TypeVar("T")
 
 #: Folder of the Alembic environment shipped inside the package.
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -30,8 +32,19 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url`` (``sqlite:///FILE`` or ``postgresql+psycopg://…``)."""
+def _postgres_url(url: str) -> URL:
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql+psycopg") if parsed.drivername == "postgresql" else parsed
+
+
+def make_engine(url: str, reads_only: bool = False) -> Engine:
+    """An engine for ``url`` (``sqlite:///FILE`` or ``postgresql+psycopg://…``).
+
+    ``reads_only`` (PostgreSQL): an engine for statements that each stand alone, in autocommit
+    (no BEGIN and ROLLBACK round trips; each statement sees what was committed when it ran, as
+    under the default READ COMMITTED anyway) and without the pool's ping before each use (a
+    ``SELECT 1`` round trip): :meth:`Database.read` retries a read once on a connection found
+    dropped instead (SQLAlchemy's "optimistic" disconnect handling)."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -52,8 +65,9 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if backend == "postgresql":
-        if parsed.drivername == "postgresql":
-            parsed = parsed.set(drivername="postgresql+psycopg")
+        parsed = _postgres_url(url)
+        if reads_only:
+            return create_engine(parsed, isolation_level="AUTOCOMMIT", pool_size=5, max_overflow=10)
         return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
     raise SpecError(
         "db", f"{backend!r} databases are not supported; use sqlite:///FILE or postgresql+psycopg://…"
@@ -89,15 +103,9 @@ class Database:
         self.engine = make_engine(url)
         self.backend = self.engine.dialect.name
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
-        #: The engine for reads of one or two statements. On PostgreSQL it begins no
-        #: transaction, so a read costs no BEGIN and ROLLBACK round trips (each statement sees
-        #: what was committed when it ran, as under the default READ COMMITTED anyway); SQLite's
-        #: driver begins none for a SELECT, and switching it to autocommit costs time.
-        self.reader = (
-            self.engine
-            if self.backend == "sqlite"
-            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        )
+        #: The engine of :meth:`read` (see ``make_engine(reads_only=True)``); SQLite's driver
+        #: begins no transaction for a SELECT, and switching it to autocommit costs time.
+        self.reader = self.engine if self.backend == "sqlite" else make_engine(url, reads_only=True)
 
     def migrate(self) -> str:
         """Apply the migrations (see :func:`migrate`)."""
@@ -120,6 +128,20 @@ class Database:
         finally:
             s.close()
 
+    def read(self, query: Callable[[Connection], T]) -> T:
+        """``query`` on a connection of the reader engine; run once more on a fresh connection
+        when the first one had been dropped (a restarted database server)."""
+        try:
+            with self.reader.connect() as conn:
+                return query(conn)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        with self.reader.connect() as conn:
+            return query(conn)
+
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+        if self.reader is not self.engine:
+            self.reader.dispose()
