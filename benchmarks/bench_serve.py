@@ -14,8 +14,10 @@ of the answer, so it includes this process's own time on the shared CPUs.
 Run: ``.venv/bin/python benchmarks/bench_serve.py`` (SQLite in a temporary folder, and a
 private PostgreSQL started from the installed binaries when there are any); ``--db URL`` to
 load a database of your own instead (empty: the first admin token is read from the server);
-``--repeat N`` runs per database; ``--out FILE`` for the JSON (default
-``benchmarks/data/serve.json``). The figures in docs/serve.md come from ``--repeat 3``.
+``--repeat N`` runs per database; ``--baseline REV`` runs a worktree of that revision side by
+side, alternating with this checkout, and prints the ratios of the median rates; ``--out FILE``
+for the JSON (default ``benchmarks/data/serve.json``). The figures in docs/serve.md come from
+``--repeat 3``.
 """
 
 from __future__ import annotations
@@ -60,9 +62,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def private_postgres(folder: Path) -> Iterator[Callable[[str], str]]:
+def private_postgres(folder: Path) -> Iterator[tuple[Callable[[str], str], psutil.Process]]:
     """A PostgreSQL server of its own in ``folder`` (default durability settings); yields a
-    function that makes an empty database and answers its URL."""
+    function that makes an empty database and answers its URL, and the server's main process
+    (whose children are the backends serving each connection)."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl")) or [shutil.which("pg_ctl") or ""]
     pg_ctl = Path(found[-1]) if found[-1] else None
     if pg_ctl is None:
@@ -84,23 +87,26 @@ def private_postgres(folder: Path) -> Iterator[Callable[[str], str]]:
         subprocess.run([*createdb, "-U", "postgres", name], check=True, capture_output=True)
         return f"postgresql+psycopg://postgres@127.0.0.1:{port}/{name}"
 
+    postmaster = psutil.Process(int((data / "postmaster.pid").read_text().split()[0]))
     try:
-        yield new_database
+        yield new_database, postmaster
     finally:
         stop = [*as_user, str(pg_ctl), "stop", "-m", "fast", "-D", str(data)]
         subprocess.run(stop, capture_output=True, check=False)
 
 
 @contextmanager
-def server(db_url: str, folder: Path) -> Iterator[tuple[str, str, psutil.Process]]:
-    """``megapod serve`` on ``db_url`` as a process; its base URL, first admin token and process."""
+def server(db_url: str, folder: Path, src: Path | None = None) -> Iterator[tuple[str, str, psutil.Process]]:
+    """``megapod serve`` on ``db_url`` as a process (of the package in ``src``, default this
+    checkout's); its base URL, first admin token and process."""
     port = free_port()
     err_path = folder / f"serve-{port}.stderr"
+    env = {**os.environ, "PYTHONPATH": str(src or REPO / "src")}
     with err_path.open("w") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "megapod", "serve", str(SITE), "--db", db_url, "--port", str(port),
              "--speed", "100"],
-            cwd=folder, stdout=subprocess.DEVNULL, stderr=err,
+            cwd=folder, stdout=subprocess.DEVNULL, stderr=err, env=env,
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
@@ -128,18 +134,38 @@ def percentiles(latencies_s: list[float]) -> dict[str, float]:
     return {"p50_ms": round(q[49] * 1e3, 2), "p99_ms": round(q[98] * 1e3, 2)}
 
 
-def cpu_meter(proc: psutil.Process) -> Callable[[int], dict[str, float]]:
+def _tree_cpu_s(root: psutil.Process) -> dict[int, float]:
+    """CPU time [s] (user + system) of ``root`` and of each of its children, by process id."""
+    out: dict[int, float] = {}
+    for p in [root, *root.children(recursive=True)]:
+        try:
+            out[p.pid] = sum(p.cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            continue
+    return out
+
+
+def cpu_meter(
+    proc: psutil.Process, database: psutil.Process | None = None
+) -> Callable[[int], dict[str, float]]:
     """Start counting CPU time; the callable gives the server's and this process's CPU time
-    per request [ms] since (user + system: a figure the other load on the machine disturbs less)."""
+    per request [ms] since (user + system: a figure the other load on the machine disturbs
+    less), and the database server's (its processes alive at the end) when ``database`` is
+    given."""
     server0, client0 = sum(proc.cpu_times()[:2]), time.process_time()
+    db0 = _tree_cpu_s(database) if database is not None else {}
 
     def per_request(n: int) -> dict[str, float]:
         server_s = sum(proc.cpu_times()[:2]) - server0
         client_s = time.process_time() - client0
-        return {
+        out = {
             "server_cpu_ms_per_request": round(server_s / max(n, 1) * 1e3, 3),
             "client_cpu_ms_per_request": round(client_s / max(n, 1) * 1e3, 3),
         }
+        if database is not None:
+            db_s = sum(t - db0.get(pid, 0.0) for pid, t in _tree_cpu_s(database).items())
+            out["database_cpu_ms_per_request"] = round(db_s / max(n, 1) * 1e3, 3)
+        return out
 
     return per_request
 
@@ -228,9 +254,19 @@ def drive(
     return wall, merged, sum(failed)
 
 
-def measure(db_url: str, label: str, seconds: float, connections: int, folder: Path) -> dict[str, Any]:
-    """Both phases against a fresh server on ``db_url`` (an empty database)."""
-    with server(db_url, folder) as (base, admin, proc):
+def measure(
+    db_url: str,
+    label: str,
+    seconds: float,
+    connections: int,
+    folder: Path,
+    database: psutil.Process | None = None,
+    src: Path | None = None,
+) -> dict[str, Any]:
+    """Both phases against a fresh server on ``db_url`` (an empty database); ``database``: the
+    database server's main process, whose CPU time is counted too; ``src``: the package folder
+    the server runs from (default this checkout's)."""
+    with server(db_url, folder, src) as (base, admin, proc):
         h = {"Authorization": f"Bearer {admin}"}
         made = [
             httpx.post(f"{base}/api/v1/tokens", json={"name": f"load-{i}", "role": "operator"}, headers=h)
@@ -246,7 +282,7 @@ def measure(db_url: str, label: str, seconds: float, connections: int, folder: P
                 ids[i].append(json.loads(body)["id"])
             return "submit", status == 201
 
-        cpu = cpu_meter(proc)
+        cpu = cpu_meter(proc, database)
         wall, lat, failed = drive(base, tokens, seconds, submit)
         n_submit = len(lat.get("submit", []))
         out: dict[str, Any] = {
@@ -269,7 +305,7 @@ def measure(db_url: str, label: str, seconds: float, connections: int, folder: P
                 status, _ = await c.request("GET", "/api/v1/site/state")
             return kind, status == 200
 
-        cpu = cpu_meter(proc)
+        cpu = cpu_meter(proc, database)
         wall, lat, failed = drive(base, tokens, seconds, read)
         every = [x for k in reads for x in lat.get(k, [])]
         out["read"] = {
@@ -291,6 +327,22 @@ def measure(db_url: str, label: str, seconds: float, connections: int, folder: P
     return out
 
 
+@contextmanager
+def baseline_checkout(rev: str | None) -> Iterator[Path | None]:
+    """The package folder of a worktree of ``rev`` (removed at the end); None without one."""
+    if rev is None:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-serve-base-") as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), rev], check=True,
+                       capture_output=True)  # fmt: skip
+        try:
+            yield tree / "src"
+        finally:
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], check=False)
+
+
 def main() -> None:
     """Parse the options, run the phases on each database, print and write the figures."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -299,31 +351,43 @@ def main() -> None:
     ap.add_argument("--db", action="append", help="database URL (repeatable; default: SQLite and PostgreSQL)")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "data" / "serve.json")
     ap.add_argument("--repeat", type=int, default=1, help="runs per database (a busy machine varies)")
+    ap.add_argument("--baseline", help="git revision to run side by side (alternating) with this checkout")
     args = ap.parse_args()
     if not (0 < args.seconds <= 600 and 1 <= args.connections <= 256 and 1 <= args.repeat <= 10):
         raise SystemExit("--seconds must be in (0, 600], --connections in [1, 256], --repeat in [1, 10]")
     runs: list[dict[str, Any]] = []
     load_at_start = round(os.getloadavg()[0], 2)
-    with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp, baseline_checkout(args.baseline) as old:
         folder = Path(tmp)
         n, each = args.connections, args.seconds
+        # (label, package folder): alternating, so that drift of the machine hits both alike
+        sides: list[tuple[str, Path | None]] = (
+            [("this", None)] if old is None else [("baseline", old), ("this", None)]
+        )
         if args.db:
             for i, url in enumerate(args.db):
                 runs.append(measure(url, url.split(":", 1)[0] + f"-{i}", each, n, folder))
         else:
             for k in range(args.repeat):
-                runs.append(measure(f"sqlite:///{folder / f'bench-{k}.db'}", "sqlite", each, n, folder))
+                for side, src in sides:
+                    url = f"sqlite:///{folder / f'bench-{side}-{k}.db'}"
+                    runs.append({"side": side, **measure(url, "sqlite", each, n, folder, src=src)})
             pg_folder = Path(tempfile.mkdtemp(prefix="bench-serve-pg-"))  # reachable by the postgres user
             try:
-                with private_postgres(pg_folder) as new_database:
+                with private_postgres(pg_folder) as (new_database, postmaster):
                     for k in range(args.repeat):
-                        runs.append(measure(new_database(f"bench{k}"), "postgresql", each, n, folder))
+                        for side, src in sides:
+                            url = new_database(f"bench_{side}_{k}")
+                            runs.append(
+                                {"side": side, **measure(url, "postgresql", each, n, folder, postmaster, src)}
+                            )
             except (SystemExit, subprocess.CalledProcessError) as exc:
                 print(f"PostgreSQL skipped: {exc}", file=sys.stderr)
             finally:
                 shutil.rmtree(pg_folder, ignore_errors=True)
     result = {
         "benchmark": "bench_serve",
+        "baseline": args.baseline,
         "goal": GOAL,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "load_avg_1min_at_start": load_at_start,
@@ -335,10 +399,25 @@ def main() -> None:
     for run in runs:
         s, r = run["submit"], run["read"]
         print(
-            f"{run['db']:>10}: submit {s['per_s']:7.1f}/s p50 {s['p50_ms']:6.1f} ms p99 {s['p99_ms']:6.1f} ms"
+            f"{run.get('side', ''):>8} {run['db']:>10}: submit {s['per_s']:7.1f}/s"
+            f" p50 {s['p50_ms']:6.1f} ms p99 {s['p99_ms']:6.1f} ms"
             f" | read {r['per_s']:7.1f}/s p50 {r['p50_ms']:6.1f} ms p99 {r['p99_ms']:6.1f} ms"
             f" | failed {s['failed']}+{r['failed']}"
         )
+    if args.baseline:
+        for db in ("sqlite", "postgresql"):
+            for phase in ("submit", "read"):
+                rate = {
+                    side: statistics.median(
+                        r[phase]["per_s"] for r in runs if r["db"] == db and r["side"] == side
+                    )
+                    for side in ("baseline", "this")
+                    if any(r["db"] == db and r["side"] == side for r in runs)
+                }
+                if len(rate) == 2:
+                    print(
+                        f"{db:>10} {phase}s/s: this / {args.baseline} = {rate['this'] / rate['baseline']:.3f}"
+                    )
     print(f"written: {args.out}")
 
 

@@ -107,7 +107,7 @@ def _write_batch(plane: ControlPlane, batch: list[PendingSubmit]) -> None:
     stmt = insert(Job).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Job.id)
     accepted: list[tuple[PendingSubmit, Job]] = []
     with plane.db.session() as s:
-        created = set(s.scalars(stmt, rows))
+        created = set(s.connection().execute(stmt, rows).scalars())
         refused: list[str] = []
         for item, row in zip(batch, rows, strict=True):
             if row["id"] not in created:
