@@ -115,8 +115,8 @@ def _write_batch(plane: ControlPlane, batch: list[PendingSubmit]) -> None:
             job = Job(**row)  # not added: the row is already written
             try:
                 plane.backend.submit(spec_of(job))
-            except (SpecError, BackendConflict) as exc:
-                item.error = exc
+            except Exception as exc:  # refused (or a fault of the backend): this job only, so
+                item.error = exc  # that no job the backend took loses its row
                 refused.append(job.id)
                 continue
             audit(s, item.who, "job.submit", job.id, gpus=job.gpus, idempotency_key=row["idempotency_key"])
