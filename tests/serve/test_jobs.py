@@ -169,7 +169,7 @@ def test_concurrent_submits_share_one_transaction(api: Api, monkeypatch: pytest.
         t.join(10)
     assert sizes == [1, len(bodies)]
     assert all(answers[i][1] for i in range(5))
-    assert answers[5] == (first, False)
+    assert answers[5][0]["id"] == first["id"] and answers[5][1] is False  # its state may have moved on
     assert isinstance(answers[6], jobs.Conflict)
     assert sorted(isinstance(answers[i], tuple) and answers[i][1] for i in (7, 8)) == [False, True]
     assert answers[7][0]["id"] == answers[8][0]["id"]
