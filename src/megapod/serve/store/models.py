@@ -54,7 +54,7 @@ class Job(Base):
     entrypoint: Mapped[str | None] = mapped_column(String(400), nullable=True)
     args: Mapped[list[Any]] = mapped_column(JSON, default=list)
     submitted_by: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     sim_submit_s: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -63,6 +63,8 @@ class Job(Base):
     exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     message: Mapped[str] = mapped_column(Text, default="")
     log_lines: Mapped[int] = mapped_column(Integer, default=0)
+    #: The job list's order, newest first (migration 0005).
+    __table_args__ = (Index("ix_jobs_created_at_id", "created_at", "id"),)
 
 
 class Allocation(Base):
@@ -281,6 +283,6 @@ class SweepRun(Base):
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     message: Mapped[str] = mapped_column(Text, default="")
     submitted_by: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
