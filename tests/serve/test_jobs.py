@@ -181,3 +181,33 @@ def test_concurrent_submits_share_one_transaction(api: Api, monkeypatch: pytest.
         )
     assert keys == sorted(["old", "twice", *(f"new-{i}" for i in range(5))])
     assert audited == len(keys)
+
+
+def test_a_requeue_between_two_steps_is_seen_by_its_restart_count(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job stopped and started again between two steps of the control loop (neither step saw
+    it wait) is still a requeue: its event is written, the first run's allocations are closed
+    and the second run's opened."""
+    from megapod.serve.backends.base import JobStatus
+
+    plane = api.plane
+    j = submit(api, "twice-run", work_s=1e6).json()
+    wait_for(lambda: job(api, j["id"])["state"] == "running")
+    real = plane.backend.job_status
+    again = JobStatus("running", sim_start_s=1.0, message="preempted", resources=[("again", 8)], restarts=1)
+    monkeypatch.setattr(
+        plane.backend, "job_status", lambda job_id: again if job_id == j["id"] else real(job_id)
+    )
+    plane.tick()
+    with plane.db.session() as s:
+        allocs = {
+            (a.resource, a.released_at is None)
+            for a in s.scalars(select(Allocation).where(Allocation.job_id == j["id"]))
+        }
+    assert ("again", True) in allocs and all(not open_ for r, open_ in allocs if r != "again")
+    events = api.client.get("/api/v1/events?kind=job_requeued", headers=api.viewer).json()["items"]
+    assert [e["data"]["job_id"] for e in events] == [j["id"]]
+    plane.tick()  # the same restart count again: nothing more
+    events = api.client.get("/api/v1/events?kind=job_requeued", headers=api.viewer).json()["items"]
+    assert len(events) == 1

@@ -426,6 +426,7 @@ class RayExecutor:
             exit_code=job.exit_code,
             message=job.message,
             resources=res,
+            restarts=job.restarts,
         )
 
     def drain_logs(self) -> dict[str, list[str]]:

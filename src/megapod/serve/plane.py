@@ -105,7 +105,8 @@ class ControlPlane:
         self._last_clock = 0.0
         self._breaches: set[str] = set()
         self._last_event_id = 0
-        self._seen: dict[str, str] = {}
+        #: Each active job's (state, restarts) at the last step.
+        self._seen: dict[str, tuple[str, int]] = {}
         self._clock_saved_at = -math.inf
         self._counts: dict[str, int] = {}
         self._counts_dirty = True
@@ -240,18 +241,23 @@ class ControlPlane:
                 self.energy_j[key] += float(st[name]) * dt
         now = utcnow()
         changed = {
-            j: st_ for j, st_ in statuses.items() if st_ is not None and st_.state != self._seen.get(j)
+            j: st_
+            for j, st_ in statuses.items()
+            if st_ is not None and (st_.state, st_.restarts) != self._seen.get(j)
         }
         save_clock = time.monotonic() - self._clock_saved_at >= CLOCK_EVERY_S
+        breaches = self._breach_events(st, clock)  # before the session: it may read settings
         if changed or logs or save_clock:
+            # the step's writes and events in one transaction: one commit (one WAL flush) a step
             with self.db.session() as s:
                 # the step's jobs in one query, and their allocations released in one update
                 found = {j.id: j for j in s.scalars(select(Job).where(Job.id.in_(list(changed))))}
                 release: list[str] = []
                 for job_id, status in changed.items():
-                    self._apply_status(s, found.get(job_id), job_id, status, now, events, release)
+                    restarts = self._seen.get(job_id, ("", 0))[1]
+                    self._apply_status(s, found.get(job_id), job_id, status, now, events, release, restarts)
                     if job_id in self._active:
-                        self._seen[job_id] = status.state
+                        self._seen[job_id] = (status.state, status.restarts)
                     else:
                         self._seen.pop(job_id, None)
                 for job_id, lines in logs.items():
@@ -266,9 +272,11 @@ class ControlPlane:
                 if save_clock:
                     put_setting(s, CLOCK_KEY, clock)
                     self._clock_saved_at = time.monotonic()
+                ids = self._add_events(s, [*events, *breaches])
+            self._last_event_id = max(self._last_event_id, *ids, 0)
             self._counts_dirty = self._counts_dirty or bool(changed)
-        events.extend(self._breach_events(st, clock))
-        self.record_events(events)
+        else:
+            self.record_events([*events, *breaches])
         for scope, metrics in samples.items():
             for metric, value in metrics.items():
                 acc = self._acc.setdefault((scope, metric), [0.0, value, value, 0.0])
@@ -289,16 +297,25 @@ class ControlPlane:
         now: datetime,
         events: list[BackendEvent],
         release: list[str],
+        restarts_seen: int = 0,
     ) -> None:
         """Write a job's new status on its row; a job whose GPUs are freed is added to
-        ``release`` (its open allocations are closed after the step's jobs are written)."""
+        ``release`` (its open allocations are closed after the step's jobs are written).
+        ``restarts_seen``: the job's restarts at the last step; more now means it was requeued
+        (and may be running again already)."""
         if job is None or job.state in FINAL_STATES:
             self._active.discard(job_id)
             return
-        if status.state == job.state:
+        requeued = job.state == "running" and (status.state == "queued" or status.restarts > restarts_seen)
+        if status.state == job.state and not requeued:
             return
-        if status.state == "queued" and job.state == "running":  # preempted, or a rank was lost
-            release.append(job_id)
+        if requeued:  # preempted, or a rank was lost: the run's allocations end now
+            s.execute(
+                update(Allocation)
+                .where(Allocation.job_id == job_id, Allocation.released_at.is_(None))
+                .values(released_at=now)
+                .execution_options(synchronize_session=False)
+            )
             job.message = status.message or job.message
             events.append(
                 BackendEvent(
@@ -437,15 +454,22 @@ class ControlPlane:
         if not events:
             return []
         with self.db.session() as s:
-            rows = [
-                Event(kind=e.kind, severity=e.severity, message=e.message, sim_t_s=e.sim_t_s, data=e.data)
-                for e in events
-            ]
-            s.add_all(rows)
-            s.flush()
-            ids = [int(row.id) for row in rows]
+            ids = self._add_events(s, events)
         self._last_event_id = max(self._last_event_id, *ids)
         return ids
+
+    def _add_events(self, s: Session, events: list[BackendEvent]) -> list[int]:
+        """Add events to the session's transaction, in order; returns their ids (the caller
+        notes them as the last event once the transaction has committed)."""
+        if not events:
+            return []
+        rows = [
+            Event(kind=e.kind, severity=e.severity, message=e.message, sim_t_s=e.sim_t_s, data=e.data)
+            for e in events
+        ]
+        s.add_all(rows)
+        s.flush()
+        return [int(row.id) for row in rows]
 
     def power_settings(self, reload: bool = False) -> dict[str, Any]:
         """The stored power settings, with the spec's battery reserve as the default (read from

@@ -49,6 +49,9 @@ class JobStatus:
     message: str = ""
     resources: list[tuple[str, int]] = field(default_factory=list)
     """Placement units the job holds while it runs: ``(resource name, GPUs)``."""
+    restarts: int = 0
+    """Times the job was stopped and made to wait again (preempted, or a rank lost): a rise
+    between two looks is a requeue even when neither look saw the job waiting."""
 
 
 @dataclass(frozen=True)
