@@ -9,7 +9,7 @@ Every partition has one node size ``G``. Its up nodes are kept in two structures
 
 Free counts live in one block of memory seen two ways: an ``array.array`` for the scalar reads
 and writes of the placement path (a Python int each, no numpy scalar), and a numpy view of the
-same memory for the vector reads of mixed partitions, backfill and the node map.
+same memory for the vector reads of mixed partitions and the node map.
 
 A partition whose nodes differ in size, include CPU-only nodes, carry CPU or memory limits, or
 whose jobs ask for CPU, memory, GPU shares or GPU types is *mixed*: it is placed node by node by
