@@ -335,8 +335,10 @@ def baseline_checkout(rev: str | None) -> Iterator[Path | None]:
         return
     with tempfile.TemporaryDirectory(prefix="bench-serve-base-") as tmp:
         tree = Path(tmp) / "tree"
-        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), rev], check=True,
-                       capture_output=True)  # fmt: skip
+        made = subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), rev],
+                              capture_output=True, text=True)  # fmt: skip
+        if made.returncode != 0:
+            raise SystemExit(f"--baseline {rev}: {made.stderr.strip()}")
         try:
             yield tree / "src"
         finally:
