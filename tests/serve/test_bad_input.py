@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from tests.serve.conftest import Api
 
+from megapod.serve.api.schemas import JobCreate
 from megapod.serve.store.models import AuditEntry, Job
 
 json_values = st.recursive(
@@ -18,18 +19,7 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
     max_leaves=12,
 )
-FIELDS = [
-    "idempotency_key",
-    "gpus",
-    "work_s",
-    "partition",
-    "queue",
-    "priority",
-    "command",
-    "entrypoint",
-    "args",
-    "name",
-]
+FIELDS = sorted(JobCreate.model_fields)
 bodies = (
     st.dictionaries(st.sampled_from([*FIELDS, "bogus", "gpu_cap_w"]), json_values, max_size=6) | json_values
 )

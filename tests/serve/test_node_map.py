@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from tests.serve.conftest import Api, settings_for
-from tests.serve.helpers import wait_for
+from tests.serve.helpers import CpuOnlyLocal, wait_for
 from tests.sim.forced import force_failure
 
 URL = "/api/v1/site/map/nodes"
@@ -63,18 +63,9 @@ def test_a_held_node_runs_is_capped_and_a_failed_one_shows(api: Api) -> None:
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_the_local_backend_is_one_node(start_api: Callable[..., Api], db_url: str) -> None:
-    from megapod.serve.backends.devices import CpuDevices
-    from megapod.serve.backends.local import LOCAL_NODE, LocalBackend
+    from megapod.serve.backends.local import LOCAL_NODE
 
-    class NoRay(LocalBackend):  # the CPU path without starting Ray
-        def start(self, clock_s: float = 0.0) -> None:
-            self.devices = CpuDevices()
-            self._readings = self.devices.sample()
-
-        def stop(self) -> None:
-            pass
-
-    backend = NoRay(settings_for(db_url, backend="local"), devices=None)
+    backend = CpuOnlyLocal(settings_for(db_url, backend="local"), devices=None)
     api = start_api(db_url, backend_obj=backend, backend="local")
     m = _map(api)
     assert (m["backend"], m["nodes"], m["states"]) == ("local", 1, "i")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from tests.serve.conftest import Api
-from tests.serve.helpers import wait_for
+from tests.serve.helpers import CpuOnlyLocal, wait_for
 
 
 def test_cap_is_an_audited_operator_action(api: Api) -> None:
@@ -113,18 +113,7 @@ def test_settings_change_the_budget_and_breaches_are_events(api: Api) -> None:
 def test_a_cap_is_refused_where_there_is_no_gpu(start_api: object, db_url: str) -> None:
     from tests.serve.conftest import settings_for
 
-    from megapod.serve.backends.devices import CpuDevices
-    from megapod.serve.backends.local import LocalBackend
-
-    class NoRay(LocalBackend):  # the CPU path without starting Ray
-        def start(self, clock_s: float = 0.0) -> None:
-            self.devices = CpuDevices()
-            self._readings = self.devices.sample()
-
-        def stop(self) -> None:
-            pass
-
-    backend = NoRay(settings_for(db_url, backend="local"), devices=None)
+    backend = CpuOnlyLocal(settings_for(db_url, backend="local"), devices=None)
     api = start_api(db_url, backend_obj=backend, backend="local")  # type: ignore[operator]
     r = api.client.put("/api/v1/power/cap", json={"gpu_cap_w": 300.0}, headers=api.operator)
     assert r.status_code == 409 and "no GPU" in r.json()["detail"]
