@@ -45,6 +45,7 @@ import httptools
 import httpx
 import psutil
 import uvloop
+from checkout import revision_src
 
 from megapod.client import wait_until_up
 
@@ -329,20 +330,12 @@ def measure(
 
 @contextmanager
 def baseline_checkout(rev: str | None) -> Iterator[Path | None]:
-    """The package folder of a worktree of ``rev`` (removed at the end); None without one."""
+    """The package folder of a worktree of ``rev`` (see ``checkout.py``); None without one."""
     if rev is None:
         yield None
         return
-    with tempfile.TemporaryDirectory(prefix="bench-serve-base-") as tmp:
-        tree = Path(tmp) / "tree"
-        made = subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), rev],
-                              capture_output=True, text=True)  # fmt: skip
-        if made.returncode != 0:
-            raise SystemExit(f"--baseline {rev}: {made.stderr.strip()}")
-        try:
-            yield tree / "src"
-        finally:
-            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], check=False)
+    with revision_src(rev) as src:
+        yield src
 
 
 def main() -> None:

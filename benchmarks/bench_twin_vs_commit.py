@@ -21,6 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from checkout import revision_src
+
 ROOT = Path(__file__).resolve().parents[1]
 #: Timed in a child process: ``simulate`` (build the twin and run it) of one scenario.
 CHILD = """
@@ -70,10 +72,10 @@ def instructions(src: Path, scenario: Path, mode: str) -> int:
     return int(found.group(1))
 
 
-def count_instructions(old: Path, scenario: Path) -> None:
+def count_instructions(old_src: Path, scenario: Path) -> None:
     """Print the instructions of ``simulate`` in each checkout and their ratio."""
     counts = {}
-    for side, src in (("old", old / "src"), ("new", ROOT / "src")):
+    for side, src in (("old", old_src), ("new", ROOT / "src")):
         counts[side] = instructions(src, scenario, "1") - instructions(src, scenario, "load")
     print(
         f"philly replay (fifo)     old {counts['old'] / 1e9:6.3f} G instructions"
@@ -96,30 +98,21 @@ def main() -> None:
             ["0.1"] if args.quick else ["1"],
         ),
     ]
-    with tempfile.TemporaryDirectory() as tmp:
-        old = Path(tmp) / "old"
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old), args.baseline],
-            check=True,
-            capture_output=True,
-        )
-        try:
-            if args.instructions:
-                count_instructions(old, cases[0][1])
-                return
-            for label, scenario, extra in cases:
-                new_t: list[float] = []
-                old_t: list[float] = []
-                for _ in range(args.repeats):  # alternate so drift hits both sides alike
-                    old_t.append(timed(old / "src", scenario, extra))
-                    new_t.append(timed(ROOT / "src", scenario, extra))
-                n, o = statistics.median(new_t), statistics.median(old_t)
-                print(
-                    f"{label:<24} old {o:7.2f} s  new {n:7.2f} s  new/old {n / o:5.3f}"
-                    f"  (median of {args.repeats})"
-                )
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], check=True)
+    with revision_src(args.baseline) as old_src:
+        if args.instructions:
+            count_instructions(old_src, cases[0][1])
+            return
+        for label, scenario, extra in cases:
+            new_t: list[float] = []
+            old_t: list[float] = []
+            for _ in range(args.repeats):  # alternate so drift hits both sides alike
+                old_t.append(timed(old_src, scenario, extra))
+                new_t.append(timed(ROOT / "src", scenario, extra))
+            n, o = statistics.median(new_t), statistics.median(old_t)
+            print(
+                f"{label:<24} old {o:7.2f} s  new {n:7.2f} s  new/old {n / o:5.3f}"
+                f"  (median of {args.repeats})"
+            )
 
 
 if __name__ == "__main__":
