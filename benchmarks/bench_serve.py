@@ -307,7 +307,9 @@ def measure(
             return kind, status == 200
 
         cpu = cpu_meter(proc, database)
+        cached0 = job_reads(base)
         wall, lat, failed = drive(base, tokens, seconds, read)
+        cached = {k: v - cached0.get(k, 0) for k, v in job_reads(base).items()}
         every = [x for k in reads for x in lat.get(k, [])]
         out["read"] = {
             "requests": len(every),
@@ -315,6 +317,10 @@ def measure(
             "failed": failed,
             **percentiles(every),
             **cpu(len(every)),
+            # job reads answered from memory: a baseline without the cache reports none
+            "job_reads_from_memory": round(cached["hit"] / max(cached["hit"] + cached["miss"], 1), 4)
+            if cached
+            else None,
             **{k: {"requests": len(lat.get(k, [])), **percentiles(lat.get(k, []))} for k in reads},
         }
         out["jobs_stored"] = httpx.get(f"{base}/api/v1/jobs", params={"limit": 1}, headers=h).json()["total"]
@@ -326,6 +332,15 @@ def measure(
         "read_p99": r["p99_ms"] <= GOAL["p99_ms"],
     }
     return out
+
+
+def job_reads(base: str) -> dict[str, float]:
+    """The server's counts of job reads answered from memory (``hit``) and from the database
+    (``miss``), from ``/metrics``; empty for a server without them."""
+    found = re.findall(
+        r'^megapod_job_reads_total\{cache="(\w+)"\} (\S+)$', httpx.get(f"{base}/metrics").text, re.M
+    )
+    return {k: float(v) for k, v in found}
 
 
 @contextmanager

@@ -75,6 +75,14 @@ class PlaneCollector(Collector):
         submitted = CounterMetricFamily("megapod_jobs_submitted", "jobs accepted since the server started")
         submitted.add_metric([], self.plane.submitted_total)
         yield submitted
+        cache = self.plane.db.job_reads
+        reads = CounterMetricFamily(
+            "megapod_job_reads", "job reads of the API, answered from memory (hit) or the database (miss)",
+            labels=["cache"],
+        )  # fmt: skip
+        reads.add_metric(["hit"], cache.hits)
+        reads.add_metric(["miss"], cache.misses)
+        yield reads
 
 
 def registry_for(plane: ControlPlane) -> CollectorRegistry:

@@ -220,7 +220,7 @@ def list_jobs(
     limit: int = 100,
 ) -> dict[str, Any]:
     """Jobs newest first, filtered by state, queue and name (read as plain rows, not ORM
-    objects: a read needs no unit of work)."""
+    objects: a read needs no unit of work; kept until the jobs table is next written)."""
     asked = {k: v for k, v in zip(_FILTERS, (state, queue, name), strict=True) if v is not None}
     count, page = _job_queries(tuple(asked))
 
@@ -229,15 +229,21 @@ def list_jobs(
         rows = conn.execute(page, {**asked, "offset": offset, "limit": limit}).all()
         return {"items": [job_values(r) for r in rows], "total": total}
 
-    return plane.db.read(query)
+    key = ("list", *asked.items(), offset, limit)
+    return plane.db.job_reads.get(key, lambda: plane.db.read(query))
 
 
 def get_job(plane: ControlPlane, job_id: str) -> dict[str, Any]:
-    """One job (read as a plain row)."""
-    row = plane.db.read(lambda conn: conn.execute(_GET_JOB, {"id": job_id}).first())
-    if row is None:
+    """One job (read as a plain row; kept until the jobs table is next written, when found)."""
+
+    def query(conn: Connection) -> dict[str, Any] | None:
+        row = conn.execute(_GET_JOB, {"id": job_id}).first()
+        return None if row is None else job_values(row)
+
+    job = plane.db.job_reads.get(("job", job_id), lambda: plane.db.read(query), keep=lambda j: j is not None)
+    if job is None:
         raise NotFound(f"job_id: no job {job_id!r}")
-    return job_values(row)
+    return job
 
 
 def cancel(plane: ControlPlane, who: Principal, job_id: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from megapod.errors import SpecError
+from megapod.serve.store.cache import ReadCache, watch_writes
 
 #: Connections an SQLite engine keeps open: anyio's worker threads (40) and the server's own.
 SQLITE_POOL = 48
@@ -102,6 +103,10 @@ class Database:
         #: The engine of :meth:`read` (see ``make_engine(reads_only=True)``); SQLite's driver
         #: begins no transaction for a SELECT, and switching it to autocommit costs time.
         self.reader = self.engine if self.backend == "sqlite" else make_engine(url, reads_only=True)
+        #: Answers of job reads, emptied after each transaction that wrote the jobs table (see
+        #: :mod:`megapod.serve.store.cache`).
+        self.job_reads = ReadCache()
+        watch_writes(self.engine, "jobs", self.job_reads)
 
     def migrate(self) -> str:
         """Apply the migrations (see :func:`migrate`)."""
