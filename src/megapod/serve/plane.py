@@ -14,10 +14,11 @@ import sys
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, Update, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from megapod.serve import auth
@@ -80,6 +81,49 @@ def put_setting(s: Session, key: str, value: Any) -> None:
     else:
         row.value = value
         row.updated_at = utcnow()
+
+
+#: The columns of the jobs a step writes, as stored.
+_STEP_JOBS = select(Job.id, Job.state, Job.started_at, Job.message, Job.gpus).where(
+    Job.id.in_(bindparam("ids", expanding=True))
+)
+#: Events in one statement, their ids in the order of the rows.
+_INSERT_EVENTS = insert(Event).returning(Event.id, sort_by_parameter_order=True)
+
+
+@dataclass
+class _StepWrites:
+    """What a step writes of its jobs, each kind in one statement (:meth:`execute`)."""
+
+    #: Each job's changed columns, with its ``id`` (a bulk ``UPDATE`` by primary key).
+    jobs: list[dict[str, Any]] = field(default_factory=list)
+    #: New allocations, as rows.
+    allocations: list[dict[str, Any]] = field(default_factory=list)
+    #: Jobs requeued: the allocations of their run end before the new ones are written.
+    requeued: list[str] = field(default_factory=list)
+    #: Jobs ended: their allocations end (after the new ones, a job may start and end in one step).
+    released: list[str] = field(default_factory=list)
+
+    def execute(self, s: Session, now: datetime) -> None:
+        """The step's writes of its jobs, in that order, in ``s``'s transaction."""
+        if self.requeued:
+            s.execute(_release(self.requeued, now))
+        if self.allocations:
+            s.execute(insert(Allocation), self.allocations)
+        if self.jobs:
+            s.execute(update(Job), self.jobs)
+        if self.released:
+            s.execute(_release(self.released, now))
+
+
+def _release(job_ids: list[str], now: datetime) -> Update:
+    """End the open allocations of ``job_ids`` at ``now``."""
+    return (
+        update(Allocation)
+        .where(Allocation.job_id.in_(job_ids), Allocation.released_at.is_(None))
+        .values(released_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 class ControlPlane:
@@ -248,27 +292,21 @@ class ControlPlane:
         save_clock = time.monotonic() - self._clock_saved_at >= CLOCK_EVERY_S
         breaches = self._breach_events(st, clock)  # before the session: it may read settings
         if changed or logs or save_clock:
-            # the step's writes and events in one transaction: one commit (one WAL flush) a step
+            # the step's writes and events in one transaction: one commit (one WAL flush) a
+            # step, each kind of write one statement for all the step's jobs
             with self.db.session() as s:
-                # the step's jobs in one query, and their allocations released in one update
-                found = {j.id: j for j in s.scalars(select(Job).where(Job.id.in_(list(changed))))}
-                release: list[str] = []
+                found = {r.id: r for r in s.execute(_STEP_JOBS, {"ids": list(changed)})}
+                writes = _StepWrites()
                 for job_id, status in changed.items():
                     restarts = self._seen.get(job_id, ("", 0))[1]
-                    self._apply_status(s, found.get(job_id), job_id, status, now, events, release, restarts)
+                    self._apply_status(found.get(job_id), job_id, status, now, events, writes, restarts)
                     if job_id in self._active:
                         self._seen[job_id] = (status.state, status.restarts)
                     else:
                         self._seen.pop(job_id, None)
+                writes.execute(s, now)
                 for job_id, lines in logs.items():
                     self._append_logs(s, job_id, lines)
-                if release:
-                    s.execute(
-                        update(Allocation)
-                        .where(Allocation.job_id.in_(release), Allocation.released_at.is_(None))
-                        .values(released_at=now)
-                        .execution_options(synchronize_session=False)
-                    )
                 if save_clock:
                     put_setting(s, CLOCK_KEY, clock)
                     self._clock_saved_at = time.monotonic()
@@ -290,33 +328,28 @@ class ControlPlane:
 
     def _apply_status(
         self,
-        s: Session,
-        job: Job | None,
+        job: Row[str, str, datetime | None, str, int] | None,
         job_id: str,
         status: Any,
         now: datetime,
         events: list[BackendEvent],
-        release: list[str],
+        writes: _StepWrites,
         restarts_seen: int = 0,
     ) -> None:
-        """Write a job's new status on its row; a job whose GPUs are freed is added to
-        ``release`` (its open allocations are closed after the step's jobs are written).
-        ``restarts_seen``: the job's restarts at the last step; more now means it was requeued
-        (and may be running again already)."""
+        """Add a job's new status to the step's ``writes`` (``job``: its row as stored, of the
+        columns of :data:`_STEP_JOBS`). ``restarts_seen``: the job's restarts at the last step;
+        more now means it was requeued (and may be running again already)."""
         if job is None or job.state in FINAL_STATES:
             self._active.discard(job_id)
             return
         requeued = job.state == "running" and (status.state == "queued" or status.restarts > restarts_seen)
         if status.state == job.state and not requeued:
             return
+        values: dict[str, Any] = {"id": job_id, "state": status.state}
+        message = job.message
         if requeued:  # preempted, or a rank was lost: the run's allocations end now
-            s.execute(
-                update(Allocation)
-                .where(Allocation.job_id == job_id, Allocation.released_at.is_(None))
-                .values(released_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            job.message = status.message or job.message
+            writes.requeued.append(job_id)
+            message = status.message or message
             events.append(
                 BackendEvent(
                     "job_requeued",
@@ -327,10 +360,10 @@ class ControlPlane:
                 )
             )
         if status.state == "running" or (status.state in FINAL_STATES and job.started_at is None):
-            job.started_at = job.started_at or now
-            job.sim_start_s = status.sim_start_s
-            s.add_all(
-                Allocation(job_id=job_id, resource=resource, gpus=gpus, allocated_at=now)
+            values["started_at"] = job.started_at or now
+            values["sim_start_s"] = status.sim_start_s
+            writes.allocations.extend(
+                {"job_id": job_id, "resource": resource, "gpus": gpus, "allocated_at": now}
                 for resource, gpus in status.resources
             )
             if status.state == "running":
@@ -342,13 +375,10 @@ class ControlPlane:
                         data={"job_id": job_id},
                     )
                 )
-        job.state = status.state
         if status.state in FINAL_STATES:
-            job.ended_at = now
-            job.sim_end_s = status.sim_end_s
-            job.exit_code = status.exit_code
-            job.message = status.message or job.message
-            release.append(job_id)
+            values.update(ended_at=now, sim_end_s=status.sim_end_s, exit_code=status.exit_code)
+            message = status.message or message
+            writes.released.append(job_id)
             self._active.discard(job_id)
             severity = "warning" if status.state == "failed" else "info"
             events.append(
@@ -360,6 +390,9 @@ class ControlPlane:
                     {"job_id": job_id, "exit_code": status.exit_code},
                 )
             )
+        if message != job.message:
+            values["message"] = message
+        writes.jobs.append(values)
 
     def _append_logs(self, s: Session, job_id: str, lines: list[str]) -> None:
         job = s.get(Job, job_id)
@@ -464,12 +497,16 @@ class ControlPlane:
         if not events:
             return []
         rows = [
-            Event(kind=e.kind, severity=e.severity, message=e.message, sim_t_s=e.sim_t_s, data=e.data)
+            {
+                "kind": e.kind,
+                "severity": e.severity,
+                "message": e.message,
+                "sim_t_s": e.sim_t_s,
+                "data": e.data,
+            }
             for e in events
         ]
-        s.add_all(rows)
-        s.flush()
-        return [int(row.id) for row in rows]
+        return [int(i) for i in s.scalars(_INSERT_EVENTS, rows)]
 
     def power_settings(self, reload: bool = False) -> dict[str, Any]:
         """The stored power settings, with the spec's battery reserve as the default (read from

@@ -21,7 +21,7 @@ from megapod.errors import SpecError
 from megapod.serve.auth import Principal
 from megapod.serve.backends.base import FINAL_STATES, BackendConflict, BackendEvent
 from megapod.serve.plane import ControlPlane, spec_of
-from megapod.serve.services.audit import audit
+from megapod.serve.services.audit import audit, audit_row, audit_rows
 from megapod.serve.services.serialize import JOB_FIELDS, job_json, job_values
 from megapod.serve.store.models import Job, JobLog, utcnow
 
@@ -109,6 +109,7 @@ def _write_batch(plane: ControlPlane, batch: list[PendingSubmit]) -> None:
     with plane.db.session() as s:
         created = set(s.connection().execute(stmt, rows).scalars())
         refused: list[str] = []
+        audited: list[dict[str, Any]] = []
         for item, row in zip(batch, rows, strict=True):
             if row["id"] not in created:
                 continue
@@ -119,10 +120,15 @@ def _write_batch(plane: ControlPlane, batch: list[PendingSubmit]) -> None:
                 item.error = exc  # that no job the backend took loses its row
                 refused.append(job.id)
                 continue
-            audit(s, item.who, "job.submit", job.id, gpus=job.gpus, idempotency_key=row["idempotency_key"])
+            audited.append(
+                audit_row(
+                    item.who, "job.submit", job.id, gpus=job.gpus, idempotency_key=row["idempotency_key"]
+                )
+            )
             accepted.append((item, job))
         if refused:
             s.execute(delete(Job).where(Job.id.in_(refused)))
+        audit_rows(s, audited)
     for item, job in accepted:
         plane.job_changed(job.id, active=True)
         plane.submitted_total += 1
