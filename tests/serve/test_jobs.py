@@ -211,3 +211,57 @@ def test_a_requeue_between_two_steps_is_seen_by_its_restart_count(
     plane.tick()  # the same restart count again: nothing more
     events = api.client.get("/api/v1/events?kind=job_requeued", headers=api.viewer).json()["items"]
     assert len(events) == 1
+
+
+class _CountingLock:
+    """The plane's lock, counting how often it is taken and how deep it is held now."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.taken, self.depth = inner, 0, 0
+
+    def __enter__(self) -> None:
+        self.inner.__enter__()
+        self.taken += 1
+        self.depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self.depth -= 1
+        self.inner.__exit__(*exc)
+
+
+def test_a_step_writes_its_jobs_a_chunk_to_a_transaction_and_lets_the_lock_go_between(
+    start_api: Any, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ten jobs ending in one step, four to a chunk: three transactions of 4, 4 and 2 jobs,
+    each under the lock taken anew (a submit can go in between), and every job is written
+    done, with its event, and holds nothing."""
+    from megapod.serve.backends.base import JobStatus
+
+    api = start_api(sqlite_url, tick_s=3600.0)  # no step but the test's
+    plane = api.plane
+    ids = [submit(api, f"chunk-{i}", work_s=1e6).json()["id"] for i in range(10)]
+    plane.tick()
+    monkeypatch.setattr("megapod.serve.plane.STEP_CHUNK", 4)
+    ended = JobStatus("done", sim_start_s=0.0, sim_end_s=1.0, exit_code=0)
+    monkeypatch.setattr(plane.backend, "job_status", lambda job_id: ended)
+    lock = _CountingLock(plane.lock)
+    monkeypatch.setattr(plane, "lock", lock)
+    writes: list[tuple[int, int, int]] = []
+    real = plane._write_step
+
+    def spy(changed: dict[str, Any], *args: Any, **kw: Any) -> None:
+        writes.append((len(changed), lock.taken, lock.depth))
+        real(changed, *args, **kw)
+
+    monkeypatch.setattr(plane, "_write_step", spy)
+    plane.tick()
+    assert [n for n, _, _ in writes] == [4, 4, 2]
+    assert [taken for _, taken, _ in writes] == [1, 2, 3] and {d for _, _, d in writes} == {1}
+    assert {job(api, i)["state"] for i in ids} == {"done"}
+    events = api.client.get("/api/v1/events?kind=job_done&limit=100", headers=api.viewer).json()["items"]
+    assert sorted(e["data"]["job_id"] for e in events) == sorted(ids)
+    with plane.db.session() as s:
+        assert (
+            s.scalar(select(func.count()).select_from(Allocation).where(Allocation.released_at.is_(None)))
+            == 0
+        )
