@@ -38,8 +38,6 @@ ACTIVE_STATES = ("pending", "queued", "running")
 CLOCK_KEY = "backend.clock_s"
 #: How often the loop saves the backend's clock [wall s].
 CLOCK_EVERY_S = 1.0
-#: Jobs whose changes one transaction of a step writes (the lock is let go between two).
-STEP_CHUNK = 32
 POWER_KEYS = ("power.gpu_cap_w", "power.grid_limit_w", "power.battery_reserve_soc")
 
 
@@ -267,19 +265,12 @@ class ControlPlane:
 
     # ------------------------------------------------------------------ step
     def tick(self) -> None:
-        """One step: advance the backend, then record what changed, under the lock, so that a
-        submit or cancel never interleaves with a write of the step. The jobs that changed are
-        written :data:`STEP_CHUNK` to a transaction, and the lock is let go between two: a
-        step that ends hundreds of jobs does not keep submits waiting for all of them."""
+        """One step: advance the backend, then record what changed (under the lock, so that a
+        submit or cancel never interleaves with the writes of a step)."""
         with self.lock:
-            rest, now = self._tick()
-        for chunk in rest:
-            with self.lock:
-                self._write_step(chunk, now)
+            self._tick()
 
-    def _tick(self) -> tuple[list[dict[str, Any]], datetime]:
-        """The step up to its first transaction; returns the changes left to write, in
-        chunks, and the step's wall time."""
+    def _tick(self) -> None:
         self.backend.step()
         clock = self.backend.clock_s()
         events = self.backend.drain_events()
@@ -293,17 +284,35 @@ class ControlPlane:
             if isinstance(st.get(name), int | float):
                 self.energy_j[key] += float(st[name]) * dt
         now = utcnow()
-        changed = [
-            (j, st_)
+        changed = {
+            j: st_
             for j, st_ in statuses.items()
             if st_ is not None and (st_.state, st_.restarts) != self._seen.get(j)
-        ]
-        chunks = [dict(changed[i : i + STEP_CHUNK]) for i in range(0, len(changed), STEP_CHUNK)]
-        first = chunks[0] if chunks else {}
+        }
         save_clock = time.monotonic() - self._clock_saved_at >= CLOCK_EVERY_S
         breaches = self._breach_events(st, clock)  # before the session: it may read settings
-        if first or logs or save_clock:
-            self._write_step(first, now, [*events, *breaches], logs, clock if save_clock else None)
+        if changed or logs or save_clock:
+            # the step's writes and events in one transaction: one commit (one WAL flush) a
+            # step, each kind of write one statement for all the step's jobs
+            with self.db.session() as s:
+                found = {r.id: r for r in s.execute(_STEP_JOBS, {"ids": list(changed)})}
+                writes = _StepWrites()
+                for job_id, status in changed.items():
+                    restarts = self._seen.get(job_id, ("", 0))[1]
+                    self._apply_status(found.get(job_id), job_id, status, now, events, writes, restarts)
+                    if job_id in self._active:
+                        self._seen[job_id] = (status.state, status.restarts)
+                    else:
+                        self._seen.pop(job_id, None)
+                writes.execute(s, now)
+                for job_id, lines in logs.items():
+                    self._append_logs(s, job_id, lines)
+                if save_clock:
+                    put_setting(s, CLOCK_KEY, clock)
+                    self._clock_saved_at = time.monotonic()
+                ids = self._add_events(s, [*events, *breaches])
+            self._last_event_id = max(self._last_event_id, *ids, 0)
+            self._counts_dirty = self._counts_dirty or bool(changed)
         else:
             self.record_events([*events, *breaches])
         for scope, metrics in samples.items():
@@ -316,39 +325,6 @@ class ControlPlane:
         if time.monotonic() - self._last_flush >= self.settings.telemetry_every_s:
             self._flush_telemetry()
         self._refresh_state(st)
-        return chunks[1:], now
-
-    def _write_step(
-        self,
-        changed: dict[str, Any],
-        now: datetime,
-        events: list[BackendEvent] | None = None,
-        logs: dict[str, list[str]] | None = None,
-        clock: float | None = None,
-    ) -> None:
-        """Write the new statuses of ``changed`` jobs (job id -> status), with ``events`` and
-        the jobs' events, ``logs`` and the backend's ``clock`` when given, in one transaction
-        (one commit, one WAL flush), each kind of write one statement for all its jobs."""
-        events = list(events or [])
-        with self.db.session() as s:
-            found = {r.id: r for r in s.execute(_STEP_JOBS, {"ids": list(changed)})}
-            writes = _StepWrites()
-            for job_id, status in changed.items():
-                restarts = self._seen.get(job_id, ("", 0))[1]
-                self._apply_status(found.get(job_id), job_id, status, now, events, writes, restarts)
-                if job_id in self._active:
-                    self._seen[job_id] = (status.state, status.restarts)
-                else:
-                    self._seen.pop(job_id, None)
-            writes.execute(s, now)
-            for job_id, lines in (logs or {}).items():
-                self._append_logs(s, job_id, lines)
-            if clock is not None:
-                put_setting(s, CLOCK_KEY, clock)
-                self._clock_saved_at = time.monotonic()
-            ids = self._add_events(s, events)
-        self._last_event_id = max(self._last_event_id, *ids, 0)
-        self._counts_dirty = self._counts_dirty or bool(changed)
 
     def _apply_status(
         self,
