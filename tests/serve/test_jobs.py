@@ -129,6 +129,35 @@ def test_a_read_survives_a_connection_the_database_dropped(api: Api) -> None:
     assert listed.status_code == 200 and listed.json()["total"] == 1
 
 
+def test_a_write_after_an_idle_while_survives_a_connection_the_database_dropped(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer pings a pooled connection that has been idle (here: any, ``PING_IDLE_S`` = 0)
+    and takes a new one when the database server has closed it; one in steady use it does not
+    ping (a round trip less for every transaction)."""
+    from megapod.serve.store import db as store
+
+    db = api.plane.db
+    if db.backend != "postgresql":
+        pytest.skip("only a database server drops connections")
+    pings: list[object] = []
+    real_ping = db.engine.dialect.do_ping
+    monkeypatch.setattr(db.engine.dialect, "do_ping", lambda c: (pings.append(c), real_ping(c))[1])
+    with api.plane.lock:  # no step of the loop takes the writer's connections meanwhile
+        for _ in range(3):
+            with db.session() as s:
+                s.execute(text("SELECT 1"))
+        assert pings == []  # in steady use
+        monkeypatch.setattr(store, "PING_IDLE_S", 0.0)
+        with db.session() as s:
+            pid = s.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with db.reader.connect() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+    j = submit(api, "after-a-drop")  # its batch, or a step before it, meets the closed one
+    assert j.status_code == 201, j.text
+    assert pings and job(api, j.json()["id"])["state"] in ("pending", "queued", "running", "done")
+
+
 def test_concurrent_submits_share_one_transaction(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     """Submits waiting for the plane's lock are written together (group commit): each is
     answered as if alone: a new key is stored once, a resent key gets its job back, a key

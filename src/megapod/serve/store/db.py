@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,11 +10,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from megapod.errors import SpecError
 from megapod.serve.store.cache import ReadCache, watch_writes
+
+#: A pooled PostgreSQL connection idle this long is pinged before it is used again [s].
+PING_IDLE_S = 1.0
 
 #: Connections an SQLite engine keeps open: anyio's worker threads (40) and the server's own.
 SQLITE_POOL = 48
@@ -31,6 +35,32 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection before use when it has been idle :data:`PING_IDLE_S` or more,
+    and take a new one when the ping fails; a connection in steady use is not pinged (the
+    pool's ``pre_ping`` costs a round trip for every transaction). A connection the database
+    server drops while in steady use fails its next statement, and SQLAlchemy then renews
+    every connection of the pool."""
+
+    def checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("megapod_idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_IDLE_S:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except Exception:
+            alive = False
+        if not alive:
+            raise DisconnectionError("the database server dropped an idle connection")
+
+    def checkin(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info["megapod_idle_since"] = time.monotonic()
+
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "checkin", checkin)
 
 
 def make_engine(url: str, reads_only: bool = False) -> Engine:
@@ -65,7 +95,9 @@ def make_engine(url: str, reads_only: bool = False) -> Engine:
             parsed = parsed.set(drivername="postgresql+psycopg")
         if reads_only:
             return create_engine(parsed, isolation_level="AUTOCOMMIT", pool_size=5, max_overflow=10)
-        return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        engine = create_engine(parsed, pool_size=5, max_overflow=10)
+        _ping_when_idle(engine)
+        return engine
     raise SpecError(
         "db", f"{backend!r} databases are not supported; use sqlite:///FILE or postgresql+psycopg://…"
     )
