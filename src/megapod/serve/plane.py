@@ -87,8 +87,9 @@ def put_setting(s: Session, key: str, value: Any) -> None:
 _STEP_JOBS = select(Job.id, Job.state, Job.started_at, Job.message, Job.gpus).where(
     Job.id.in_(bindparam("ids", expanding=True))
 )
-#: Events in one statement, their ids in the order of the rows.
-_INSERT_EVENTS = insert(Event).returning(Event.id, sort_by_parameter_order=True)
+#: Events in one statement, returning their ids (in no set order: the callers want the
+#: largest, or the one id of one event; keeping the rows' order costs PostgreSQL a sort).
+_INSERT_EVENTS = insert(Event).returning(Event.id)
 
 
 @dataclass
@@ -483,7 +484,7 @@ class ControlPlane:
         return self.record_events([ev])[0]
 
     def record_events(self, events: list[BackendEvent]) -> list[int]:
-        """Store events in one transaction, in order; returns their ids."""
+        """Store events in one transaction, in order; returns their ids (in no set order)."""
         if not events:
             return []
         with self.db.session() as s:
@@ -492,8 +493,9 @@ class ControlPlane:
         return ids
 
     def _add_events(self, s: Session, events: list[BackendEvent]) -> list[int]:
-        """Add events to the session's transaction, in order; returns their ids (the caller
-        notes them as the last event once the transaction has committed)."""
+        """Add events to the session's transaction, in order; returns their ids, in no set
+        order (the caller notes the largest as the last event once the transaction has
+        committed)."""
         if not events:
             return []
         rows = [
