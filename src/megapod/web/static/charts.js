@@ -89,6 +89,27 @@
     return data;
   }
 
+  /* A value axis whose series are flat to within floating-point rounding (values a few ulps
+     apart) would get a plotly range ~1e-16 wide, with tick labels placed at Infinity: give it
+     a range about the value instead, +-5 % (+-1 about zero). None for other axes. */
+  function flatRange(spec, key, axis) {
+    if (!axis || axis.zero || axis.log) return null;
+    var lo = Infinity, hi = -Infinity;
+    (spec.series || []).forEach(function (s) {
+      if ((s.axis === "y2") !== (key === "y2")) return;
+      [s.y || []].concat(s.band || []).forEach(function (ys) {
+        ys.forEach(function (v) {
+          if (typeof v === "number" && isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+        });
+      });
+    });
+    if (lo > hi) return null;
+    var scale = Math.max(Math.abs(lo), Math.abs(hi));
+    if (hi - lo > 1e-9 * scale) return null;
+    var pad = scale > 0 ? 0.05 * scale : 1;
+    return [(lo + hi) / 2 - pad, (lo + hi) / 2 + pad];
+  }
+
   function layout(spec) {
     var kind = spec.kind || "line";
     var out = {
@@ -119,6 +140,12 @@
       out.yaxis2.side = "right";
       out.yaxis2.showgrid = false;
       out.yaxis2.tickmode = "auto";
+    }
+    if (kind === "line" || kind === "scatter") {
+      [["y", "yaxis"], ["y2", "yaxis2"]].forEach(function (k) {
+        var range = out[k[1]] ? flatRange(spec, k[0], spec[k[0]]) : null;
+        if (range) out[k[1]].range = range;
+      });
     }
     if (spec.empty) {
       out.annotations = [{ xref: "paper", yref: "paper", x: 0.5, y: 0.5, showarrow: false, text: spec.empty,
