@@ -57,7 +57,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     speed: float = 1.0
-    tick_s: float = 0.25
+    tick_s: float = 0.1
     telemetry_every_s: float = 5.0
     stream_interval_s: float = 1.0
     initial_admin_token: str | None = field(default=None, repr=False)
