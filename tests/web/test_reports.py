@@ -124,3 +124,33 @@ def test_report_draws_its_charts_offline(
         check_drag_zooms(page, 0)
     assert watched_page.errors == []
     assert watched_page.external == []  # nothing was asked of the network
+
+
+def test_a_series_flat_to_within_rounding_gets_an_axis_about_its_value(
+    watched_page: Any, reports: dict[str, tuple[Path, int]], tmp_path: Path
+) -> None:
+    """Values a few ulps apart (a PUE of successive live states) are drawn on an axis about
+    their value, with finite tick labels and no browser error; plotly's own range was ~1e-16
+    wide and put the labels at Infinity."""
+    path, _ = reports["plan"]  # any page that loads plotly and the house chart code
+    watched_page.block_network()
+    page = watched_page.page
+    page.goto(path.as_uri())
+    page.wait_for_function("() => window.Plotly && window.megapodCharts")
+    box = page.evaluate(
+        """() => {
+            const el = document.createElement('div');
+            el.style.width = '600px';
+            document.body.appendChild(el);
+            megapodCharts.render(el, { kind: 'line', title: 'PUE', height: 260,
+                x: { title: 'sim time', unit: 'h' }, y: { title: 'PUE', unit: '' },
+                series: [{ name: 'PUE', x: [0, 1, 2, 3], y: [1.132909214449416, 1.1329092144494157,
+                                                       1.1329092144494157, 1.132909214449416] }] });
+            return { range: el._fullLayout.yaxis.range,
+                     ticks: Array.from(el.querySelectorAll('.ytick text')).map(t => t.textContent) };
+        }"""
+    )
+    low, high = box["range"]
+    assert low < 1.1329 < high and high - low > 0.1
+    assert box["ticks"] and all(t.strip() for t in box["ticks"])
+    assert watched_page.errors == []
