@@ -212,6 +212,26 @@ def test_concurrent_submits_share_one_transaction(api: Api, monkeypatch: pytest.
     assert audited == len(keys)
 
 
+def test_more_submits_waiting_than_a_batch_are_all_answered(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request that holds the lock writes batch after batch until its own is written
+    (here it finds four submissions ahead of it, batches of two)."""
+    from megapod.serve.auth import Principal
+    from megapod.serve.services import jobs
+
+    monkeypatch.setattr(jobs, "MAX_BATCH", 2)
+    who = Principal(token_id=1, name="many", role="operator")
+    ahead = [
+        jobs.PendingSubmit(who, body, jobs.request_hash(body))
+        for body in ({"idempotency_key": f"ahead-{i}", "gpus": 1, "work_s": 5.0} for i in range(4))
+    ]
+    api.plane.pending_submits.extend(ahead)
+    _, created = jobs.submit(api.plane, who, {"idempotency_key": "last", "gpus": 1, "work_s": 5.0})
+    assert created and all(item.result is not None and item.result[1] for item in ahead)
+    assert not api.plane.pending_submits
+
+
 def test_a_requeue_between_two_steps_is_seen_by_its_restart_count(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -75,7 +75,7 @@ def submit(plane: ControlPlane, who: Principal, body: dict[str, Any]) -> tuple[d
     item = PendingSubmit(who, body, request_hash(body))
     plane.pending_submits.append(item)
     with plane.lock:
-        if not item.finished:  # not written by an earlier holder of the lock
+        while not item.finished:  # not written by an earlier holder (more than a batch may wait)
             batch = _take(plane.pending_submits)
             try:
                 _write_batch(plane, batch)
