@@ -81,6 +81,7 @@ def test_roles_and_tokens(api: Any) -> None:
         ("/batches", {"idempotency_key": "k", "units": 1, "params": {"batch": 0}}, "params: batch"),
         ("/batches", {"idempotency_key": "k", "units": 1, "params": {"depth": 3}}, "params: depth"),
         ("/batches", {"idempotency_key": "k", "units": 0}, "units"),
+        ("/batches", {"idempotency_key": "k", "units": 100_001}, "units"),
         ("/batches", {"idempotency_key": "k", "units": 1, "scheme": "pay-me"}, "scheme"),
         ("/batches", {"idempotency_key": "k", "units": 1, "deadline_s": 60}, "deadline_s"),
         ("/owners", {"name": "x", "limits": {"min_soc": 0.99, "soc_hysteresis": 0.1}}, "limits"),

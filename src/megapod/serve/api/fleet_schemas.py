@@ -65,6 +65,12 @@ class ResultBatch(Body):
     items: list[ResultIn] = Field(min_length=1, max_length=5000)
 
 
+#: Units of one batch at most: a batch's units are written in one transaction, which holds
+#: SQLite's write lock meanwhile (about 1 s for 100,000 units on a 2-core machine; 1,000,000
+#: took 10 s, as long as another writer waits for the lock before it gives up).
+MAX_BATCH_UNITS = 100_000
+
+
 class BatchCreate(Body):
     """A work batch: ``units`` units of ``kernel``, their validation, price and payout scheme.
 
@@ -77,7 +83,7 @@ class BatchCreate(Body):
     name: Name | None = None
     kernel: Annotated[StrictStr, Field(min_length=1, max_length=60)] = "tiny-lm"
     params: dict[str, Any] = Field(default_factory=dict)
-    units: int = Field(ge=1, le=1_000_000)
+    units: int = Field(ge=1, le=MAX_BATCH_UNITS)
     validation: FleetValidation = Field(default_factory=FleetValidation)
     economics: FleetEconomics = Field(default_factory=FleetEconomics)
     scheme: Annotated[StrictStr, Field(min_length=1, max_length=60)] = "revenue-share"
