@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, Update, bindparam, func, insert, select, update
+from sqlalchemy import Row, Update, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from megapod.serve import auth
@@ -26,6 +26,7 @@ from megapod.serve.backends import Backend, BackendEvent, JobSpec, make_backend
 from megapod.serve.backends.base import FINAL_STATES
 from megapod.serve.settings import Settings
 from megapod.serve.store import Database
+from megapod.serve.store.bulk import insert_rows
 from megapod.serve.store.models import Allocation, Event, Job, JobLog, Setting, TelemetryRollup, utcnow
 from megapod.spec.site import Site
 
@@ -87,9 +88,6 @@ def put_setting(s: Session, key: str, value: Any) -> None:
 _STEP_JOBS = select(Job.id, Job.state, Job.started_at, Job.message, Job.gpus).where(
     Job.id.in_(bindparam("ids", expanding=True))
 )
-#: Events in one statement, returning their ids (in no set order: the callers want the
-#: largest, or the one id of one event; keeping the rows' order costs PostgreSQL a sort).
-_INSERT_EVENTS = insert(Event).returning(Event.id)
 
 
 @dataclass
@@ -109,8 +107,7 @@ class _StepWrites:
         """The step's writes of its jobs, in that order, in ``s``'s transaction."""
         if self.requeued:
             s.execute(_release(self.requeued, now))
-        if self.allocations:
-            s.execute(insert(Allocation), self.allocations)
+        insert_rows(s, Allocation, self.allocations)
         if self.jobs:
             s.execute(update(Job), self.jobs)
         if self.released:
@@ -455,18 +452,22 @@ class ControlPlane:
             return
         now, clock = utcnow(), self._last_clock
         with self.db.session() as s:
-            s.add_all(
-                TelemetryRollup(
-                    at=now,
-                    sim_t_s=clock,
-                    scope=scope,
-                    metric=metric,
-                    mean=v[0] / v[3],
-                    min=v[1],
-                    max=v[2],
-                    n=int(v[3]),
-                )
-                for (scope, metric), v in acc.items()
+            insert_rows(
+                s,
+                TelemetryRollup,
+                [
+                    {
+                        "at": now,
+                        "sim_t_s": clock,
+                        "scope": scope,
+                        "metric": metric,
+                        "mean": v[0] / v[3],
+                        "min": v[1],
+                        "max": v[2],
+                        "n": int(v[3]),
+                    }
+                    for (scope, metric), v in acc.items()
+                ],
             )
 
     # ------------------------------------------------------------------ records
@@ -508,7 +509,7 @@ class ControlPlane:
             }
             for e in events
         ]
-        return [int(i) for i in s.scalars(_INSERT_EVENTS, rows)]
+        return [int(i) for i in insert_rows(s, Event, rows, returning="id")]
 
     def power_settings(self, reload: bool = False) -> dict[str, Any]:
         """The stored power settings, with the spec's battery reserve as the default (read from

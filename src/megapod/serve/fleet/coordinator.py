@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from megapod.errors import SpecError
@@ -41,6 +41,7 @@ from megapod.serve.fleet.leases import aware
 from megapod.serve.services.audit import audit
 from megapod.serve.services.jobs import Conflict, NotFound
 from megapod.serve.store import Database
+from megapod.serve.store.bulk import insert_rows
 from megapod.serve.store.models import FleetBatch, FleetReplica, FleetUnit, FleetVehicle, utcnow
 
 
@@ -155,7 +156,7 @@ class Coordinator:
                 for i in range(units)
             ]
             for start in range(0, units, 10_000):
-                s.execute(insert(FleetUnit), rows[start : start + 10_000])
+                insert_rows(s, FleetUnit, rows[start : start + 10_000])
             audit(s, who, "fleet.batch.create", f"batch:{batch.id}", units=units, kernel=batch.kernel)
             return batch_json(batch), True
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from megapod.serve.auth import Principal
+from megapod.serve.store.bulk import insert_rows
 from megapod.serve.store.models import AuditEntry
 
 
@@ -23,5 +23,4 @@ def audit_row(who: Principal, action: str, target: str = "", **detail: Any) -> d
 
 def audit_rows(s: Session, rows: list[dict[str, Any]]) -> None:
     """Record rows of :func:`audit_row` in one statement (in the caller's transaction)."""
-    if rows:
-        s.execute(insert(AuditEntry), rows)
+    insert_rows(s, AuditEntry, rows)

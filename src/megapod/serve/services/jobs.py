@@ -13,8 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Integer, Select, bindparam, delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from megapod.errors import SpecError
@@ -23,6 +21,7 @@ from megapod.serve.backends.base import FINAL_STATES, BackendConflict, BackendEv
 from megapod.serve.plane import ControlPlane, spec_of
 from megapod.serve.services.audit import audit, audit_row, audit_rows
 from megapod.serve.services.serialize import JOB_FIELDS, job_json, job_values
+from megapod.serve.store.bulk import insert_rows
 from megapod.serve.store.models import Job, JobLog, utcnow
 
 
@@ -103,14 +102,9 @@ def _write_batch(plane: ControlPlane, batch: list[PendingSubmit]) -> None:
     clock = plane.backend.clock_s()
     now = utcnow()
     rows = [_job_row(item, clock, now) for item in batch]
-    insert = pg_insert if plane.db.backend == "postgresql" else sqlite_insert
-    stmt = insert(Job).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Job.id)
     accepted: list[tuple[PendingSubmit, Job]] = []
-    # columns null in every row are left out: a shorter statement, which psycopg parses once
-    # and keeps (it keeps statements up to 4 kB), instead of once per batch
-    columns = [k for k in rows[0] if any(row[k] is not None for row in rows)]
     with plane.db.session() as s:
-        created = set(s.connection().execute(stmt, [{k: row[k] for k in columns} for row in rows]).scalars())
+        created = set(insert_rows(s, Job, rows, returning="id", skip_conflicts_on="idempotency_key"))
         refused: list[str] = []
         audited: list[dict[str, Any]] = []
         for item, row in zip(batch, rows, strict=True):
