@@ -28,7 +28,6 @@ import argparse
 import csv
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from bench_serve import free_port
 
 from megapod.client import ApiError, Client, wait_until_up
 
@@ -64,14 +64,6 @@ while time.monotonic() - t0 < {seconds}:
 print(f"{{n}} turns of a busy loop in {{time.monotonic() - t0:.1f}} s", flush=True)
 """
 SAMPLED = ("it_power_w", "slots_busy", "gpu_cap_w", "utilization", "temperature_c")
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def torch_has_cuda() -> bool:
