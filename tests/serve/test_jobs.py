@@ -232,6 +232,51 @@ def test_more_submits_waiting_than_a_batch_are_all_answered(
     assert not api.plane.pending_submits
 
 
+def test_a_step_whose_transaction_fails_loses_nothing(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step whose commit fails (a locked or lost database) leaves the jobs' states in memory
+    as they were, so the next step writes the job's end and frees its allocations; the
+    backend's events drained in it are written by the next step, once."""
+    from megapod.serve.backends.base import BackendEvent
+
+    plane = api.plane
+    j: dict[str, Any] = {"id": None}  # the job, once submitted
+    failed: list[int] = []
+    add_events, drain = plane._add_events, plane.backend.drain_events
+    marker = BackendEvent("node_failed", "a marker drained in the failed step", "warning")
+
+    def fail_once(s: Any, events: list[BackendEvent]) -> list[int]:
+        if not failed and any(e.kind == "job_done" and e.data.get("job_id") == j["id"] for e in events):
+            failed.append(1)
+            raise RuntimeError("the database refused the step")
+        return list(add_events(s, events))
+
+    emitted: list[int] = []
+
+    def drain_with_marker() -> list[BackendEvent]:  # once, in the step that sees the job end
+        status = plane.backend.job_status(j["id"]) if j["id"] else None
+        if emitted or status is None or status.state != "done":
+            return list(drain())
+        emitted.append(1)
+        return [*drain(), marker]
+
+    monkeypatch.setattr(plane, "_add_events", fail_once)
+    monkeypatch.setattr(plane.backend, "drain_events", drain_with_marker)
+    j = submit(api, "ends-in-a-failed-step", work_s=60.0).json()
+    wait_for(lambda: job(api, j["id"])["state"] == "done")
+    assert failed
+    with plane.db.session() as s:
+        open_allocs = s.scalar(
+            select(func.count())
+            .select_from(Allocation)
+            .where(Allocation.job_id == j["id"], Allocation.released_at.is_(None))
+        )
+    assert open_allocs == 0
+    events = api.client.get("/api/v1/events?limit=1000", headers=api.viewer).json()["items"]
+    done = [e for e in events if e["kind"] == "job_done" and e["data"].get("job_id") == j["id"]]
+    assert len(done) == 1
+    assert emitted and sum(e["message"] == marker.message for e in events) == 1
+
+
 def test_a_requeue_between_two_steps_is_seen_by_its_restart_count(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:

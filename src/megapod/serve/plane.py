@@ -37,6 +37,9 @@ log = logging.getLogger("megapod.serve")
 
 ACTIVE_STATES = ("pending", "queued", "running")
 CLOCK_KEY = "backend.clock_s"
+#: Events, and log lines of each job, that a failed step keeps for the next at most (the
+#: oldest go first while the database refuses writes).
+CARRY_MAX = 10_000
 #: How often the loop saves the backend's clock [wall s].
 CLOCK_EVERY_S = 1.0
 POWER_KEYS = ("power.gpu_cap_w", "power.grid_limit_w", "power.battery_reserve_soc")
@@ -102,6 +105,8 @@ class _StepWrites:
     requeued: list[str] = field(default_factory=list)
     #: Jobs ended: their allocations end (after the new ones, a job may start and end in one step).
     released: list[str] = field(default_factory=list)
+    #: Jobs the loop stops following once the step has committed (ended, or not stored).
+    inactive: list[str] = field(default_factory=list)
 
     def execute(self, s: Session, now: datetime) -> None:
         """The step's writes of its jobs, in that order, in ``s``'s transaction."""
@@ -150,6 +155,9 @@ class ControlPlane:
         #: Each active job's (state, restarts) at the last step.
         self._seen: dict[str, tuple[str, int]] = {}
         self._clock_saved_at = -math.inf
+        #: Events and job logs of a step whose transaction failed, written by the next.
+        self._carried_events: list[BackendEvent] = []
+        self._carried_logs: dict[str, list[str]] = {}
         self._counts: dict[str, int] = {}
         self._counts_dirty = True
         self._power: dict[str, Any] | None = None
@@ -271,8 +279,11 @@ class ControlPlane:
     def _tick(self) -> None:
         self.backend.step()
         clock = self.backend.clock_s()
-        events = self.backend.drain_events()
-        logs = self.backend.drain_logs()
+        # what a step whose transaction failed left unwritten comes first (see ``_carry``)
+        events, logs = self._carried_events + self.backend.drain_events(), self._carried_logs
+        for job_id, lines in self.backend.drain_logs().items():
+            logs.setdefault(job_id, []).extend(lines)
+        self._carried_events, self._carried_logs = [], {}
         statuses = {j: self.backend.job_status(j) for j in list(self._active)}
         st = self.backend.state()
         samples = self.backend.samples()
@@ -288,31 +299,22 @@ class ControlPlane:
             if st_ is not None and (st_.state, st_.restarts) != self._seen.get(j)
         }
         save_clock = time.monotonic() - self._clock_saved_at >= CLOCK_EVERY_S
-        breaches = self._breach_events(st, clock)  # before the session: it may read settings
-        if changed or logs or save_clock:
-            # the step's writes and events in one transaction: one commit (one WAL flush) a
-            # step, each kind of write one statement for all the step's jobs
-            with self.db.session() as s:
-                found = {r.id: r for r in s.execute(_STEP_JOBS, {"ids": list(changed)})}
-                writes = _StepWrites()
-                for job_id, status in changed.items():
-                    restarts = self._seen.get(job_id, ("", 0))[1]
-                    self._apply_status(found.get(job_id), job_id, status, now, events, writes, restarts)
-                    if job_id in self._active:
-                        self._seen[job_id] = (status.state, status.restarts)
-                    else:
-                        self._seen.pop(job_id, None)
-                writes.execute(s, now)
-                for job_id, lines in logs.items():
-                    self._append_logs(s, job_id, lines)
-                if save_clock:
-                    put_setting(s, CLOCK_KEY, clock)
-                    self._clock_saved_at = time.monotonic()
-                ids = self._add_events(s, [*events, *breaches])
-            self._last_event_id = max(self._last_event_id, *ids, 0)
-            self._counts_dirty = self._counts_dirty or bool(changed)
-        else:
-            self.record_events([*events, *breaches])
+        events += self._breach_events(st, clock)  # before the session: it may read settings
+        try:
+            if changed or logs or save_clock:
+                self._write_step(changed, events, logs, clock if save_clock else None, now)
+            else:
+                self.record_events(events)
+        except BaseException:
+            # nothing of the step is lost: its jobs' changes are seen again at the next step
+            # (the views in memory move only after a commit), its events and logs carried
+            if len(events) > CARRY_MAX or any(len(lines) > CARRY_MAX for lines in logs.values()):
+                log.warning(
+                    "the database refuses writes: keeping the last %d events and log lines", CARRY_MAX
+                )
+            self._carried_events = events[-CARRY_MAX:]
+            self._carried_logs = {j: lines[-CARRY_MAX:] for j, lines in logs.items()}
+            raise
         for scope, metrics in samples.items():
             for metric, value in metrics.items():
                 acc = self._acc.setdefault((scope, metric), [0.0, value, value, 0.0])
@@ -323,6 +325,41 @@ class ControlPlane:
         if time.monotonic() - self._last_flush >= self.settings.telemetry_every_s:
             self._flush_telemetry()
         self._refresh_state(st)
+
+    def _write_step(
+        self,
+        changed: dict[str, Any],
+        events: list[BackendEvent],
+        logs: dict[str, list[str]],
+        clock: float | None,
+        now: datetime,
+    ) -> None:
+        """A step's writes and events in one transaction (one commit, one WAL flush, a step;
+        each kind of write one statement for all its jobs); ``clock``: the clock to save, if
+        it is time to. The jobs' states in memory follow once it has committed."""
+        job_events: list[BackendEvent] = []
+        writes = _StepWrites()
+        with self.db.session() as s:
+            found = {r.id: r for r in s.execute(_STEP_JOBS, {"ids": list(changed)})}
+            for job_id, status in changed.items():
+                restarts = self._seen.get(job_id, ("", 0))[1]
+                self._apply_status(found.get(job_id), job_id, status, now, job_events, writes, restarts)
+            writes.execute(s, now)
+            for job_id, lines in logs.items():
+                self._append_logs(s, job_id, lines)
+            if clock is not None:
+                put_setting(s, CLOCK_KEY, clock)
+            ids = self._add_events(s, [*events, *job_events])
+        if clock is not None:
+            self._clock_saved_at = time.monotonic()
+        self._active.difference_update(writes.inactive)
+        for job_id, status in changed.items():
+            if job_id in self._active:
+                self._seen[job_id] = (status.state, status.restarts)
+            else:
+                self._seen.pop(job_id, None)
+        self._last_event_id = max(self._last_event_id, *ids, 0)
+        self._counts_dirty = self._counts_dirty or bool(changed)
 
     def _apply_status(
         self,
@@ -338,7 +375,7 @@ class ControlPlane:
         columns of :data:`_STEP_JOBS`). ``restarts_seen``: the job's restarts at the last step;
         more now means it was requeued (and may be running again already)."""
         if job is None or job.state in FINAL_STATES:
-            self._active.discard(job_id)
+            writes.inactive.append(job_id)
             return
         requeued = job.state == "running" and (status.state == "queued" or status.restarts > restarts_seen)
         if status.state == job.state and not requeued:
@@ -377,7 +414,7 @@ class ControlPlane:
             values.update(ended_at=now, sim_end_s=status.sim_end_s, exit_code=status.exit_code)
             message = status.message or message
             writes.released.append(job_id)
-            self._active.discard(job_id)
+            writes.inactive.append(job_id)
             severity = "warning" if status.state == "failed" else "info"
             events.append(
                 BackendEvent(
@@ -446,7 +483,9 @@ class ControlPlane:
         return out
 
     def _flush_telemetry(self) -> None:
-        acc, self._acc = self._acc, {}
+        """Write the rollups of the samples since the last flush (kept for the next one when
+        the write fails)."""
+        acc = self._acc
         self._last_flush = time.monotonic()
         if not acc:
             return
@@ -469,6 +508,7 @@ class ControlPlane:
                     for (scope, metric), v in acc.items()
                 ],
             )
+        self._acc = {}
 
     # ------------------------------------------------------------------ records
     def job_changed(self, job_id: str, active: bool) -> None:
