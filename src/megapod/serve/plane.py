@@ -111,16 +111,16 @@ class _StepWrites:
     def execute(self, s: Session, now: datetime) -> None:
         """The step's writes of its jobs, in that order, in ``s``'s transaction."""
         if self.requeued:
-            s.execute(_release(self.requeued, now))
+            s.execute(release_allocations(self.requeued, now))
         insert_rows(s, Allocation, self.allocations)
         if self.jobs:
             s.execute(update(Job), self.jobs)
         if self.released:
-            s.execute(_release(self.released, now))
+            s.execute(release_allocations(self.released, now))
 
 
-def _release(job_ids: list[str], now: datetime) -> Update:
-    """End the open allocations of ``job_ids`` at ``now``."""
+def release_allocations(job_ids: list[str], now: datetime) -> Update:
+    """The statement that ends the open allocations of ``job_ids`` at ``now``."""
     return (
         update(Allocation)
         .where(Allocation.job_id.in_(job_ids), Allocation.released_at.is_(None))
@@ -279,7 +279,7 @@ class ControlPlane:
     def _tick(self) -> None:
         self.backend.step()
         clock = self.backend.clock_s()
-        # what a step whose transaction failed left unwritten comes first (see ``_carry``)
+        # what a step whose transaction failed left unwritten comes first (see the except below)
         events, logs = self._carried_events + self.backend.drain_events(), self._carried_logs
         for job_id, lines in self.backend.drain_logs().items():
             logs.setdefault(job_id, []).extend(lines)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from megapod.errors import SpecError
 from megapod.serve.auth import Principal
 from megapod.serve.backends.base import FINAL_STATES, BackendConflict, BackendEvent
-from megapod.serve.plane import ControlPlane, spec_of
+from megapod.serve.plane import ControlPlane, release_allocations, spec_of
 from megapod.serve.services.audit import audit, audit_row, audit_rows
 from megapod.serve.services.serialize import JOB_FIELDS, job_json, job_values
 from megapod.serve.store.bulk import insert_rows
@@ -266,15 +266,7 @@ def cancel(plane: ControlPlane, who: Principal, job_id: str) -> dict[str, Any]:
         job.ended_at = now
         job.sim_end_s = plane.backend.clock_s() if status is None else status.sim_end_s
         job.message = "cancelled by " + who.name
-        from sqlalchemy import update
-
-        from megapod.serve.store.models import Allocation
-
-        s.execute(
-            update(Allocation)
-            .where(Allocation.job_id == job_id, Allocation.released_at.is_(None))
-            .values(released_at=now)
-        )
+        s.execute(release_allocations([job_id], now))
         audit(s, who, "job.cancel", job_id)
         out = job_json(job)
     plane.job_changed(job_id, active=False)
