@@ -120,11 +120,16 @@ def server(db_url: str, folder: Path, src: Path | None = None) -> Iterator[tuple
             raise SystemExit("no first admin token: give an empty database")
         yield base, found.group(1), psutil.Process(proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[Any], timeout_s: float = 30.0) -> None:
+    """End a server process: SIGTERM (it shuts down cleanly), SIGKILL after ``timeout_s``."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def percentiles(latencies_s: list[float]) -> dict[str, float]:

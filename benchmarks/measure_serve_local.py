@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from bench_serve import free_port
+from bench_serve import free_port, stop
 
 from megapod.client import ApiError, Client, wait_until_up
 
@@ -191,11 +191,7 @@ def main() -> None:
             with Client(base, None, timeout_s=30.0) as c:
                 record = run(c, base, args, checks)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc, timeout_s=60.0)
     samples = record.pop("samples")
     with (args.out / "samples.csv").open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=["phase", "t_s", *SAMPLED])
