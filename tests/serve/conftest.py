@@ -122,6 +122,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def database(db_url: str) -> Iterator[Any]:
+    """The control plane's database on ``db_url``, migrated; disposed of afterwards."""
+    from megapod.serve.store.db import Database
+
+    db = Database(db_url)
+    db.migrate()
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """A fresh SQLite file (for tests that need one database only)."""
     return f"sqlite:///{tmp_path / 'serve.db'}"

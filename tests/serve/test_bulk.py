@@ -25,9 +25,8 @@ def job_row(key: str, **kw: Any) -> dict[str, Any]:
     return {"id": f"j-{key}", "idempotency_key": key, "request_hash": "h", "gpus": 1, **kw}
 
 
-def test_rows_and_defaults_are_stored_and_a_used_key_is_skipped(db_url: str) -> None:
-    db = Database(db_url)
-    db.migrate()
+def test_rows_and_defaults_are_stored_and_a_used_key_is_skipped(database: Database) -> None:
+    db = database
     at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     with db.session() as s:
         first = insert_rows(s, Job, [job_row("a", args=["x", 1], created_at=at)], "id", "idempotency_key")
@@ -45,12 +44,10 @@ def test_rows_and_defaults_are_stored_and_a_used_key_is_skipped(db_url: str) -> 
         assert (b.args, b.state, b.priority, b.message, b.log_lines) == ([], "pending", 0, "", 0)
         assert (b.work_s, b.command, b.created_at is not None) == (2.5, ["run", "-n", 3], True)
         assert insert_rows(s, AuditEntry, []) == []
-    db.dispose()
 
 
-def test_json_and_text_come_back_as_written(db_url: str) -> None:
-    db = Database(db_url)
-    db.migrate()
+def test_json_and_text_come_back_as_written(database: Database) -> None:
+    db = database
 
     @settings(max_examples=25, deadline=None, database=None)
     @given(
@@ -69,4 +66,3 @@ def test_json_and_text_come_back_as_written(db_url: str) -> None:
         assert all(e.severity == "info" and e.at is not None for e in stored)
 
     check()
-    db.dispose()

@@ -70,66 +70,56 @@ def _read_state(db: Database, job_id: str) -> str | None:
     )
 
 
-def test_every_kind_of_write_of_the_jobs_table_empties_the_cache(db_url: str) -> None:
-    db = Database(db_url)
-    db.migrate()
-    try:
-        row = _job_row()
-        with db.session() as s:  # an ORM flush
-            s.add(Job(**row))
-        assert _read_state(db, row["id"]) == "pending"
-        writes: list[tuple[str, Callable[[Session], object], str | None]] = [
-            ("ORM attribute", lambda s: setattr(s.get(Job, row["id"]), "state", "queued"), "queued"),
-            (
-                "bulk UPDATE",
-                lambda s: s.execute(update(Job).where(Job.id == row["id"]).values(state="running")),
-                "running",
-            ),
-            (
-                "Core UPDATE on the session's connection",
-                lambda s: s.connection().execute(
-                    update(JOBS).where(JOBS.c.id == row["id"]).values(state="done")
-                ),
-                "done",
-            ),
-            ("bulk DELETE", lambda s: s.execute(delete(Job).where(Job.id == row["id"])), None),
-        ]
-        for what, write, expected in writes:
-            assert _read_state(db, row["id"]) == _read_state(db, row["id"])  # now kept
-            generation = db.job_reads.generation
-            with db.session() as s:
-                write(s)
-            assert db.job_reads.generation > generation, what
-            assert _read_state(db, row["id"]) == expected, what
-        with db.session() as s:  # a Core INSERT, as the group commit writes
-            s.connection().execute(insert(JOBS), [row])
-        assert _read_state(db, row["id"]) == "pending"
-    finally:
-        db.dispose()
-
-
-def test_reads_and_writes_of_other_tables_keep_the_answers(db_url: str) -> None:
-    db = Database(db_url)
-    db.migrate()
-    try:
-        row = _job_row()
-        with db.session() as s:
-            s.add(Job(**row))
-        _read_state(db, row["id"])
+def test_every_kind_of_write_of_the_jobs_table_empties_the_cache(database: Database) -> None:
+    db = database
+    row = _job_row()
+    with db.session() as s:  # an ORM flush
+        s.add(Job(**row))
+    assert _read_state(db, row["id"]) == "pending"
+    writes: list[tuple[str, Callable[[Session], object], str | None]] = [
+        ("ORM attribute", lambda s: setattr(s.get(Job, row["id"]), "state", "queued"), "queued"),
+        (
+            "bulk UPDATE",
+            lambda s: s.execute(update(Job).where(Job.id == row["id"]).values(state="running")),
+            "running",
+        ),
+        (
+            "Core UPDATE on the session's connection",
+            lambda s: s.connection().execute(update(JOBS).where(JOBS.c.id == row["id"]).values(state="done")),
+            "done",
+        ),
+        ("bulk DELETE", lambda s: s.execute(delete(Job).where(Job.id == row["id"])), None),
+    ]
+    for what, write, expected in writes:
+        assert _read_state(db, row["id"]) == _read_state(db, row["id"])  # now kept
         generation = db.job_reads.generation
         with db.session() as s:
-            s.add(Event(kind="operator_action", severity="info", message="x"))
-            s.scalars(select(Job)).all()
-            job = s.get(Job, row["id"])
-            assert job is not None
-            job.state = "pending"  # set to the value it has: nothing written
-        db.read(lambda c: c.execute(select(Job.id)).all())
-        assert db.job_reads.generation == generation
-        hits = db.job_reads.hits
-        _read_state(db, row["id"])
-        assert db.job_reads.hits == hits + 1
-    finally:
-        db.dispose()
+            write(s)
+        assert db.job_reads.generation > generation, what
+        assert _read_state(db, row["id"]) == expected, what
+    with db.session() as s:  # a Core INSERT, as the group commit writes
+        s.connection().execute(insert(JOBS), [row])
+    assert _read_state(db, row["id"]) == "pending"
+
+
+def test_reads_and_writes_of_other_tables_keep_the_answers(database: Database) -> None:
+    db = database
+    row = _job_row()
+    with db.session() as s:
+        s.add(Job(**row))
+    _read_state(db, row["id"])
+    generation = db.job_reads.generation
+    with db.session() as s:
+        s.add(Event(kind="operator_action", severity="info", message="x"))
+        s.scalars(select(Job)).all()
+        job = s.get(Job, row["id"])
+        assert job is not None
+        job.state = "pending"  # set to the value it has: nothing written
+    db.read(lambda c: c.execute(select(Job.id)).all())
+    assert db.job_reads.generation == generation
+    hits = db.job_reads.hits
+    _read_state(db, row["id"])
+    assert db.job_reads.hits == hits + 1
 
 
 @settings(max_examples=5, deadline=None)
