@@ -28,6 +28,10 @@ class PerfCalibrationEntry(CatalogEntry):
         sms: streaming multiprocessors (compute units) that run tiles concurrently; a GEMM
             with fewer tiles than ``sms`` leaves units idle.
         attention_efficiency: fraction of the 16-bit peak reached by fused (flash) attention.
+        attention_efficiency_until: the fraction reached on the software stacks of earlier
+            years, as ``{last year: efficiency}`` (attention kernels tuned to a generation
+            arrive after it); a stack of a year up to a key takes the value of the smallest
+            such key, a later or current stack ``attention_efficiency``.
         hbm_efficiency: fraction of the HBM bandwidth reached by element-wise kernels.
         kernel_overhead_s: fixed time per memory-bound kernel [s].
         scale_up_efficiency: fraction of the per-GPU scale-up bandwidth collectives reach.
@@ -44,6 +48,7 @@ class PerfCalibrationEntry(CatalogEntry):
     tile_m: int = Field(ge=1)
     tile_n: int = Field(ge=1)
     attention_efficiency: Efficiency
+    attention_efficiency_until: dict[int, Efficiency] = Field(default_factory=dict)
     hbm_efficiency: Efficiency
     kernel_overhead_s: DurationS
     scale_up_efficiency: Efficiency
@@ -51,3 +56,11 @@ class PerfCalibrationEntry(CatalogEntry):
     scale_up_latency_s: DurationS
     scale_out_latency_s: DurationS
     memory_reserve_bytes: MemoryBytes
+
+    def attention_efficiency_for(self, year: int | None) -> float:
+        """Fused attention's fraction of the 16-bit peak on the stack of ``year`` (None: current)."""
+        if year is not None:
+            for last in sorted(self.attention_efficiency_until):
+                if year <= last:
+                    return float(self.attention_efficiency_until[last])
+        return float(self.attention_efficiency)

@@ -93,7 +93,8 @@ def _print_validation(case_file: Path, report: ValidationReport) -> None:
     console = make_console()
     console.print(table)
     for p in report.predictions:  # what the model chose or assumed beyond the layout
-        said = [f"{key}: {p.assumptions[key]}" for key in ("global_batch", "dtype") if key in p.assumptions]
+        keys = ("global_batch", "dtype", "memory_check")
+        said = [f"{key}: {p.assumptions[key]}" for key in keys if key in p.assumptions]
         if p.result is not None and p.assumptions.get("year") is None:
             said.append(f"year: {p.assumptions.get('year_from', 'not given')}")
         if said:

@@ -214,6 +214,10 @@ def layout_dict(lay: Layout) -> dict[str, Any]:
 
 
 _SEARCHED = ("tp", "pp", "cp", "ep", "micro_batch", "interleave", "recompute", "zero_stage")
+#: Over-estimate of the memory a published layout needs that is still put down to the estimate
+#: (its largest on published runs: +5.8 %, validation/llmfoundry_h100_bf16_2023.yaml); a layout
+#: further over is refused as not able to run.
+MEMORY_ESTIMATE_ERROR = 0.10
 
 
 def predict_case(case: TrainingCase | CaseError) -> CasePrediction:
@@ -228,11 +232,11 @@ def predict_case(case: TrainingCase | CaseError) -> CasePrediction:
 
 def _predict(case: TrainingCase) -> CasePrediction:
     model = case_model(case)
-    hw = Hardware.from_case(case.hardware)
     par = case.parallelism
     convention = flop_convention(case)
     year, year_from = case_year(case)
     stack = stack_for_year(year)
+    hw = Hardware.from_case(case.hardware).for_stack_year(year)
     dtype = par.dtype or DEFAULT_DTYPE
     assumptions: dict[str, Any] = {"year": year, "year_from": year_from}
     if par.dtype is None:
@@ -285,18 +289,29 @@ def _predict(case: TrainingCase) -> CasePrediction:
         "dp_overlap": stack.dp_overlap,
         "grad_reduce_bytes": stack.grad_reduce_bytes(dtype),
     }
-    found, batch = _search_nearest_batch(
-        model,
-        par.gpus,
-        hw,
-        wanted,
-        dtype,
-        dp_known,
-        par.micro_batch,
-        par.interleave,
-        par.pp,
-        {**fixed, **options},
-    )
+    search_args = (model, par.gpus, hw, wanted, dtype, dp_known, par.micro_batch, par.interleave, par.pp)
+    warnings: tuple[str, ...] = ()
+    try:
+        found, batch = _search_nearest_batch(*search_args, {**fixed, **options})
+    except InfeasibleError as exc:
+        # a run the source made in full (nothing left to choose) did fit its GPUs: within
+        # the estimate's own error it is the estimate that is wrong, so predict the run
+        # without the check and say so
+        if len(fixed) < len(_SEARCHED):
+            raise
+        try:
+            found, batch = _search_nearest_batch(*search_args, {**fixed, **options, "check_memory": False})
+        except InfeasibleError:
+            raise exc from None
+        need = found.best[0].memory_per_gpu_gib
+        have = hw.gpu.hbm_bytes / 2**30
+        if need > have * (1.0 + MEMORY_ESTIMATE_ERROR):
+            raise exc from None
+        assumptions["memory_check"] = (
+            f"skipped: the published layout ran, but megapod's estimate is {need:.1f} GiB per GPU "
+            f"against {have:.1f} GiB"
+        )
+        warnings = (f"memory estimate {need:.1f} GiB per GPU exceeds the {have:.1f} GiB the run fitted in",)
     best = found.best[0]
     if dp_known is not None and best.layout.dp != dp_known:
         return CasePrediction(case.id, error=f"dp {par.dp} is inconsistent with the other fields")
@@ -325,7 +340,7 @@ def _predict(case: TrainingCase) -> CasePrediction:
         }
     )
     scale = par.global_batch / batch if par.global_batch is not None else 1.0
-    return CasePrediction(case.id, best, chosen, assumptions, measured, step_scale=scale)
+    return CasePrediction(case.id, best, chosen, assumptions, measured, warnings=warnings, step_scale=scale)
 
 
 def _reported_dp(par: Any) -> int | None:

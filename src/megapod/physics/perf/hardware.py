@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from megapod import catalog
@@ -102,6 +102,18 @@ class Hardware:
             raise SpecError("hardware.scale_out_oversubscription", "must be ≥ 1")
         if not 0 < self.inter_pod_factor <= 1:
             raise SpecError("hardware.inter_pod_factor", f"{self.inter_pod_factor}: must be in (0, 1]")
+
+    def for_stack_year(self, year: int | None) -> Hardware:
+        """The same hardware as the software stack of ``year`` drives it (None: current).
+
+        Only fused attention changes: kernels tuned to a GPU generation arrive years after it
+        (``PerfCalibrationEntry.attention_efficiency_until``).
+        """
+        cal = self.calibration
+        efficiency = cal.attention_efficiency_for(year)
+        if efficiency == cal.attention_efficiency:
+            return self
+        return replace(self, calibration=cal.model_copy(update={"attention_efficiency": efficiency}))
 
     @property
     def scale_out_bw_bytes_per_s(self) -> float:

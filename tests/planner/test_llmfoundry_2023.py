@@ -1,0 +1,76 @@
+"""Published 2023 BF16 MPT runs on 8-64 H100 (validation/llmfoundry_h100_bf16_2023.yaml), unseen.
+
+Every row of llm-foundry's "H100 80GB BF16" table (PR #543, October 2023). Nothing was fitted
+on it. Two rules meet it: a published layout that megapod's memory estimate refuses is still
+predicted, and says so; and a 2023 stack's attention on Hopper runs at FlashAttention-2's
+fraction of the peak. The bounds are the errors measured when the file was added, with a
+margin, so that a change that moves them shows here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from megapod.planner.layout import CasePrediction, ValidationReport, validate_cases
+from megapod.spec.training_case import TrainingCase, read_cases
+
+CASES = Path(__file__).resolve().parents[2] / "validation" / "llmfoundry_h100_bf16_2023.yaml"
+
+
+@pytest.fixture(scope="module")
+def report() -> ValidationReport:
+    return validate_cases(read_cases(CASES))
+
+
+def _err(p: CasePrediction) -> float:
+    return float(p.errors_pct()["tflops_per_gpu"])
+
+
+def _seq(p: CasePrediction) -> int:
+    return int(p.id.split("-seq")[1].split("-")[0])
+
+
+def test_every_row_is_answered_with_its_published_layout(report: ValidationReport) -> None:
+    cases = {c.id: c for c in read_cases(CASES) if isinstance(c, TrainingCase)}
+    assert len(report.predictions) == len(cases) == 52
+    for p in report.predictions:
+        assert p.error is None, p.id
+        assert p.result is not None and p.chosen == {}, p.id
+        par = cases[p.id].parallelism
+        lay = p.result.layout
+        assert (lay.dp, lay.micro_batch, lay.global_batch) == (par.dp, par.micro_batch, par.global_batch)
+        assert (lay.recompute, lay.zero_stage) == (par.recompute, 3), p.id
+        assert p.assumptions["year"] == 2023
+
+
+def test_runs_over_the_memory_estimate_are_predicted_and_say_so(report: ValidationReport) -> None:
+    over = [p for p in report.predictions if "memory_check" in p.assumptions]
+    # the 760M rows at 49,152 tokens per micro-batch and four others (80.3-84.6 GiB)
+    assert len(over) == 12
+    for p in over:
+        assert p.result is not None
+        assert p.result.memory_per_gpu_gib > 80.0
+        assert "published layout ran" in p.assumptions["memory_check"]
+        assert p.warnings and "exceeds" in p.warnings[0]
+        assert "warnings" in p.as_dict()
+    for p in report.predictions:
+        if p not in over:
+            assert p.result is not None and p.result.memory_per_gpu_gib <= 80.0, p.id
+
+
+def test_errors_as_measured_when_the_file_was_added(report: ValidationReport) -> None:
+    short = [p for p in report.predictions if _seq(p) <= 8192]
+    long = [p for p in report.predictions if _seq(p) >= 16384]
+    assert len(short) == 40 and len(long) == 12
+
+    def mape(ps: list[CasePrediction]) -> float:
+        return sum(abs(_err(p)) for p in ps) / len(ps)
+
+    assert mape(short) <= 16.5  # measured 14.3 %
+    assert all(-10.0 <= _err(p) <= 45.0 for p in short)
+    # long sequences stay far too fast: 20-71 %, a term the model does not carry
+    assert all(15.0 <= _err(p) <= 80.0 for p in long)
+    total = report.mape("tflops_per_gpu")
+    assert total is not None and total <= 25.0  # measured 23.0 % (33.4 % at attention 0.50)
