@@ -214,10 +214,11 @@ def layout_dict(lay: Layout) -> dict[str, Any]:
 
 
 _SEARCHED = ("tp", "pp", "cp", "ep", "micro_batch", "interleave", "recompute", "zero_stage")
-#: Over-estimate of the memory a published layout needs that is still put down to the estimate
-#: (its largest on published runs: +5.8 %, validation/llmfoundry_h100_bf16_2023.yaml); a layout
-#: further over is refused as not able to run.
-MEMORY_ESTIMATE_ERROR = 0.10
+#: Over-estimate of the memory a published layout needs that is still put down to the estimate:
+#: its largest on published runs is +17.4 % (validation/llmfoundry_a100_bf16_2023.yaml, MPT
+#: 350M on A100 40GB: the fp32 logits and gradient the model keeps for the loss, which a fused
+#: cross-entropy does not); a layout further over is refused as not able to run.
+MEMORY_ESTIMATE_ERROR = 0.25
 
 
 def predict_case(case: TrainingCase | CaseError) -> CasePrediction:
