@@ -2,8 +2,9 @@
 
 Every row of llm-foundry's "H100 80GB BF16" table (PR #543, October 2023). Nothing was fitted
 on it. Two rules meet it: a published layout that megapod's memory estimate refuses is still
-predicted, and says so (within 25 % of the memory); and a 2023 stack's attention on Hopper runs at FlashAttention-2's
-fraction of the peak. The bounds are the errors measured when the file was added, with a
+predicted, and says so (within 25 % of the memory); and a 2023 stack's attention runs at the
+fraction of the peak its kernels reached (Hopper: FlashAttention-2's 35 %; A100: the first
+FlashAttention's 25-40 %). The bounds are the errors measured when the file was added, with a
 margin, so that a change that moves them shows here.
 """
 
@@ -95,9 +96,12 @@ def test_every_a100_row_is_answered_and_the_errors_are_as_measured(report_a100: 
         assert p.result is not None
         capacity = 40.0 if "-a100-40gb-" in p.id else 80.0
         assert capacity < p.result.memory_per_gpu_gib <= 1.25 * capacity, p.id
+    # the first-generation attention kernels of 2023 (0.33 of the A100 peak) carry the long
+    # sequences: within -8 ... +14 % (+10 ... +67 % at FlashAttention-2's 0.55)
+    assert all(-8.0 <= _err(p) <= 15.0 for p in preds if _seq(p) >= 16384)
     short = [p for p in preds if _seq(p) <= 8192]
-    assert sum(abs(_err(p)) for p in short) / len(short) <= 16.0  # measured 14.2 %
-    assert all(-10.0 <= _err(p) <= 50.0 for p in short)
-    assert all(5.0 <= _err(p) <= 75.0 for p in preds if _seq(p) >= 16384)
+    assert sum(abs(_err(p)) for p in short) / len(short) <= 8.5  # measured 7.4 %
+    assert all(-11.0 <= _err(p) <= 42.0 for p in short)
+    assert sum(1 for p in short if abs(_err(p)) > 15.0) <= 9  # measured 8 rows
     total = report_a100.mape("tflops_per_gpu")
-    assert total is not None and total <= 22.5  # measured 20.4 %
+    assert total is not None and total <= 8.0  # measured 6.8 % (20.4 % at 0.55)
