@@ -29,9 +29,10 @@ class PerfCalibrationEntry(CatalogEntry):
             with fewer tiles than ``sms`` leaves units idle.
         attention_efficiency: fraction of the 16-bit peak reached by fused (flash) attention.
         attention_efficiency_until: the fraction reached on the software stacks of earlier
-            years, as ``{last year: efficiency}`` (attention kernels tuned to a generation
-            arrive after it); a stack of a year up to a key takes the value of the smallest
-            such key, a later or current stack ``attention_efficiency``.
+            years, as ``{last year: efficiency}`` (each year's stacks ran the kernels of their
+            time, which later ones outpace on the same GPU); a stack of a year up to a key
+            takes the value of the smallest such key, a later or current stack
+            ``attention_efficiency``.
         hbm_efficiency: fraction of the HBM bandwidth reached by element-wise kernels.
         kernel_overhead_s: fixed time per memory-bound kernel [s].
         scale_up_efficiency: fraction of the per-GPU scale-up bandwidth collectives reach.

@@ -106,7 +106,8 @@ class Hardware:
     def for_stack_year(self, year: int | None) -> Hardware:
         """The same hardware as the software stack of ``year`` drives it (None: current).
 
-        Only fused attention changes: kernels tuned to a GPU generation arrive years after it
+        Only fused attention changes: it runs at the fraction of the peak that the kernels of
+        that year reached on this GPU generation
         (``PerfCalibrationEntry.attention_efficiency_until``).
         """
         cal = self.calibration
