@@ -10,8 +10,9 @@ prediction beside what was measured, counting FLOP the way the case's source doe
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from megapod.errors import InfeasibleError, MegapodError
@@ -290,24 +291,13 @@ def _predict(case: TrainingCase) -> CasePrediction:
         "dp_overlap": stack.dp_overlap,
         "grad_reduce_bytes": stack.grad_reduce_bytes(dtype),
     }
-    search_args = (model, par.gpus, hw, wanted, dtype, dp_known, par.micro_batch, par.interleave, par.pp)
+    args = (model, par.gpus, hw, wanted, dtype, dp_known, par.micro_batch, par.interleave, par.pp)
+    run = partial(_search_nearest_batch, *args)
+    have = hw.gpu.hbm_bytes / 2**30
+    complete = len(fixed) == len(_SEARCHED)
+    found, batch, need = _search_published(run, {**fixed, **options}, complete, have)
     warnings: tuple[str, ...] = ()
-    try:
-        found, batch = _search_nearest_batch(*search_args, {**fixed, **options})
-    except InfeasibleError as exc:
-        # a run the source made in full (nothing left to choose) did fit its GPUs: within
-        # the estimate's own error it is the estimate that is wrong, so predict the run
-        # without the check and say so
-        if len(fixed) < len(_SEARCHED):
-            raise
-        try:
-            found, batch = _search_nearest_batch(*search_args, {**fixed, **options, "check_memory": False})
-        except InfeasibleError:
-            raise exc from None
-        need = found.best[0].memory_per_gpu_gib
-        have = hw.gpu.hbm_bytes / 2**30
-        if need > have * (1.0 + MEMORY_ESTIMATE_ERROR):
-            raise exc from None
+    if need is not None:
         assumptions["memory_check"] = (
             f"skipped: the published layout ran, but megapod's estimate is {need:.1f} GiB per GPU "
             f"against {have:.1f} GiB"
@@ -342,6 +332,36 @@ def _predict(case: TrainingCase) -> CasePrediction:
     )
     scale = par.global_batch / batch if par.global_batch is not None else 1.0
     return CasePrediction(case.id, best, chosen, assumptions, measured, warnings=warnings, step_scale=scale)
+
+
+def _search_published(
+    run: Callable[[dict[str, Any]], tuple[SearchResult, int]],
+    kwargs: dict[str, Any],
+    complete: bool,
+    capacity_gib: float,
+) -> tuple[SearchResult, int, float | None]:
+    """``run(kwargs)`` (:func:`_search_nearest_batch` with the case's arguments), and for a
+    ``complete`` published layout (nothing left to choose) that only megapod's memory
+    estimate refuses, the same without the check.
+
+    The run did fit its ``capacity_gib``, so within :data:`MEMORY_ESTIMATE_ERROR` the estimate
+    is what is wrong: the third item is then that estimate [GiB], else None. Further over, or
+    refused for another reason, the search's error stands.
+    """
+    try:
+        found, batch = run(kwargs)
+    except InfeasibleError as exc:
+        if not complete:
+            raise
+        try:
+            found, batch = run({**kwargs, "check_memory": False})
+        except InfeasibleError:
+            raise exc from None
+        need = found.best[0].memory_per_gpu_gib
+        if need > capacity_gib * (1.0 + MEMORY_ESTIMATE_ERROR):
+            raise exc from None
+        return found, batch, need
+    return found, batch, None
 
 
 def _reported_dp(par: Any) -> int | None:
