@@ -8,31 +8,24 @@ checkpointing, where GEMMs are most of the step); the other 12 rows were not use
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from tests.planner.validation_cases import VALIDATION, report_for
+from tests.planner.validation_cases import mape as _mape
+from tests.planner.validation_cases import tflops_err as _err
 
 from megapod import catalog
 from megapod.catalog.perf_calibration import PerfCalibrationEntry
-from megapod.planner.layout import CasePrediction, ValidationReport, validate_cases
+from megapod.planner.layout import ValidationReport
 from megapod.spec.training_case import TrainingCase, read_cases
 
-CASES_BF16 = Path(__file__).resolve().parents[2] / "validation" / "h100_bf16.yaml"
+CASES_BF16 = VALIDATION / "h100_bf16.yaml"
 #: The rows the Hopper BF16 GEMM efficiency was fitted on.
 FITTED = ("-13b-", "-30b-", "-70b-")
 
 
 @pytest.fixture(scope="module")
 def report() -> ValidationReport:
-    return validate_cases(read_cases(CASES_BF16))
-
-
-def _err(p: CasePrediction) -> float:
-    return float(p.errors_pct()["tflops_per_gpu"])
-
-
-def _mape(preds: list[CasePrediction]) -> float:
-    return sum(abs(_err(p)) for p in preds) / len(preds)
+    return report_for(CASES_BF16.name)
 
 
 def test_every_case_is_answered_with_its_published_layout(report: ValidationReport) -> None:

@@ -10,23 +10,19 @@ margin, so that a change that moves them shows here.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from tests.planner.validation_cases import VALIDATION, mape, report_for
+from tests.planner.validation_cases import tflops_err as _err
 
-from megapod.planner.layout import CasePrediction, ValidationReport, validate_cases
+from megapod.planner.layout import CasePrediction, ValidationReport
 from megapod.spec.training_case import TrainingCase, read_cases
 
-CASES = Path(__file__).resolve().parents[2] / "validation" / "llmfoundry_h100_bf16_2023.yaml"
+CASES = VALIDATION / "llmfoundry_h100_bf16_2023.yaml"
 
 
 @pytest.fixture(scope="module")
 def report() -> ValidationReport:
-    return validate_cases(read_cases(CASES))
-
-
-def _err(p: CasePrediction) -> float:
-    return float(p.errors_pct()["tflops_per_gpu"])
+    return report_for(CASES.name)
 
 
 def _seq(p: CasePrediction) -> int:
@@ -66,9 +62,6 @@ def test_errors_as_measured_when_the_file_was_added(report: ValidationReport) ->
     long = [p for p in report.predictions if _seq(p) >= 16384]
     assert len(short) == 40 and len(long) == 12
 
-    def mape(ps: list[CasePrediction]) -> float:
-        return sum(abs(_err(p)) for p in ps) / len(ps)
-
     assert mape(short) <= 16.5  # measured 14.3 %
     assert all(-10.0 <= _err(p) <= 45.0 for p in short)
     # long sequences stay far too fast: 20-71 %, a term the model does not carry
@@ -77,12 +70,9 @@ def test_errors_as_measured_when_the_file_was_added(report: ValidationReport) ->
     assert total is not None and total <= 25.0  # measured 23.0 % (33.4 % at attention 0.50)
 
 
-CASES_A100 = CASES.with_name("llmfoundry_a100_bf16_2023.yaml")
-
-
 @pytest.fixture(scope="module")
 def report_a100() -> ValidationReport:
-    return validate_cases(read_cases(CASES_A100))
+    return report_for("llmfoundry_a100_bf16_2023.yaml")
 
 
 def test_every_a100_row_is_answered_and_the_errors_are_as_measured(report_a100: ValidationReport) -> None:
@@ -100,7 +90,7 @@ def test_every_a100_row_is_answered_and_the_errors_are_as_measured(report_a100: 
     # sequences: within -8 ... +14 % (+10 ... +67 % at FlashAttention-2's 0.55)
     assert all(-8.0 <= _err(p) <= 15.0 for p in preds if _seq(p) >= 16384)
     short = [p for p in preds if _seq(p) <= 8192]
-    assert sum(abs(_err(p)) for p in short) / len(short) <= 8.5  # measured 7.4 %
+    assert mape(short) <= 8.5  # measured 7.4 %
     assert all(-11.0 <= _err(p) <= 42.0 for p in short)
     assert sum(1 for p in short if abs(_err(p)) > 15.0) <= 9  # measured 8 rows
     total = report_a100.mape("tflops_per_gpu")
@@ -111,12 +101,12 @@ def test_the_fp8_rows_of_the_same_commit() -> None:
     """The 2023 H100 FP8 table (7 rows, MPT 1B and 3B on 8 GPUs): answered with its layout,
     fast like the BF16 rows of the same stack, most at long sequences (+7 % at 512 tokens,
     +70-73 % at 32K)."""
-    report = validate_cases(read_cases(CASES.with_name("llmfoundry_h100_fp8_2023.yaml")))
+    report = report_for("llmfoundry_h100_fp8_2023.yaml")
     assert len(report.predictions) == 7
     for p in report.predictions:
         assert p.error is None and p.result is not None and p.result.layout.dtype == "fp8", p.id
         assert 0.0 < _err(p) <= 80.0, p.id
     by_seq = sorted(report.predictions, key=_seq)
     assert _err(by_seq[0]) < _err(by_seq[-1])
-    mape = report.mape("tflops_per_gpu")
-    assert mape is not None and mape <= 42.0  # measured 38.8 %
+    total = report.mape("tflops_per_gpu")
+    assert total is not None and total <= 42.0  # measured 38.8 %

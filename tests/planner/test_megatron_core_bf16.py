@@ -8,23 +8,19 @@ file was added, with a margin, so that a change to the model that moves them sho
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from tests.planner.validation_cases import VALIDATION, report_for
+from tests.planner.validation_cases import tflops_err as _err
 
-from megapod.planner.layout import CasePrediction, ValidationReport, validate_cases
+from megapod.planner.layout import ValidationReport
 from megapod.spec.training_case import TrainingCase, read_cases
 
-CASES = Path(__file__).resolve().parents[2] / "validation" / "megatron_core_bf16.yaml"
+CASES = VALIDATION / "megatron_core_bf16.yaml"
 
 
 @pytest.fixture(scope="module")
 def report() -> ValidationReport:
-    return validate_cases(read_cases(CASES))
-
-
-def _err(p: CasePrediction) -> float:
-    return float(p.errors_pct()["tflops_per_gpu"])
+    return report_for(CASES.name)
 
 
 def test_every_row_is_answered_with_its_published_layout(report: ValidationReport) -> None:
