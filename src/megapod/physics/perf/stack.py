@@ -23,9 +23,9 @@ published runs):
   all-reduced the gradients after the whole pipeline schedule (Narayanan et al. 2021, §4.3
   describe no DP overlap); the stacks of 2021-2022 expose the whole synchronisation.
 * Attention kernels by year: the first stacks with fused attention (2023) ran the first
-  kernels (FlashAttention and its Triton ports: 25-40 % of the A100 peak, Dao 2023; on H100
-  at most FlashAttention-2's 35 %, Shah et al. 2024); FlashAttention-2 on A100 and cuDNN 9 /
-  FlashAttention-3 on Hopper from 2024. Per GPU generation, so in the calibration
+  kernels (FlashAttention and its Triton port, at the rates the FlashAttention-2 release
+  benchmark publishes for them: 0.27 of the A100 peak, 0.14 of the H100's); FlashAttention-2
+  on A100 and cuDNN 9 / FlashAttention-3 on Hopper from 2024. Per GPU generation, so in the calibration
   (``attention_efficiency_until``) and applied by ``Hardware.for_stack_year``.
 * Causal FLOP accounting (Megatron-LM ``num_floating_point_operations``, Megatron-Bridge
   tables from NeMo 25.09): 2025.
