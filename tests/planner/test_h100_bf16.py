@@ -72,6 +72,6 @@ def test_llama3_405b_rows_stay_within_the_stated_bias(report: ValidationReport) 
 def test_hopper_bf16_efficiency_is_the_fitted_one() -> None:
     cal = catalog.get("perf-calibration", "hopper")
     assert isinstance(cal, PerfCalibrationEntry)
-    assert cal.gemm_efficiency["bf16"] == pytest.approx(0.61)
+    assert cal.gemm_efficiency["bf16"] == pytest.approx(0.62)
     assert cal.gemm_efficiency["fp16"] == cal.gemm_efficiency["bf16"]
     assert "h100_bf16.yaml" in (cal.source or "")

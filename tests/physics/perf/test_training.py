@@ -239,14 +239,17 @@ def test_rail_optimized_leaves_reach_more_domains() -> None:
 
 
 def test_a_2023_stack_runs_hopper_attention_at_its_own_fraction() -> None:
-    """Hopper-tuned attention kernels came in 2024: a 2023 stack's attention is slower, the
-    GEMMs are not, and a later or current stack is the hardware unchanged."""
+    """Attention kernels by stack year on Hopper: the first FlashAttention until 2023,
+    FlashAttention-2 in 2024, the Hopper kernels from 2025. An older stack's attention is
+    slower, the GEMMs are not, and a later or current stack is the hardware unchanged."""
     cal = H100.calibration
     assert cal.attention_efficiency_for(2023) == pytest.approx(0.14)
     assert cal.attention_efficiency_for(2022) == pytest.approx(0.14)
-    assert cal.attention_efficiency_for(2024) == cal.attention_efficiency
+    assert cal.attention_efficiency_for(2024) == pytest.approx(0.33)
+    assert cal.attention_efficiency_for(2025) == cal.attention_efficiency
     assert cal.attention_efficiency_for(None) == cal.attention_efficiency
-    assert H100.for_stack_year(2024) is H100 and H100.for_stack_year(None) is H100
+    assert H100.for_stack_year(2025) is H100 and H100.for_stack_year(None) is H100
+    assert H100.for_stack_year(2024).calibration.attention_efficiency == pytest.approx(0.33)
     old = H100.for_stack_year(2023)
     assert old.calibration.attention_efficiency == pytest.approx(0.14)
     assert old.calibration.gemm_efficiency == cal.gemm_efficiency

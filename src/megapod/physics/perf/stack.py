@@ -25,7 +25,8 @@ published runs):
 * Attention kernels by year: the first stacks with fused attention (2023) ran the first
   kernels (FlashAttention and its Triton port, at the rates the FlashAttention-2 release
   benchmark publishes for them: 0.27 of the A100 peak, 0.14 of the H100's); FlashAttention-2
-  on A100 and cuDNN 9 / FlashAttention-3 on Hopper from 2024. Per GPU generation, so in the calibration
+  from 2024 (on H100 at 0.33 of the peak, same benchmark); cuDNN 9 / FlashAttention-3 on
+  Hopper from 2025. Per GPU generation, so in the calibration
   (``attention_efficiency_until``) and applied by ``Hardware.for_stack_year``.
 * Causal FLOP accounting (Megatron-LM ``num_floating_point_operations``, Megatron-Bridge
   tables from NeMo 25.09): 2025.
