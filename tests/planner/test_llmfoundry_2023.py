@@ -57,7 +57,7 @@ def test_runs_over_the_memory_estimate_are_predicted_and_say_so(report: Validati
             assert p.result is not None and p.result.memory_per_gpu_gib <= 80.0, p.id
 
 
-def test_errors_as_measured_when_the_file_was_added(report: ValidationReport) -> None:
+def test_errors_as_measured(report: ValidationReport) -> None:
     short = [p for p in report.predictions if _seq(p) <= 8192]
     long = [p for p in report.predictions if _seq(p) >= 16384]
     assert len(short) == 40 and len(long) == 12

@@ -38,15 +38,15 @@ def test_every_row_is_answered_with_its_published_layout(report: ValidationRepor
         assert p.assumptions["flop_convention"] == "model", p.id
 
 
-def test_errors_as_measured_when_the_file_was_added(report: ValidationReport) -> None:
+def test_errors_as_measured(report: ValidationReport) -> None:
     errors = {p.id: _err(p) for p in report.predictions}
-    # no pipeline: within 9 % from 7.1B up; the 1.7B model (hidden 2,048, TP 1) +20 %
+    # no pipeline: within 5 % from 7.1B up; the 1.7B model (hidden 2,048, TP 1) +14 %
     flat = [e for i, e in errors.items() if "-1.7b-" not in i and "-7.1b-" not in i]
     assert abs(errors["megatron-core-h100-gpt-16b-192gpu"]) <= 3.0
     assert abs(errors["megatron-core-h100-gpt-32b-384gpu"]) <= 3.0
     assert 0.0 < errors["megatron-core-h100-gpt-7.1b-96gpu"] <= 10.0
-    assert 0.0 < errors["megatron-core-h100-gpt-1.7b-48gpu"] <= 24.0
+    assert 0.0 < errors["megatron-core-h100-gpt-1.7b-48gpu"] <= 18.0
     # pipelined rows: the search's interleaving (one layer per virtual stage) is fast
     assert all(-3.0 <= e <= 18.0 for e in flat)
     mape = report.mape("tflops_per_gpu")
-    assert mape is not None and mape <= 10.5  # measured 9.0 %
+    assert mape is not None and mape <= 9.5  # measured 7.9 % (9.0 % with 2024 attention at 0.50)

@@ -238,7 +238,7 @@ def test_rail_optimized_leaves_reach_more_domains() -> None:
     assert rail.scale_out_oversubscription == 2.0
 
 
-def test_a_2023_stack_runs_hopper_attention_at_its_own_fraction() -> None:
+def test_each_stack_year_runs_hopper_attention_at_its_kernels_rate() -> None:
     """Attention kernels by stack year on Hopper: the first FlashAttention until 2023,
     FlashAttention-2 in 2024, the Hopper kernels from 2025. An older stack's attention is
     slower, the GEMMs are not, and a later or current stack is the hardware unchanged."""
