@@ -81,3 +81,8 @@ def test_publications_and_power_models_cite_sources() -> None:
         assert set(fields) <= set(entry.sources), name  # every number has its source
         assert set(fields) <= set(entry.errors), name  # and its stated error
     assert power_model_for("dojo").name == "default"
+
+
+def test_attention_eras_are_keyed_by_plausible_years() -> None:
+    with pytest.raises(CatalogError, match="attention_efficiency_until"):
+        catalog.resolve("perf-calibration", "hopper", {"attention_efficiency_until": {20230: 0.14}})

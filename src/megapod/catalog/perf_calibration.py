@@ -8,10 +8,15 @@ checked against. Nothing here is specific to one model or one run.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 from megapod.catalog.entry import CatalogEntry
 from megapod.quantities import DurationS, Efficiency, MemoryBytes
+
+#: A software stack's year, as the validation cases give it.
+StackYear = Annotated[int, Field(ge=2015, le=2100)]
 
 
 class PerfCalibrationEntry(CatalogEntry):
@@ -49,7 +54,7 @@ class PerfCalibrationEntry(CatalogEntry):
     tile_m: int = Field(ge=1)
     tile_n: int = Field(ge=1)
     attention_efficiency: Efficiency
-    attention_efficiency_until: dict[int, Efficiency] = Field(default_factory=dict)
+    attention_efficiency_until: dict[StackYear, Efficiency] = Field(default_factory=dict)
     hbm_efficiency: Efficiency
     kernel_overhead_s: DurationS
     scale_up_efficiency: Efficiency
